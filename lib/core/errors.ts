@@ -1,0 +1,68 @@
+/** Base class of every error this library throws, so callers can catch them all at once. */
+export class LimiterError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A limiter option is missing or out of range. Thrown at construction, never mid-flight. */
+export class InvalidOptionError extends LimiterError {
+  constructor(
+    readonly option: string,
+    readonly limiter: string | undefined,
+    requirement: string,
+    received: unknown,
+  ) {
+    const owner = limiter === undefined ? '' : ` of limiter "${limiter}"`;
+    super(`Option "${option}"${owner} ${requirement}; received ${describe(received)}.`);
+  }
+}
+
+/**
+ * The limit was not met within `maxSleep`. `wouldWait` is how long the caller would have
+ * had to wait (ms) where the store could tell: always for a token bucket, and for a
+ * semaphore the time until the earliest lease runs out (an upper bound, since a
+ * release usually comes sooner).
+ */
+export class MaxSleepExceededError extends LimiterError {
+  constructor(
+    readonly limiter: string,
+    readonly maxSleep: number,
+    readonly wouldWait?: number,
+  ) {
+    const needed = wouldWait === undefined ? '' : ` (it would have needed ${wouldWait} ms)`;
+    super(`Limiter "${limiter}" could not admit the call within maxSleep ${maxSleep} ms${needed}.`);
+  }
+}
+
+/**
+ * Redis did not answer in time or refused the command. The call had no effect the
+ * caller can rely on: a permit it may have created is released or expires with its lease.
+ */
+export class RedisUnavailableError extends LimiterError {
+  constructor(
+    readonly limiter: string,
+    cause: unknown,
+  ) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`Limiter "${limiter}" could not reach Redis: ${reason}`, { cause });
+  }
+}
+
+/** Why a permit's AbortSignal fired: its lease could not be kept, so the slot may be someone else's. */
+export class LeaseLostError extends LimiterError {
+  constructor(
+    readonly limiter: string,
+    readonly permitId: string,
+    reason: string,
+  ) {
+    super(`Permit ${permitId} of semaphore "${limiter}" lost its lease: ${reason}.`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
+  return typeof value;
+}

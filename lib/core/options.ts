@@ -1,0 +1,94 @@
+import { InvalidOptionError } from './errors';
+
+/** Options every limiter takes. All durations are milliseconds. */
+export interface CommonLimiterOptions {
+  /** What is being limited, e.g. an API and token. Any string; it is encoded before it reaches a key. */
+  name: string;
+  /** Longest time a call may wait for the limit. 0: never wait. Infinity: wait forever. Default 30 000. */
+  maxSleep?: number;
+  /** Prefix of every Redis key and channel. Default `limiters`. */
+  keyPrefix?: string;
+  /** Longest time one Redis call may take before it fails with RedisUnavailableError. Default 5 000. */
+  commandTimeout?: number;
+}
+
+export const COMMON_DEFAULTS = { maxSleep: 30_000, keyPrefix: 'limiters', commandTimeout: 5_000 };
+
+export type Resolved<T> = Required<T>;
+
+/** Checks one limiter's options. Every check names the option, so a bad config is fixed in one go. */
+export class OptionReader {
+  constructor(
+    private readonly options: Record<string, unknown>,
+    private readonly limiter: string | undefined,
+  ) {}
+
+  static forLimiter(options: unknown): OptionReader {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidOptionError('options', undefined, 'must be an object', options);
+    }
+    const record = options as Record<string, unknown>;
+    const name = record.name;
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new InvalidOptionError('name', undefined, 'must be a non-empty string', name);
+    }
+    return new OptionReader(record, name);
+  }
+
+  get name(): string {
+    return this.limiter as string;
+  }
+
+  /** A whole number >= 1 (a count of slots or tokens). */
+  positiveInteger(option: string, fallback?: number): number {
+    const value = this.value(option, fallback);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+      this.fail(option, 'must be a whole number of at least 1', value);
+    }
+    return value as number;
+  }
+
+  /** Whole milliseconds, at least `min`; `Infinity` only where allowed. */
+  duration(option: string, fallback: number | undefined, { min = 0, infinite = false } = {}): number {
+    const value = this.value(option, fallback);
+    const ok =
+      typeof value === 'number' &&
+      ((infinite && value === Infinity) || (Number.isSafeInteger(value) && value >= min));
+    if (!ok) {
+      const range = infinite ? `, or Infinity` : '';
+      this.fail(option, `must be a whole number of milliseconds >= ${min}${range}`, value);
+    }
+    return value as number;
+  }
+
+  /** A key prefix: braces would form a Redis Cluster hash tag and pin every limiter to one slot. */
+  keyPrefix(): string {
+    const value = this.value('keyPrefix', COMMON_DEFAULTS.keyPrefix);
+    if (typeof value !== 'string' || value.length === 0 || /[{}]/.test(value)) {
+      this.fail('keyPrefix', 'must be a non-empty string without "{" or "}"', value);
+    }
+    return value as string;
+  }
+
+  common(): Resolved<CommonLimiterOptions> {
+    return {
+      name: this.name,
+      maxSleep: this.duration('maxSleep', COMMON_DEFAULTS.maxSleep, { infinite: true }),
+      keyPrefix: this.keyPrefix(),
+      commandTimeout: this.duration('commandTimeout', COMMON_DEFAULTS.commandTimeout, { min: 1 }),
+    };
+  }
+
+  private value(option: string, fallback: unknown): unknown {
+    const value = this.options[option];
+    if (value === undefined) {
+      if (fallback === undefined) this.fail(option, 'is required', value);
+      return fallback;
+    }
+    return value;
+  }
+
+  private fail(option: string, requirement: string, value: unknown): never {
+    throw new InvalidOptionError(option, this.limiter, requirement, value);
+  }
+}

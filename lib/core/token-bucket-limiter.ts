@@ -1,0 +1,98 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InvalidOptionError, MaxSleepExceededError } from './errors';
+import { OptionReader, type CommonLimiterOptions } from './options';
+import type { TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../store/limiter-store';
+import { resolveStore, type StoreOrClient } from '../store/resolve-store';
+
+export interface TokenBucketOptions extends CommonLimiterOptions {
+  /** Most tokens the bucket holds; it starts full. */
+  capacity: number;
+  /** Ms between refills. */
+  refillFrequency: number;
+  /** Tokens added at each refill, never above capacity. Default 1. */
+  refillAmount?: number;
+}
+
+export interface TakeOptions {
+  /** Overrides the limiter's maxSleep for this call. */
+  maxSleep?: number;
+}
+
+export interface TryTakeResult {
+  allowed: boolean;
+  /** Tokens left right now (0 while every token is promised to waiting callers). */
+  remaining: number;
+  /** Ms until the tokens asked for will exist; 0 when allowed. */
+  retryAfter: number;
+}
+
+/**
+ * A distributed, scheduling token bucket. take() reserves the earliest refill at which
+ * its tokens exist and sleeps until then, so under saturation callers are admitted at
+ * exactly refillAmount per refillFrequency, and no window sees more than the bucket allows.
+ */
+export class TokenBucketLimiter {
+  readonly name: string;
+  readonly maxSleep: number;
+  readonly shape: Readonly<TokenBucketShape>;
+  private readonly backend: TokenBucketBackend;
+
+  constructor(store: StoreOrClient, options: TokenBucketOptions) {
+    const reader = OptionReader.forLimiter(options);
+    const common = reader.common();
+    this.name = common.name;
+    this.maxSleep = common.maxSleep;
+    this.shape = {
+      capacity: reader.positiveInteger('capacity'),
+      refillFrequency: reader.duration('refillFrequency', undefined, { min: 1 }),
+      refillAmount: reader.positiveInteger('refillAmount', 1),
+    };
+    this.backend = resolveStore(store).tokenBucket(common);
+  }
+
+  /**
+   * Takes `tokens`, sleeping until the refill reserved for them. Resolves with the ms
+   * waited. Rejects at once, reserving nothing, if that is more than maxSleep away.
+   */
+  async take(tokens = 1, options: TakeOptions = {}): Promise<number> {
+    const maxSleep = options.maxSleep ?? this.maxSleep;
+    const startedAt = performance.now();
+    const reply = await this.backend.take(this.shape, this.checkTokens(tokens), maxSleep);
+    if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait);
+    if (reply.wait > 0) await sleep(reply.wait);
+    return Math.round(performance.now() - startedAt);
+  }
+
+  /** Takes `tokens` only if they exist now; never waits and reserves nothing otherwise. */
+  async tryTake(tokens = 1): Promise<TryTakeResult> {
+    const reply = await this.backend.take(this.shape, this.checkTokens(tokens), 0);
+    return {
+      allowed: reply.reserved,
+      remaining: Math.max(0, reply.tokens),
+      retryAfter: reply.reserved ? 0 : reply.wait,
+    };
+  }
+
+  /** Takes `tokens` (default 1), then runs `work`. */
+  async run<T>(work: () => Promise<T> | T, options: TakeOptions & { tokens?: number } = {}): Promise<T> {
+    await this.take(options.tokens ?? 1, options);
+    return work();
+  }
+
+  /** Tokens now (negative: promised to sleeping callers), ms to the next refill and until full. */
+  state(): Promise<TokenBucketSnapshot> {
+    return this.backend.inspect(this.shape);
+  }
+
+  private checkTokens(tokens: number): number {
+    if (!Number.isSafeInteger(tokens) || tokens < 1 || tokens > this.shape.capacity) {
+      throw new InvalidOptionError(
+        'tokens',
+        this.name,
+        `must be a whole number from 1 to the capacity (${this.shape.capacity})`,
+        tokens,
+      );
+    }
+    return tokens;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * Where limiter state lives. Limiters hold the logic of waiting, leases and sleeping;
+ * a store only applies atomic state changes and tells waiters when they were granted.
+ * Every duration is milliseconds, measured on the store's own clock.
+ */
+export interface LimiterRef {
+  /** The user's limiter name, as given. */
+  name: string;
+  keyPrefix: string;
+  /** Longest time one store call may take before it fails with RedisUnavailableError. */
+  commandTimeout: number;
+}
+
+export interface LimiterStore {
+  semaphore(ref: LimiterRef): SemaphoreBackend;
+  tokenBucket(ref: LimiterRef): TokenBucketBackend;
+}
+
+export type AcquireReply =
+  | { status: 'held'; leaseLeft: number }
+  /** Queued (or, when waitMs was 0, refused). retryIn: when the earliest lease runs out, if anyone holds one. */
+  | { status: 'queued' | 'refused'; retryIn?: number };
+
+/** A waiter giving up finds itself either still queued (now removed) or already granted. */
+export type CancelReply = 'held' | 'dequeued' | 'absent';
+
+export interface SemaphoreSnapshot {
+  /** Live permits, with the ms left on each lease. */
+  holders: Array<{ id: string; leaseLeft: number }>;
+  /** Live waiters' ids, oldest first. */
+  waiters: string[];
+}
+
+export interface SemaphoreBackend {
+  /**
+   * Takes a slot for `id`, or queues it behind older waiters for up to `waitMs`
+   * (0: never queue). Called again with the same id it refreshes the waiter's place.
+   */
+  acquire(request: { id: string; capacity: number; leaseMs: number; waitMs: number }): Promise<AcquireReply>;
+  /** Frees `id`'s slot and hands it to the oldest waiter. False when it was already gone. */
+  release(id: string, capacity: number): Promise<boolean>;
+  /** Extends the lease. False when the lease is gone (it ran out and was reaped). */
+  renew(id: string, leaseMs: number): Promise<boolean>;
+  cancel(id: string): Promise<CancelReply>;
+  inspect(): Promise<SemaphoreSnapshot>;
+  /**
+   * Calls onGranted when a release hands `id` a slot. Resolves once such news can
+   * arrive, so a waiter listens before it queues and never misses its grant.
+   * The returned function stops listening.
+   */
+  listen(id: string, onGranted: () => void): Promise<() => void>;
+}
+
+export interface TokenBucketShape {
+  capacity: number;
+  refillFrequency: number;
+  refillAmount: number;
+}
+
+export interface TakeReply {
+  /** True when the tokens were reserved; the caller may go after `wait` ms. */
+  reserved: boolean;
+  /** Balance after the reservation (or now, when refused); negative while callers sleep on promised tokens. */
+  tokens: number;
+  /** Ms until the reserved tokens exist (or would have existed, when refused). */
+  wait: number;
+}
+
+export interface TokenBucketSnapshot {
+  tokens: number;
+  nextRefillIn: number;
+  fullIn: number;
+}
+
+export interface TokenBucketBackend {
+  /** Reserves `tokens` at the earliest refill that pays for them, unless that is more than `maxWait` ms away. */
+  take(shape: TokenBucketShape, tokens: number, maxWait: number): Promise<TakeReply>;
+  inspect(shape: TokenBucketShape): Promise<TokenBucketSnapshot>;
+}

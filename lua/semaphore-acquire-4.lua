@@ -1,0 +1,44 @@
+-- Takes a semaphore slot, or queues the caller in first-come, first-served order.
+-- Called again by the same waiter (same id) to refresh its place and look again.
+-- KEYS[1] holders  zset  permit id -> lease deadline (server ms)
+-- KEYS[2] queue    zset  waiter id -> arrival number (FIFO order)
+-- KEYS[3] waiters  hash  waiter id -> "deadline:leaseMs:channel"
+-- KEYS[4] arrivals counter giving arrival numbers
+-- ARGV[1] id, ARGV[2] capacity, ARGV[3] lease ms,
+-- ARGV[4] ms the caller may wait in the queue (0: do not queue), ARGV[5] wake-up channel
+-- Returns {1, lease ms left} when held, {0, retry ms} when queued,
+-- {-1, retry ms} when not held and not queued; retry ms is -1 when unknown.
+-- @include server-time
+-- @include extend-ttl
+-- @include semaphore-grant
+
+local holders, queue, waiters, arrivals = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local id, capacity, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local wait, channel = tonumber(ARGV[4]), ARGV[5]
+local now = server_now_ms()
+
+local free = reap_and_grant(holders, queue, waiters, now, capacity, id)
+local held = redis.call('ZSCORE', holders, id)
+if held then
+  return {1, tonumber(held) - now}
+end
+-- Slots left over after the queue was served mean nobody older is waiting.
+if free > 0 then
+  redis.call('ZADD', holders, now + lease, id)
+  extend_ttl(holders, lease + 1000)
+  return {1, lease}
+end
+
+local retry = earliest_lease_end(holders, now)
+if wait <= 0 then
+  if redis.call('ZREM', queue, id) == 1 then redis.call('HDEL', waiters, id) end
+  return {-1, retry}
+end
+if not redis.call('ZSCORE', queue, id) then
+  redis.call('ZADD', queue, redis.call('INCR', arrivals), id)
+end
+redis.call('HSET', waiters, id, (now + wait) .. ':' .. lease .. ':' .. channel)
+for _, key in ipairs({queue, waiters, arrivals}) do
+  extend_ttl(key, wait + 1000)
+end
+return {0, retry}

@@ -1,0 +1,12 @@
+-- Gives a slot back and hands it straight to the oldest live waiter.
+-- KEYS[1] holders zset, KEYS[2] queue zset, KEYS[3] waiters hash (see semaphore-acquire)
+-- ARGV[1] permit id, ARGV[2] capacity
+-- Returns 1 when the permit was held, 0 when it was already gone.
+-- @include server-time
+-- @include extend-ttl
+-- @include semaphore-grant
+
+local holders, queue, waiters = KEYS[1], KEYS[2], KEYS[3]
+local removed = redis.call('ZREM', holders, ARGV[1])
+reap_and_grant(holders, queue, waiters, server_now_ms(), tonumber(ARGV[2]), nil)
+return removed

@@ -1,0 +1,27 @@
+-- Reserves tokens at the earliest refill that pays for them, or reserves nothing
+-- when that is further away than the caller may wait.
+-- KEYS[1] bucket hash {tokens, at}
+-- ARGV[1] capacity, ARGV[2] refill period ms, ARGV[3] refill amount,
+-- ARGV[4] tokens wanted, ARGV[5] ms the caller may wait (-1: no limit)
+-- Returns {1, balance after, ms to wait} when reserved,
+--         {0, balance now, ms it would have to wait} when not.
+-- @include server-time
+-- @include token-bucket-refill
+
+local bucket = KEYS[1]
+local capacity, period, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local wanted, max_wait = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now = server_now_ms()
+
+local tokens, at = refill(bucket, now, capacity, period, amount)
+local wait = time_until(tokens, wanted, at, now, period, amount)
+if max_wait >= 0 and wait > max_wait then
+  return {0, tokens, wait}
+end
+
+local left = tokens - wanted
+redis.call('HSET', bucket, 'tokens', left, 'at', at)
+-- Once full again the bucket is the same as a missing one; one more period of
+-- life keeps any window from seeing two refill phases closer than a period.
+redis.call('PEXPIRE', bucket, time_until(left, capacity, at, now, period, amount) + period)
+return {1, left, wait}
