@@ -1,0 +1,141 @@
+import { InvalidOptionError, MaxSleepExceededError, TokenBucketLimiter, type TokenBucketOptions } from '../lib';
+import { limiterKey } from '../lib/store/redis/keys';
+import { spawnWorker } from './harness/processes';
+import { targets, uniqueName, useClients } from './harness/redis-targets';
+import { now, sleep } from './harness/timing';
+
+/** Most admissions in any window of `windowMs`, sliding over the sorted timestamps. */
+function busiestWindow(timestamps: number[], windowMs: number): number {
+  const sorted = [...timestamps].sort((a, b) => a - b);
+  let most = 0;
+  for (let start = 0, end = 0; end < sorted.length; end++) {
+    while (sorted[end] - sorted[start] >= windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
+  const { client } = useClients(target);
+  const redis = client();
+  const bucket = (options: Partial<TokenBucketOptions> = {}) =>
+    new TokenBucketLimiter(redis, { name: uniqueName('bucket'), capacity: 3, refillFrequency: 200, ...options });
+
+  it('starts full, then refuses with the time until the next refill', async () => {
+    const b = bucket({ capacity: 3, refillFrequency: 400 });
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await b.tryTake());
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+    expect(results.map((r) => r.remaining)).toEqual([2, 1, 0, 0]);
+    expect(results[3].retryAfter).toBeGreaterThan(250);
+    expect(results[3].retryAfter).toBeLessThanOrEqual(400);
+  });
+
+  it('admits exactly refillAmount per refillFrequency under saturation from several processes', async () => {
+    const name = uniqueName('bucket');
+    const shape = { capacity: 5, refillFrequency: 50, refillAmount: 2 }; // 40 tokens a second
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        spawnWorker('test/workers/token-bucket.worker.ts', { target: target.name, name, ...shape, callers: 3, takes: 10 }),
+      ),
+    );
+    const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
+    expect(admitted).toHaveLength(120);
+    // After the first burst of `capacity`, every token was paid for by a refill.
+    const paid = admitted.slice(shape.capacity);
+    const rate = (paid.length - 1) / ((paid[paid.length - 1] - paid[0]) / 1000);
+    expect(rate).toBeGreaterThan(40 * 0.95);
+    expect(rate).toBeLessThan(40 * 1.05);
+    // No second holds more than a full bucket plus the refills due in it; one extra
+    // refill's worth covers timers waking late on a busy machine.
+    const allowed = shape.capacity + shape.refillAmount * (Math.floor(1000 / shape.refillFrequency) + 1);
+    expect(busiestWindow(admitted, 1000)).toBeLessThanOrEqual(allowed + shape.refillAmount);
+  });
+
+  it('keeps the refill phase whenever callers arrive', async () => {
+    const b = bucket({ capacity: 1, refillFrequency: 300 });
+    const startedAt = now();
+    await b.take(); // the bucket is created now: refills land at +300, +600, ...
+    await sleep(450); // the +300 refill happened while nobody was looking
+    await b.take(); // takes it at once
+    const waited = await b.take(); // the next one is due at +600, not 300 ms after this call
+    const admittedAt = now() - startedAt;
+    expect(waited).toBeLessThan(250);
+    expect(admittedAt).toBeGreaterThanOrEqual(590);
+    expect(admittedAt).toBeLessThan(750);
+  });
+
+  it('never refills above capacity', async () => {
+    const b = bucket({ capacity: 2, refillFrequency: 50, refillAmount: 2 });
+    await b.take(2);
+    await sleep(400); // eight refills' worth of tokens offered
+    const results = [await b.tryTake(), await b.tryTake(), await b.tryTake()];
+    expect(results.map((r) => r.allowed)).toEqual([true, true, false]);
+  });
+
+  it('reserves several tokens at once for a weighted take', async () => {
+    const b = bucket({ capacity: 5, refillFrequency: 200 });
+    expect(await b.take(3)).toBeLessThan(100);
+    expect((await b.state()).tokens).toBe(2);
+    const waited = await b.take(3); // one token short: waits for one refill
+    expect(waited).toBeGreaterThan(100);
+    expect(waited).toBeLessThan(450);
+  });
+
+  it('rejects at once, reserving nothing, when the wait would exceed maxSleep', async () => {
+    const b = bucket({ capacity: 2, refillFrequency: 1_000, maxSleep: 100 });
+    await b.take(2);
+    const startedAt = now();
+    const error = await b.take().catch((e: unknown) => e);
+    expect(now() - startedAt).toBeLessThan(100);
+    expect(error).toBeInstanceOf(MaxSleepExceededError);
+    expect((error as MaxSleepExceededError).wouldWait).toBeGreaterThan(800);
+    expect((await b.state()).tokens).toBe(0); // not -1: the refused call owes nothing
+  });
+
+  it('reads time only from Redis, so a client with a wrong clock changes nothing', async () => {
+    const name = uniqueName('bucket');
+    const shape = { capacity: 2, refillFrequency: 100, refillAmount: 1 };
+    const runs = await Promise.all(
+      [0, 3_600_000, -3_600_000].map((clockSkewMs) =>
+        spawnWorker('test/workers/token-bucket.worker.ts', {
+          target: target.name, name, ...shape, callers: 1, takes: 6, clockSkewMs,
+        }),
+      ),
+    );
+    const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
+    const span = admitted[admitted.length - 1] - admitted[0];
+    // 18 tokens with 2 up front: 16 refills of 100 ms.
+    expect(span).toBeGreaterThan(1_500);
+    expect(span).toBeLessThan(2_000);
+  });
+
+  it('keeps its state for as long as a refill period needs, with no fixed TTL', async () => {
+    const b = bucket({ capacity: 2, refillFrequency: 60_000 });
+    await b.take();
+    const ttl = await redis.pttl(limiterKey('limiters', 'bucket', b.name));
+    expect(ttl).toBeGreaterThan(60_000);
+    expect(ttl).toBeLessThanOrEqual(2 * 60_000);
+  });
+
+  it('leaves no key behind once the bucket is full again', async () => {
+    const b = bucket({ capacity: 2, refillFrequency: 100 });
+    await b.take(2);
+    const key = limiterKey('limiters', 'bucket', b.name);
+    expect(await redis.exists(key)).toBe(1);
+    await sleep(2 * 100 + 100 + 200); // full after two refills, then one period of margin
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  it('rejects a take of more tokens than the capacity instead of waiting forever', async () => {
+    const b = bucket({ capacity: 3 });
+    await expect(b.take(4)).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(b.take(0)).rejects.toThrow(/"tokens"/);
+  });
+
+  it('run() takes a token, then runs the work', async () => {
+    const b = bucket({ capacity: 1, refillFrequency: 10_000 });
+    expect(await b.run(() => 'done')).toBe('done');
+    expect((await b.tryTake()).allowed).toBe(false);
+  });
+});

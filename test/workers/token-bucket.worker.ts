@@ -1,0 +1,36 @@
+/** Takes `takes` tokens one after another and reports when each was admitted. */
+import { TokenBucketLimiter } from '../../lib';
+import { connectFromEnv, runWorker } from '../harness/processes';
+import type { TargetName } from '../harness/redis-targets';
+import { now } from '../harness/timing';
+
+interface Args {
+  target: TargetName;
+  name: string;
+  capacity: number;
+  refillFrequency: number;
+  refillAmount: number;
+  callers: number;
+  takes: number;
+  /** Shifts this process's clock, to show the bucket never reads it. */
+  clockSkewMs?: number;
+}
+
+runWorker<Args>(async (args) => {
+  if (args.clockSkewMs) {
+    const realNow = Date.now;
+    Date.now = () => realNow() + args.clockSkewMs!;
+  }
+  const redis = connectFromEnv(args.target);
+  const bucket = new TokenBucketLimiter(redis, { ...args, maxSleep: Infinity });
+  const admittedAt: number[] = [];
+  const caller = async () => {
+    for (let i = 0; i < args.takes; i++) {
+      await bucket.take();
+      admittedAt.push(now());
+    }
+  };
+  await Promise.all(Array.from({ length: args.callers }, caller));
+  await redis.quit();
+  return { admittedAt };
+});
