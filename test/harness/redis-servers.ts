@@ -1,0 +1,188 @@
+/**
+ * Throwaway redis-server processes (standalone and a 3-master Cluster) on free loopback
+ * ports, so tests never depend on, or disturb, a Redis the machine already runs.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { killOnExit } from './processes';
+
+const HOST = '127.0.0.1';
+const CLUSTER_BUS_OFFSET = 10_000;
+const run = promisify(execFile);
+
+export interface RedisServer {
+  host: string;
+  port: number;
+  /** redis://127.0.0.1:port */
+  url: string;
+  dir: string;
+  process: ChildProcess;
+}
+
+export interface RedisClusterServers {
+  servers: RedisServer[];
+  /** "127.0.0.1:p1,127.0.0.1:p2,..." as REDIS_CLUSTER_NODES / LIMITERS_TEST_CLUSTER_NODES expect */
+  nodes: string;
+}
+
+function onPath(binary: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, binary), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function requireRedisBinaries(): void {
+  const missing = ['redis-server', 'redis-cli'].filter((b) => !onPath(b));
+  if (missing.length === 0) return;
+  throw new Error(
+    `${missing.join(' and ')} not found on PATH; the tests need real Redis. Install it ` +
+      `(Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis), or point the ` +
+      `tests at running servers with REDIS_URL=redis://127.0.0.1:6379 and ` +
+      `REDIS_CLUSTER_NODES=127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002`,
+  );
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, HOST, () => probe.close(() => resolve(true)));
+  });
+}
+
+// Ports handed out but maybe not bound yet: parallel starts must not pick the same one.
+const claimed = new Set<number>();
+
+async function freePort(withClusterBus: boolean): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    // Below 55536 so that port + 10000 (the cluster bus) is a valid port.
+    const port = 10_000 + Math.floor(Math.random() * 45_000);
+    if (claimed.has(port) || (withClusterBus && claimed.has(port + CLUSTER_BUS_OFFSET))) continue;
+    if (!(await isPortFree(port))) continue;
+    if (withClusterBus && !(await isPortFree(port + CLUSTER_BUS_OFFSET))) continue;
+    claimed.add(port);
+    if (withClusterBus) claimed.add(port + CLUSTER_BUS_OFFSET);
+    return port;
+  }
+  throw new Error(`no free port pair on ${HOST} after 100 tries`);
+}
+
+/** Runs redis-cli against one server; output with CRLFs normalised. */
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', HOST, '-p', String(port), ...args], { timeout: 20_000 });
+  return stdout.replace(/\r/g, '');
+}
+
+/** Polls `check` (which may throw to give up early) until it returns true. */
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+function logTail(dir: string): string {
+  try {
+    return fs.readFileSync(path.join(dir, 'redis.log'), 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function startOnce(cluster: boolean): Promise<RedisServer> {
+  const port = await freePort(cluster);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `limiters-redis-${port}-`));
+  // prettier-ignore
+  const args = [
+    '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no',
+    '--dir', dir, '--logfile', path.join(dir, 'redis.log'),
+    ...(cluster
+      ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000']
+      : []),
+  ];
+  const child = spawn('redis-server', args, { stdio: 'ignore' });
+  killOnExit(child, () => fs.rmSync(dir, { recursive: true, force: true }));
+  const server: RedisServer = { host: HOST, port, url: `redis://${HOST}:${port}`, dir, process: child };
+  try {
+    await waitFor(`redis-server on port ${port} to answer PING`, 5_000, async () => {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`redis-server on port ${port} exited early:\n${logTail(dir)}`);
+      }
+      return redisCli(port, 'ping').then((out) => out.trim() === 'PONG', () => false);
+    });
+    return server;
+  } catch (err) {
+    await stopRedis(server);
+    throw err;
+  } finally {
+    claimed.delete(port);
+    claimed.delete(port + CLUSTER_BUS_OFFSET);
+  }
+}
+
+async function startServer(cluster: boolean): Promise<RedisServer> {
+  requireRedisBinaries();
+  // Another process may grab a port between our probe and redis binding it: retry on a new port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(cluster);
+    } catch (err) {
+      if (attempt === 3 || !String(err).includes('exited early')) throw err;
+    }
+  }
+}
+
+export function startRedis(): Promise<RedisServer> {
+  return startServer(false);
+}
+
+export async function startRedisCluster(masters = 3): Promise<RedisClusterServers> {
+  const started = await Promise.allSettled(Array.from({ length: masters }, () => startServer(true)));
+  const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  try {
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const addresses = servers.map((s) => `${s.host}:${s.port}`);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 20_000,
+    }).catch((err: { stdout?: string; stderr?: string }) => {
+      throw new Error(`redis-cli --cluster create failed:\n${err.stdout ?? ''}${err.stderr ?? err}`);
+    });
+    // "create" returns once the nodes agree on the config; clients need every node to serve every slot.
+    await waitFor('every cluster node to report cluster_state:ok with 16384 slots', 10_000, async () => {
+      const infos = await Promise.all(servers.map((s) => redisCli(s.port, 'cluster', 'info').catch(() => '')));
+      return infos.every((i) => i.includes('cluster_state:ok') && i.includes('cluster_slots_ok:16384'));
+    });
+    return { servers, nodes: addresses.join(',') };
+  } catch (err) {
+    await stopAll(servers);
+    throw err;
+  }
+}
+
+export async function stopRedis(server: RedisServer): Promise<void> {
+  const child = server.process;
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 2_000);
+    await exited;
+    clearTimeout(killer);
+  }
+  fs.rmSync(server.dir, { recursive: true, force: true });
+}
+
+export async function stopAll(servers: RedisServer[]): Promise<void> {
+  await Promise.all(servers.map(stopRedis));
+}
