@@ -1,9 +1,17 @@
 /** Tests run against real Redis processes started by test/harness/global-setup.ts. */
+// Nest 12 ships ES modules only and jest on Node 20 loads CommonJS: these packages go
+// through test/harness/esm-to-cjs.js on the way in.
+const esmPackages = ['@nestjs', 'uid', 'file-type', 'load-esm', 'strtok3', 'token-types', 'peek-readable', '@tokenizer', 'uint8array-extras'];
+
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    '^.+\\.m?js$': '<rootDir>/test/harness/esm-to-cjs.js',
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 60_000,
