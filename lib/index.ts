@@ -21,3 +21,18 @@ export type {
 } from './store/limiter-store';
 export { RedisStore } from './store/redis/redis-store';
 export { encodeName } from './store/redis/keys';
+export { LimitersModule } from './nest/limiters.module';
+export { LimitersService } from './nest/limiters.service';
+export { LIMITERS_MODULE_OPTIONS } from './nest/limiters.module-definition';
+export type { LimitersRootOptions, LimitersRootAsyncOptions } from './nest/limiters.module-definition';
+export type {
+  LimitersModuleOptions,
+  LimitersFeatureOptions,
+  LimitersHttpOptions,
+  RegisteredSemaphoreOptions,
+  RegisteredTokenBucketOptions,
+  ResolvedLimitersOptions,
+  WhenRedisFails,
+} from './nest/limiters-options.interface';
+export { InjectSemaphore, InjectTokenBucket, getSemaphoreToken, getTokenBucketToken } from './nest/inject.decorators';
+export { UnknownLimiterError } from './nest/unknown-limiter.error';

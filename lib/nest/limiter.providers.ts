@@ -1,0 +1,43 @@
+import type { FactoryProvider } from '@nestjs/common';
+import type { LimitersFeatureOptions } from './limiters-options.interface';
+import type { LimitersService } from './limiters.service';
+import { getSemaphoreToken, getTokenBucketToken } from './inject.decorators';
+
+/**
+ * The registry, exported by a module that is always global so forFeature modules find it
+ * whether or not the app made LimitersModule global (as @nestjs/typeorm's core module).
+ * Only LimitersModule itself re-exports it as LimitersService.
+ */
+export const LIMITERS_REGISTRY = 'LimitersService of LimitersModule.forRoot()';
+
+/** Providers of limiters the root module's options declare; built by LimitersService at start-up. */
+export function registeredLimiterProviders(names: { semaphores?: string[]; tokenBuckets?: string[] }): FactoryProvider[] {
+  return [
+    ...(names.semaphores ?? []).map((name) => ({
+      provide: getSemaphoreToken(name),
+      useFactory: (limiters: LimitersService) => limiters.getSemaphore(name),
+      inject: [LIMITERS_REGISTRY],
+    })),
+    ...(names.tokenBuckets ?? []).map((name) => ({
+      provide: getTokenBucketToken(name),
+      useFactory: (limiters: LimitersService) => limiters.getTokenBucket(name),
+      inject: [LIMITERS_REGISTRY],
+    })),
+  ];
+}
+
+/** Providers of limiters a feature module declares, registered into the app's one registry. */
+export function featureLimiterProviders(feature: LimitersFeatureOptions): FactoryProvider[] {
+  return [
+    ...Object.entries(feature.semaphores ?? {}).map(([name, options]) => ({
+      provide: getSemaphoreToken(name),
+      useFactory: (limiters: LimitersService) => limiters.registerSemaphore(name, options),
+      inject: [LIMITERS_REGISTRY],
+    })),
+    ...Object.entries(feature.tokenBuckets ?? {}).map(([name, options]) => ({
+      provide: getTokenBucketToken(name),
+      useFactory: (limiters: LimitersService) => limiters.registerTokenBucket(name, options),
+      inject: [LIMITERS_REGISTRY],
+    })),
+  ];
+}

@@ -1,0 +1,69 @@
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { SemaphoreOptions } from '../core/semaphore-limiter';
+import type { TokenBucketOptions } from '../core/token-bucket-limiter';
+
+/** A limiter declared in module options; the record key is its registered name. */
+export type RegisteredSemaphoreOptions = Omit<SemaphoreOptions, 'name'> & {
+  /** The name in Redis, when it differs from the registered name (e.g. shared with another service). */
+  name?: string;
+};
+export type RegisteredTokenBucketOptions = Omit<TokenBucketOptions, 'name'> & {
+  /** The name in Redis, when it differs from the registered name. */
+  name?: string;
+};
+
+/** Named limiters a module declares, injectable with @InjectSemaphore / @InjectTokenBucket. */
+export interface LimitersFeatureOptions {
+  semaphores?: Record<string, RegisteredSemaphoreOptions>;
+  tokenBuckets?: Record<string, RegisteredTokenBucketOptions>;
+}
+
+export interface LimitersHttpOptions {
+  /** Status when a token bucket refuses a request. Default 429. */
+  tokenBucketStatus?: number;
+  /** Status when a semaphore has no free slot within maxSleep. Default 429; 503 is a reasonable choice. */
+  semaphoreStatus?: number;
+  /** Send RateLimit / Retry-After headers. Default true. */
+  headers?: boolean;
+}
+
+export type WhenRedisFails = 'reject' | 'allow';
+
+export interface LimitersModuleOptions extends LimitersFeatureOptions {
+  /**
+   * ioredis Redis or Cluster instance (the app owns it), a redis:// URL or ioredis
+   * RedisOptions (the module owns that connection and closes it on shutdown).
+   */
+  redis: Redis | Cluster | string | RedisOptions;
+  /** Prefix of every Redis key of limiters made through the module. Default `limiters`. */
+  keyPrefix?: string;
+  /** Defaults for every limiter made through the module (maxSleep, expiry, commandTimeout, refillAmount...). */
+  defaults?: {
+    semaphore?: Partial<Omit<SemaphoreOptions, 'name'>>;
+    tokenBucket?: Partial<Omit<TokenBucketOptions, 'name'>>;
+  };
+  /** What the HTTP layer answers. */
+  http?: LimitersHttpOptions;
+  /**
+   * When Redis cannot be reached: 'reject' (default: fail closed, HTTP 503) or
+   * 'allow' (fail open: run the call without a limit, logging a warning).
+   */
+  whenRedisFails?: WhenRedisFails;
+}
+
+/** The module options after start-up checks, with every default filled in. */
+export interface ResolvedLimitersOptions {
+  /** The client every limiter of the module uses (made by the module when given a URL or RedisOptions). */
+  redis: Redis | Cluster;
+  /** True when the module made the connection, and so closes it on shutdown. */
+  ownsRedis: boolean;
+  keyPrefix: string | undefined;
+  defaults: {
+    semaphore: Partial<Omit<SemaphoreOptions, 'name'>>;
+    tokenBucket: Partial<Omit<TokenBucketOptions, 'name'>>;
+  };
+  semaphores: Record<string, RegisteredSemaphoreOptions>;
+  tokenBuckets: Record<string, RegisteredTokenBucketOptions>;
+  http: Required<LimitersHttpOptions>;
+  whenRedisFails: WhenRedisFails;
+}

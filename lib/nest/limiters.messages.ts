@@ -1,0 +1,26 @@
+/** Every user-facing text of the Nest layer, so wording stays consistent and reviewable in one place. */
+
+export type LimiterKind = 'semaphore' | 'token bucket';
+
+export const REDIS_OPTION_REQUIREMENT =
+  'of LimitersModule must be an ioredis Redis or Cluster instance, a redis:// or rediss:// URL, or ioredis RedisOptions';
+
+export function unknownLimiter(kind: LimiterKind, name: string, known: string[]): string {
+  const list = known.length === 0 ? 'none is registered' : `registered: ${known.map((n) => `"${n}"`).join(', ')}`;
+  return (
+    `No ${kind} is registered as "${name}" (${list}). ` +
+    `Declare it in LimitersModule.forRoot({ ${optionKey(kind)}: { ... } }) or LimitersModule.forFeature(...).`
+  );
+}
+
+export function conflictingRegistration(kind: LimiterKind, name: string): string {
+  return `The ${kind} "${name}" is registered twice with different options; give one of them another name.`;
+}
+
+export function redisConnectionError(reason: string): string {
+  return `Lost the Redis connection LimitersModule made: ${reason}. Limiter calls fail until it is back.`;
+}
+
+function optionKey(kind: LimiterKind): string {
+  return kind === 'semaphore' ? 'semaphores' : 'tokenBuckets';
+}

@@ -1,0 +1,57 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { LimitersCoreModule } from './limiters-core.module';
+import type { LimitersFeatureOptions } from './limiters-options.interface';
+import {
+  ConfigurableLimitersModule,
+  type LimitersRootAsyncOptions,
+  type LimitersRootOptions,
+} from './limiters.module-definition';
+import { LimitersService } from './limiters.service';
+import { featureLimiterProviders, LIMITERS_REGISTRY, registeredLimiterProviders } from './limiter.providers';
+
+/**
+ * `LimitersModule.forRoot(options)` / `forRootAsync(...)` once in the root module;
+ * `LimitersModule.forFeature({ semaphores, tokenBuckets })` in feature modules.
+ */
+@Module({})
+export class LimitersModule extends ConfigurableLimitersModule {
+  static forRoot(options: LimitersRootOptions): DynamicModule {
+    return LimitersModule.withRegistry(super.forRoot(options), {
+      semaphores: Object.keys(options.semaphores ?? {}),
+      tokenBuckets: Object.keys(options.tokenBuckets ?? {}),
+    });
+  }
+
+  static forRootAsync(options: LimitersRootAsyncOptions): DynamicModule {
+    const { injectable = {}, ...asyncOptions } = options;
+    return LimitersModule.withRegistry(super.forRootAsync(asyncOptions), injectable);
+  }
+
+  /** Declares named limiters of a feature module, injectable there with @InjectSemaphore / @InjectTokenBucket. */
+  static forFeature(feature: LimitersFeatureOptions): DynamicModule {
+    const providers = featureLimiterProviders(feature);
+    return { module: LimitersModule, providers, exports: providers.map((p) => p.provide) };
+  }
+
+  /** Moves the options providers the builder made into the global core; see LimitersCoreModule. */
+  private static withRegistry(
+    definition: DynamicModule,
+    names: { semaphores?: string[]; tokenBuckets?: string[] },
+  ): DynamicModule {
+    const core: DynamicModule = {
+      module: LimitersCoreModule,
+      global: true,
+      imports: definition.imports,
+      providers: [...(definition.providers ?? []), LimitersService, { provide: LIMITERS_REGISTRY, useExisting: LimitersService }],
+      exports: [LIMITERS_REGISTRY],
+    };
+    const named = registeredLimiterProviders(names);
+    return {
+      module: LimitersModule,
+      global: definition.global,
+      imports: [core],
+      providers: [{ provide: LimitersService, useExisting: LIMITERS_REGISTRY }, ...named],
+      exports: [LimitersService, ...named.map((p) => p.provide)],
+    };
+  }
+}

@@ -1,0 +1,145 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { LimiterError } from '../core/errors';
+import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
+import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
+import { LimiterCache, stableJson } from './limiter-cache';
+import type {
+  LimitersModuleOptions,
+  RegisteredSemaphoreOptions,
+  RegisteredTokenBucketOptions,
+  ResolvedLimitersOptions,
+} from './limiters-options.interface';
+import { LIMITERS_MODULE_OPTIONS } from './limiters.module-definition';
+import { conflictingRegistration, redisConnectionError, type LimiterKind } from './limiters.messages';
+import { closeRedis, connectRedis, resolveModuleOptions, withoutUndefined } from './resolve-module-options';
+import { UnknownLimiterError } from './unknown-limiter.error';
+
+/** Most limiters made at run time kept for reuse; see LimiterCache for why dropping one is safe. */
+const MAX_CACHED_LIMITERS = 10_000;
+
+interface Registration<L> {
+  limiter: L;
+  /** The merged options it was built from, to tell a repeated registration from a conflicting one. */
+  key: string;
+}
+
+/**
+ * The limiters of the application: the named ones declared in module options (built at
+ * start-up, so bad options fail the start) and those made at run time for a tenant or an
+ * API token, which are reused for the same name and options.
+ */
+@Injectable()
+export class LimitersService implements OnApplicationShutdown {
+  readonly options: ResolvedLimitersOptions;
+  private readonly logger = new Logger('LimitersModule');
+  private readonly semaphores = new Map<string, Registration<SemaphoreLimiter>>();
+  private readonly tokenBuckets = new Map<string, Registration<TokenBucketLimiter>>();
+  private readonly madeAtRunTime = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_CACHED_LIMITERS);
+
+  constructor(@Inject(LIMITERS_MODULE_OPTIONS) options: LimitersModuleOptions) {
+    const resolved = resolveModuleOptions(options);
+    this.options = { ...resolved, ...connectRedis(options.redis) };
+    if (this.options.ownsRedis) this.reportConnectionErrors();
+    try {
+      for (const [name, o] of Object.entries(resolved.semaphores)) this.registerSemaphore(name, o);
+      for (const [name, o] of Object.entries(resolved.tokenBuckets)) this.registerTokenBucket(name, o);
+    } catch (error) {
+      // Nest never calls shutdown hooks of an application that failed to start.
+      if (this.options.ownsRedis) this.options.redis.disconnect();
+      throw error;
+    }
+  }
+
+  /** A semaphore for a name known only at run time, with the module's defaults and keyPrefix. */
+  semaphore(options: Partial<SemaphoreOptions> & { name: string }): SemaphoreLimiter {
+    const merged = this.merge(this.options.defaults.semaphore, options) as SemaphoreOptions;
+    const key = `semaphore ${stableJson(merged)}`;
+    return this.madeAtRunTime.getOrCreate(key, () => new SemaphoreLimiter(this.options.redis, merged)) as SemaphoreLimiter;
+  }
+
+  /** A token bucket for a name known only at run time, with the module's defaults and keyPrefix. */
+  tokenBucket(options: Partial<TokenBucketOptions> & { name: string }): TokenBucketLimiter {
+    const merged = this.merge(this.options.defaults.tokenBucket, options) as TokenBucketOptions;
+    const key = `token bucket ${stableJson(merged)}`;
+    return this.madeAtRunTime.getOrCreate(
+      key,
+      () => new TokenBucketLimiter(this.options.redis, merged),
+    ) as TokenBucketLimiter;
+  }
+
+  /** The semaphore registered as `name`; throws UnknownLimiterError listing the registered ones. */
+  getSemaphore(name: string): SemaphoreLimiter {
+    return this.lookup('semaphore', this.semaphores, name);
+  }
+
+  /** The token bucket registered as `name`; throws UnknownLimiterError listing the registered ones. */
+  getTokenBucket(name: string): TokenBucketLimiter {
+    return this.lookup('token bucket', this.tokenBuckets, name);
+  }
+
+  /** Every registered semaphore by registered name. */
+  getSemaphores(): Map<string, SemaphoreLimiter> {
+    return new Map([...this.semaphores].map(([name, r]) => [name, r.limiter]));
+  }
+
+  /** Every registered token bucket by registered name. */
+  getTokenBuckets(): Map<string, TokenBucketLimiter> {
+    return new Map([...this.tokenBuckets].map(([name, r]) => [name, r.limiter]));
+  }
+
+  /**
+   * Registers a semaphore under `name` (forRoot and forFeature do this at start-up).
+   * Registering the same name again with the same options returns the same limiter.
+   */
+  registerSemaphore(name: string, options: RegisteredSemaphoreOptions): SemaphoreLimiter {
+    const merged = this.merge(this.options.defaults.semaphore, { ...options, name: options.name ?? name });
+    return this.register('semaphore', this.semaphores, name, merged, () => this.semaphore(merged));
+  }
+
+  /** Registers a token bucket under `name`; see registerSemaphore. */
+  registerTokenBucket(name: string, options: RegisteredTokenBucketOptions): TokenBucketLimiter {
+    const merged = this.merge(this.options.defaults.tokenBucket, { ...options, name: options.name ?? name });
+    return this.register('token bucket', this.tokenBuckets, name, merged, () => this.tokenBucket(merged));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.options.ownsRedis) await closeRedis(this.options.redis);
+  }
+
+  private merge<T extends object>(defaults: object, options: T): T {
+    const prefix = this.options.keyPrefix === undefined ? {} : { keyPrefix: this.options.keyPrefix };
+    return { ...prefix, ...defaults, ...withoutUndefined(options) } as T;
+  }
+
+  private register<L>(
+    kind: LimiterKind,
+    registry: Map<string, Registration<L>>,
+    name: string,
+    options: object,
+    build: () => L,
+  ): L {
+    const key = stableJson(options);
+    const existing = registry.get(name);
+    if (existing && existing.key !== key) throw new LimiterError(conflictingRegistration(kind, name));
+    if (existing) return existing.limiter;
+    const limiter = build();
+    registry.set(name, { limiter, key });
+    return limiter;
+  }
+
+  private lookup<L>(kind: LimiterKind, registry: Map<string, Registration<L>>, name: string): L {
+    const found = registry.get(name);
+    if (!found) throw new UnknownLimiterError(kind, name, [...registry.keys()]);
+    return found.limiter;
+  }
+
+  /** One warning per outage: ioredis reports every failed reconnection attempt. */
+  private reportConnectionErrors(): void {
+    let down = false;
+    this.options.redis.on('error', (error: Error) => {
+      if (!down) this.logger.warn(redisConnectionError(error.message));
+      down = true;
+    });
+    this.options.redis.on('ready', () => (down = false));
+  }
+}

@@ -1,0 +1,74 @@
+import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { InvalidOptionError } from '../core/errors';
+import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
+import { REDIS_OPTION_REQUIREMENT } from './limiters.messages';
+
+export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
+
+/**
+ * Checks the module-level options (each limiter checks its own when it is built) and
+ * fills in defaults. Makes no connection: see connectRedis().
+ */
+export function resolveModuleOptions(
+  options: LimitersModuleOptions,
+): Omit<ResolvedLimitersOptions, 'redis' | 'ownsRedis'> {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError('options', undefined, 'of LimitersModule must be an object', options);
+  }
+  checkRedisOption(options.redis);
+  const http = { ...HTTP_DEFAULTS, ...withoutUndefined(options.http ?? {}) };
+  for (const option of ['tokenBucketStatus', 'semaphoreStatus'] as const) {
+    const status = http[option];
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new InvalidOptionError(`http.${option}`, undefined, 'of LimitersModule must be an HTTP error status (400-599)', status);
+    }
+  }
+  if (typeof http.headers !== 'boolean') {
+    throw new InvalidOptionError('http.headers', undefined, 'of LimitersModule must be true or false', http.headers);
+  }
+  const whenRedisFails = options.whenRedisFails ?? 'reject';
+  if (whenRedisFails !== 'reject' && whenRedisFails !== 'allow') {
+    throw new InvalidOptionError('whenRedisFails', undefined, 'of LimitersModule must be "reject" or "allow"', whenRedisFails);
+  }
+  return {
+    keyPrefix: options.keyPrefix,
+    defaults: {
+      semaphore: withoutUndefined(options.defaults?.semaphore ?? {}),
+      tokenBucket: withoutUndefined(options.defaults?.tokenBucket ?? {}),
+    },
+    semaphores: { ...options.semaphores },
+    tokenBuckets: { ...options.tokenBuckets },
+    http,
+    whenRedisFails,
+  };
+}
+
+/** The app's own client as is, or a new connection the module then owns. */
+export function connectRedis(redis: LimitersModuleOptions['redis']): { redis: Redis | Cluster; ownsRedis: boolean } {
+  if (isClient(redis)) return { redis, ownsRedis: false };
+  const client = typeof redis === 'string' ? new Redis(redis) : new Redis(redis as RedisOptions);
+  return { redis: client, ownsRedis: true };
+}
+
+/** Closes a connection without waiting for one that is not up: quit() would wait for it forever. */
+export async function closeRedis(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+  else client.disconnect();
+}
+
+/** Drops keys set to undefined, so `{ maxSleep: undefined }` does not override a module default. */
+export function withoutUndefined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function checkRedisOption(redis: unknown): void {
+  const ok =
+    isClient(redis) ||
+    (typeof redis === 'string' && /^(rediss?:\/\/|\/)/.test(redis)) ||
+    (redis !== null && typeof redis === 'object' && !Array.isArray(redis));
+  if (!ok) throw new InvalidOptionError('redis', undefined, REDIS_OPTION_REQUIREMENT, redis);
+}
+
+function isClient(redis: unknown): redis is Redis | Cluster {
+  return typeof (redis as Partial<Redis> | undefined)?.defineCommand === 'function';
+}
