@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { LimiterError } from '../core/errors';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
@@ -11,7 +11,7 @@ import type {
 } from './limiters-options.interface';
 import { LIMITERS_MODULE_OPTIONS } from './limiters.module-definition';
 import { conflictingRegistration, redisConnectionError, type LimiterKind } from './limiters.messages';
-import { closeRedis, connectRedis, resolveModuleOptions, withoutUndefined } from './resolve-module-options';
+import { adoptRedis, closeRedis, resolveModuleOptions, withoutUndefined } from './resolve-module-options';
 import { UnknownLimiterError } from './unknown-limiter.error';
 
 /** Most limiters made at run time kept for reuse; see LimiterCache for why dropping one is safe. */
@@ -29,7 +29,7 @@ interface Registration<L> {
  * API token, which are reused for the same name and options.
  */
 @Injectable()
-export class LimitersService implements OnApplicationShutdown {
+export class LimitersService implements OnModuleInit, OnApplicationShutdown {
   readonly options: ResolvedLimitersOptions;
   private readonly logger = new Logger('LimitersModule');
   private readonly semaphores = new Map<string, Registration<SemaphoreLimiter>>();
@@ -38,16 +38,11 @@ export class LimitersService implements OnApplicationShutdown {
 
   constructor(@Inject(LIMITERS_MODULE_OPTIONS) options: LimitersModuleOptions) {
     const resolved = resolveModuleOptions(options);
-    this.options = { ...resolved, ...connectRedis(options.redis) };
+    this.options = { ...resolved, ...adoptRedis(options.redis) };
     if (this.options.ownsRedis) this.reportConnectionErrors();
-    try {
-      for (const [name, o] of Object.entries(resolved.semaphores)) this.registerSemaphore(name, o);
-      for (const [name, o] of Object.entries(resolved.tokenBuckets)) this.registerTokenBucket(name, o);
-    } catch (error) {
-      // Nest never calls shutdown hooks of an application that failed to start.
-      if (this.options.ownsRedis) this.options.redis.disconnect();
-      throw error;
-    }
+    // Built now, so a bad option fails the application's start and not its first request.
+    for (const [name, o] of Object.entries(resolved.semaphores)) this.registerSemaphore(name, o);
+    for (const [name, o] of Object.entries(resolved.tokenBuckets)) this.registerTokenBucket(name, o);
   }
 
   /** A semaphore for a name known only at run time, with the module's defaults and keyPrefix. */
@@ -100,6 +95,12 @@ export class LimitersService implements OnApplicationShutdown {
   registerTokenBucket(name: string, options: RegisteredTokenBucketOptions): TokenBucketLimiter {
     const merged = this.merge(this.options.defaults.tokenBucket, { ...options, name: options.name ?? name });
     return this.register('token bucket', this.tokenBuckets, name, merged, () => this.tokenBucket(merged));
+  }
+
+  onModuleInit(): void {
+    // Connecting now shows a wrong address in the start-up log, not at the first request.
+    // A failure is logged by reportConnectionErrors and retried by ioredis.
+    if (this.options.ownsRedis && this.options.redis.status === 'wait') this.options.redis.connect().catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {

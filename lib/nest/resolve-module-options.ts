@@ -7,7 +7,7 @@ export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, hea
 
 /**
  * Checks the module-level options (each limiter checks its own when it is built) and
- * fills in defaults. Makes no connection: see connectRedis().
+ * fills in defaults. Makes no connection: see adoptRedis().
  */
 export function resolveModuleOptions(
   options: LimitersModuleOptions,
@@ -43,17 +43,29 @@ export function resolveModuleOptions(
   };
 }
 
-/** The app's own client as is, or a new connection the module then owns. */
-export function connectRedis(redis: LimitersModuleOptions['redis']): { redis: Redis | Cluster; ownsRedis: boolean } {
+/**
+ * The app's own client as is, or a new client the module then owns. The new client
+ * connects on LimitersService.onModuleInit, so an app that fails to start leaves no socket behind.
+ */
+export function adoptRedis(redis: LimitersModuleOptions['redis']): { redis: Redis | Cluster; ownsRedis: boolean } {
   if (isClient(redis)) return { redis, ownsRedis: false };
-  const client = typeof redis === 'string' ? new Redis(redis) : new Redis(redis as RedisOptions);
+  const client =
+    typeof redis === 'string'
+      ? new Redis(redis, { lazyConnect: true })
+      : new Redis({ ...(redis as RedisOptions), lazyConnect: true });
   return { redis: client, ownsRedis: true };
 }
 
-/** Closes a connection without waiting for one that is not up: quit() would wait for it forever. */
+/**
+ * Closes a connection and resolves once its socket is gone, so nothing outlives app.close().
+ * A connection that is not up is dropped: quit() would wait for it forever.
+ */
 export async function closeRedis(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'end') return;
+  const ended = new Promise((resolve) => client.once('end', resolve));
   if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
   else client.disconnect();
+  await ended;
 }
 
 /** Drops keys set to undefined, so `{ maxSleep: undefined }` does not override a module default. */

@@ -1,0 +1,265 @@
+import { Injectable, Module } from '@nestjs/common';
+import {
+  InjectSemaphore,
+  InjectTokenBucket,
+  LimitersModule,
+  LimitersService,
+  SemaphoreLimiter,
+  TokenBucketLimiter,
+  UnknownLimiterError,
+  type LimitersModuleOptions,
+} from '../../lib';
+import { limiterKey } from '../../lib/store/redis/keys';
+import { ENV_REDIS_URL } from '../harness/connect';
+import { useNestModules } from '../harness/nest-modules';
+import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';
+
+const HOUR = 3_600_000;
+
+/** Uses the limiters the way an app would: injected by name. */
+@Injectable()
+class Jobs {
+  constructor(
+    @InjectSemaphore('exports') readonly exports: SemaphoreLimiter,
+    @InjectTokenBucket('github') readonly github: TokenBucketLimiter,
+  ) {}
+}
+
+/** A feature module seeing LimitersService only if LimitersModule is global. */
+@Injectable()
+class NeedsService {
+  constructor(readonly limiters: LimitersService) {}
+}
+@Module({ providers: [NeedsService] })
+class ServiceConsumerModule {}
+
+const limiterOptions = (): Pick<LimitersModuleOptions, 'semaphores' | 'tokenBuckets'> => ({
+  semaphores: { exports: { name: uniqueName('exports'), capacity: 1 } },
+  tokenBuckets: { github: { name: uniqueName('github'), capacity: 1, refillFrequency: HOUR } },
+});
+
+async function expectWorking(jobs: Jobs): Promise<void> {
+  const permit = await jobs.exports.tryAcquire();
+  expect(permit).not.toBeNull();
+  expect(await jobs.exports.tryAcquire()).toBeNull();
+  await permit!.release();
+  expect((await jobs.github.tryTake()).allowed).toBe(true);
+  expect((await jobs.github.tryTake()).allowed).toBe(false);
+}
+
+describe.each(targets)('LimitersModule on $name Redis', (target) => {
+  const { client } = useClients(target);
+  const redis = client();
+  const { start, compileError } = useNestModules();
+
+  describe('forRoot with a client instance', () => {
+    it('injects the named limiters, working against Redis', async () => {
+      const app = await start({
+        imports: [LimitersModule.forRoot({ redis, ...limiterOptions() })],
+        providers: [Jobs],
+      });
+      await expectWorking(app.get(Jobs));
+    });
+
+    it('leaves the app its own client open when the app closes', async () => {
+      const app = await start({ imports: [LimitersModule.forRoot({ redis })] });
+      expect(app.get(LimitersService).options).toMatchObject({ redis, ownsRedis: false });
+      await app.close();
+      expect(await redis.ping()).toBe('PONG');
+    });
+  });
+
+  describe('forRootAsync', () => {
+    const CAPACITY = 'capacity from config';
+    @Module({ providers: [{ provide: CAPACITY, useValue: 1 }], exports: [CAPACITY] })
+    class ConfigModule {}
+
+    it('builds the options with useFactory and inject, and injects the limiters listed as injectable', async () => {
+      const names = { exports: uniqueName('exports'), github: uniqueName('github') };
+      const app = await start({
+        imports: [
+          LimitersModule.forRootAsync({
+            imports: [ConfigModule],
+            inject: [CAPACITY],
+            useFactory: (capacity: number) => ({
+              redis,
+              semaphores: { exports: { name: names.exports, capacity } },
+              tokenBuckets: { github: { name: names.github, capacity, refillFrequency: HOUR } },
+            }),
+            injectable: { semaphores: ['exports'], tokenBuckets: ['github'] },
+          }),
+        ],
+        providers: [Jobs],
+      });
+      await expectWorking(app.get(Jobs));
+    });
+
+    it('fails at start when a limiter listed as injectable is missing from the factory options', async () => {
+      const error = await compileError({
+        imports: [
+          LimitersModule.forRootAsync({ useFactory: () => ({ redis }), injectable: { semaphores: ['exports'] } }),
+        ],
+      });
+      expect(error).toBeInstanceOf(UnknownLimiterError);
+      expect(error.message).toContain('"exports"');
+    });
+  });
+
+  describe('isGlobal', () => {
+    it('makes LimitersService injectable in modules that do not import LimitersModule', async () => {
+      const app = await start({ imports: [LimitersModule.forRoot({ redis, isGlobal: true }), ServiceConsumerModule] });
+      expect(app.get(NeedsService).limiters).toBe(app.get(LimitersService));
+    });
+
+    it('is off by default: other modules must import LimitersModule themselves', async () => {
+      const error = await compileError({ imports: [LimitersModule.forRoot({ redis }), ServiceConsumerModule] });
+      expect(error.message).toContain('LimitersService');
+    });
+  });
+
+  describe('forFeature', () => {
+    const feature = () => {
+      @Module({
+        imports: [LimitersModule.forFeature(limiterOptions())],
+        providers: [Jobs],
+      })
+      class FeatureModule {}
+      return FeatureModule;
+    };
+
+    it('injects the limiters a feature module declares, also when the root module is not global', async () => {
+      const app = await start({ imports: [LimitersModule.forRoot({ redis }), feature()] });
+      await expectWorking(app.get(Jobs));
+    });
+
+    it('registers them into the app registry, with the root module defaults', async () => {
+      const app = await start({
+        imports: [LimitersModule.forRoot({ redis, defaults: { semaphore: { maxSleep: 1234 } } }), feature()],
+      });
+      const limiters = app.get(LimitersService);
+      expect(limiters.getSemaphore('exports')).toBe(app.get(Jobs).exports);
+      expect(limiters.getTokenBucket('github')).toBe(app.get(Jobs).github);
+      expect(limiters.getSemaphore('exports').maxSleep).toBe(1234);
+    });
+
+    it('fails at start when two modules declare one name with different options', async () => {
+      const error = await compileError({
+        imports: [
+          LimitersModule.forRoot({ redis, semaphores: { exports: { capacity: 1 } } }),
+          LimitersModule.forFeature({ semaphores: { exports: { capacity: 2 } } }),
+        ],
+      });
+      expect(error.message).toContain('semaphore "exports" is registered twice with different options');
+    });
+  });
+
+  describe('LimitersService', () => {
+    const service = async (options: Partial<LimitersModuleOptions> = {}) =>
+      (await start({ imports: [LimitersModule.forRoot({ redis, ...options })] })).get(LimitersService);
+
+    it('reuses one limiter for the same name and options, whatever their order', async () => {
+      const limiters = await service();
+      const name = uniqueName('tenant');
+      const first = limiters.semaphore({ name, capacity: 2, maxSleep: 10 });
+      expect(limiters.semaphore({ maxSleep: 10, capacity: 2, name })).toBe(first);
+      expect(limiters.tokenBucket({ name, capacity: 2, refillFrequency: 10 })).toBe(
+        limiters.tokenBucket({ refillFrequency: 10, capacity: 2, name }),
+      );
+    });
+
+    it('makes distinct limiters for distinct names or options', async () => {
+      const limiters = await service();
+      const [a, b] = [uniqueName('tenant'), uniqueName('tenant')];
+      const semaphore = limiters.semaphore({ name: a, capacity: 1 });
+      expect(limiters.semaphore({ name: b, capacity: 1 })).not.toBe(semaphore);
+      expect(limiters.semaphore({ name: a, capacity: 2 })).not.toBe(semaphore);
+      const bucket = limiters.tokenBucket({ name: a, capacity: 1, refillFrequency: HOUR });
+      expect(limiters.tokenBucket({ name: b, capacity: 1, refillFrequency: HOUR })).not.toBe(bucket);
+    });
+
+    it('limits run-time limiters in Redis: capacity 1 admits one holder', async () => {
+      const limiters = await service();
+      const name = uniqueName('tenant');
+      const permit = await limiters.semaphore({ name, capacity: 1 }).tryAcquire();
+      expect(permit).not.toBeNull();
+      expect(await limiters.semaphore({ name, capacity: 1 }).tryAcquire()).toBeNull();
+      await permit!.release();
+    });
+
+    it('applies the module defaults and keyPrefix, which the call can override', async () => {
+      const keyPrefix = uniqueName('prefix');
+      const limiters = await service({ keyPrefix, defaults: { tokenBucket: { maxSleep: 50, refillAmount: 2 } } });
+      const name = uniqueName('tenant');
+      const bucket = limiters.tokenBucket({ name, capacity: 4, refillFrequency: HOUR });
+      expect(bucket.maxSleep).toBe(50);
+      expect(bucket.shape.refillAmount).toBe(2);
+      expect(limiters.tokenBucket({ name, capacity: 4, refillFrequency: HOUR, maxSleep: 0 }).maxSleep).toBe(0);
+      await bucket.take();
+      expect(await redis.exists(limiterKey(keyPrefix, 'bucket', name))).toBe(1);
+    });
+
+    it('names the unknown limiter and lists the registered ones', async () => {
+      const limiters = await service(limiterOptions());
+      expect(() => limiters.getSemaphore('exprots')).toThrow(
+        'No semaphore is registered as "exprots" (registered: "exports").',
+      );
+      expect(() => limiters.getTokenBucket('nope')).toThrow(UnknownLimiterError);
+      expect(() => limiters.getTokenBucket('nope')).toThrow('registered: "github"');
+    });
+
+    it('exposes the resolved module options with HTTP defaults filled in', async () => {
+      const limiters = await service({ http: { semaphoreStatus: 503 } });
+      expect(limiters.options).toMatchObject({
+        whenRedisFails: 'reject',
+        http: { tokenBucketStatus: 429, semaphoreStatus: 503, headers: true },
+      });
+    });
+  });
+
+  describe('bad options fail at start, naming the option and the limiter', () => {
+    it.each([
+      ['capacity 0 in forRoot', () => LimitersModule.forRoot({ redis, semaphores: { github: { capacity: 0 } } }), 'Option "capacity" of limiter "github"'],
+      ['refillFrequency 0 in forRoot', () => LimitersModule.forRoot({ redis, tokenBuckets: { github: { capacity: 1, refillFrequency: 0 } } }), 'Option "refillFrequency" of limiter "github"'],
+      ['capacity 0 in forRootAsync', () => LimitersModule.forRootAsync({ useFactory: () => ({ redis, tokenBuckets: { search: { capacity: 0, refillFrequency: 1 } } }) }), 'Option "capacity" of limiter "search"'],
+      ['a bad default', () => LimitersModule.forRoot({ redis, defaults: { semaphore: { expiry: -1 } }, semaphores: { jobs: { capacity: 1 } } }), 'Option "expiry" of limiter "jobs"'],
+      ['missing redis', () => LimitersModule.forRoot({} as LimitersModuleOptions), 'Option "redis" of LimitersModule must be an ioredis Redis or Cluster instance'],
+      ['a redis that is no URL', () => LimitersModule.forRoot({ redis: 'localhost:6379' }), 'Option "redis" of LimitersModule'],
+      ['an unknown whenRedisFails', () => LimitersModule.forRoot({ redis, whenRedisFails: 'ignore' as never }), 'Option "whenRedisFails" of LimitersModule'],
+    ])('%s', async (_, module, message) => {
+      const error = await compileError({ imports: [module()] });
+      expect(error.message).toContain(message);
+    });
+
+    it('in forFeature', async () => {
+      const error = await compileError({
+        imports: [LimitersModule.forRoot({ redis }), LimitersModule.forFeature({ tokenBuckets: { github: { capacity: 1, refillFrequency: 0 } } })],
+      });
+      expect(error.message).toContain('Option "refillFrequency" of limiter "github"');
+    });
+  });
+});
+
+describe('LimitersModule owning its Redis connection (standalone)', () => {
+  const { start } = useNestModules();
+  const url = process.env[ENV_REDIS_URL]!;
+  const { hostname, port } = new URL(url);
+
+  it.each([
+    ['a redis:// URL', url],
+    ['ioredis RedisOptions', { host: hostname, port: Number(port) }],
+  ])('connects from %s at start and closes that connection when the app closes', async (_, option) => {
+    const app = await start({ imports: [LimitersModule.forRoot({ redis: option, ...limiterOptions() })], providers: [Jobs] });
+    const { redis: owned, ownsRedis } = app.get(LimitersService).options;
+    expect(ownsRedis).toBe(true);
+    await expectWorking(app.get(Jobs));
+    await app.close();
+    expect(owned.status).toBe('end');
+  });
+
+  it('closes a connection that never came up without waiting for it', async () => {
+    const app = await start({ imports: [LimitersModule.forRoot({ redis: 'redis://127.0.0.1:1' })] });
+    const owned = app.get(LimitersService).options.redis as RedisClient;
+    await app.close();
+    expect(owned.status).toBe('end');
+  });
+});
