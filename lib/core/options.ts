@@ -12,6 +12,9 @@ export interface CommonLimiterOptions {
   commandTimeout?: number;
 }
 
+/** The longest delay a Node timer honours (about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const COMMON_DEFAULTS = { maxSleep: 30_000, keyPrefix: 'limiters', commandTimeout: 5_000 };
 
 export type Resolved<T> = Required<T>;
@@ -48,15 +51,18 @@ export class OptionReader {
     return value as number;
   }
 
-  /** Whole milliseconds, at least `min`; `Infinity` only where allowed. */
+  /**
+   * Whole milliseconds from `min` to MAX_TIMER_MS; `Infinity` only where allowed. Node
+   * fires longer timers at once, which would turn a lease or a refill into no limit.
+   */
   duration(option: string, fallback: number | undefined, { min = 0, infinite = false } = {}): number {
     const value = this.value(option, fallback);
     const ok =
       typeof value === 'number' &&
-      ((infinite && value === Infinity) || (Number.isSafeInteger(value) && value >= min));
+      ((infinite && value === Infinity) || (Number.isSafeInteger(value) && value >= min && value <= MAX_TIMER_MS));
     if (!ok) {
       const range = infinite ? `, or Infinity` : '';
-      this.fail(option, `must be a whole number of milliseconds >= ${min}${range}`, value);
+      this.fail(option, `must be a whole number of milliseconds from ${min} to ${MAX_TIMER_MS}${range}`, value);
     }
     return value as number;
   }

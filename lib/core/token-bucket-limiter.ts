@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidOptionError, MaxSleepExceededError } from './errors';
-import { OptionReader, type CommonLimiterOptions } from './options';
+import { MAX_TIMER_MS, OptionReader, type CommonLimiterOptions } from './options';
 import type { TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../store/limiter-store';
 import { resolveStore, type StoreOrClient } from '../store/resolve-store';
 
@@ -59,7 +59,8 @@ export class TokenBucketLimiter {
     const startedAt = performance.now();
     const reply = await this.backend.take(this.shape, this.checkTokens(tokens), maxSleep);
     if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait);
-    if (reply.wait > 0) await sleep(reply.wait);
+    // A reservation can lie further ahead than one Node timer reaches (maxSleep Infinity).
+    for (let left = reply.wait; left > 0; left -= MAX_TIMER_MS) await sleep(Math.min(left, MAX_TIMER_MS));
     return Math.round(performance.now() - startedAt);
   }
 
