@@ -20,6 +20,7 @@ export type {
   TokenBucketSnapshot,
 } from './store/limiter-store';
 export { RedisStore } from './store/redis/redis-store';
+export { MemoryStore } from './store/memory/memory-store';
 export { encodeName } from './store/redis/keys';
 export { LimitersModule } from './nest/limiters.module';
 export { LimitersService } from './nest/limiters.service';

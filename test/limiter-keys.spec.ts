@@ -2,6 +2,7 @@ import { Cluster } from 'ioredis';
 import { SemaphoreLimiter, TokenBucketLimiter } from '../lib';
 import { encodeName } from '../lib/store/redis/keys';
 import { masters, targets, uniqueName, useClients, type RedisClient } from './harness/redis-targets';
+import { storeTargets } from './harness/store-targets';
 import { sleep } from './harness/timing';
 
 /** Every key on every master whose name contains `needle`. */
@@ -28,14 +29,13 @@ const awkwardNames = [
   'dmljdGlt',
 ];
 
-describe.each(targets)('limiter keys on $name Redis', (target) => {
-  const { client } = useClients(target);
-  const redis = client();
+describe.each(storeTargets)('limiter names on $name store', (target) => {
+  const store = target.store();
 
   it('keeps every awkward name working and isolated from every other name', async () => {
     const suffix = uniqueName('');
     const names = ['victim', ...awkwardNames].map((n) => n + suffix);
-    const semaphores = names.map((name) => new SemaphoreLimiter(redis, { name, capacity: 1 }));
+    const semaphores = names.map((name) => new SemaphoreLimiter(store, { name, capacity: 1 }));
     // Each name has its own single slot: all first takes succeed, all second takes fail.
     const first = await Promise.all(semaphores.map((s) => s.tryAcquire()));
     expect(first.every(Boolean)).toBe(true);
@@ -43,10 +43,15 @@ describe.each(targets)('limiter keys on $name Redis', (target) => {
     expect(second.every((p) => p === null)).toBe(true);
     await Promise.all(first.map((p) => p!.release()));
 
-    const buckets = names.map((name) => new TokenBucketLimiter(redis, { name, capacity: 1, refillFrequency: 60_000 }));
+    const buckets = names.map((name) => new TokenBucketLimiter(store, { name, capacity: 1, refillFrequency: 60_000 }));
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).every((r) => r.allowed)).toBe(true);
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).some((r) => r.allowed)).toBe(false);
   });
+});
+
+describe.each(targets)('limiter keys on $name Redis', (target) => {
+  const { client } = useClients(target);
+  const redis = client();
 
   it('encodes names so keys never hold a brace or colon of the name and stay short', () => {
     for (const name of awkwardNames) {

@@ -1,17 +1,212 @@
-import { LeaseLostError, MaxSleepExceededError, SemaphoreLimiter, type SemaphoreOptions } from '../lib';
-import { encodeName, limiterKey } from '../lib/store/redis/keys';
+import { LeaseLostError, MaxSleepExceededError, SemaphoreLimiter, type Permit, type SemaphoreOptions } from '../lib';
+import type { StoreOrClient } from '../lib/store/resolve-store';
+import { encodeName } from '../lib/store/redis/keys';
 import { watchCommands } from './harness/monitor';
 import { spawnWorker, startWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
+import { storeTargets } from './harness/store-targets';
 import { median, now, sleep, waitUntil } from './harness/timing';
+
+/** Builds semaphores on `store`, each with a name no other test uses. */
+const semaphoresOn = (store: StoreOrClient) => (options: Partial<SemaphoreOptions> = {}) =>
+  new SemaphoreLimiter(store, { name: uniqueName('sem'), capacity: 1, ...options });
+
+const queued = (s: SemaphoreLimiter, count: number) =>
+  waitUntil(`${count} waiters are queued`, async () => (await s.state()).waiters.length === count);
+
+/** Ms from `since` until a new caller holds a slot, while other callers keep finding the semaphore full. */
+async function waitUnderTraffic(s: SemaphoreLimiter, since: number): Promise<number> {
+  // Traffic that finds the semaphore full must not keep the dead lease alive.
+  const traffic = setInterval(() => void s.tryAcquire().then((p) => p?.release()), 50);
+  try {
+    const permit = await s.acquire({ maxSleep: 10_000 });
+    const waited = now() - since;
+    await permit.release();
+    return waited;
+  } finally {
+    clearInterval(traffic);
+  }
+}
+
+/** Queues a caller behind one dead waiter, releases `held`, and returns the ms until that caller holds the slot. */
+async function waitBehindDeadWaiter(s: SemaphoreLimiter, held: Permit): Promise<number> {
+  const mine = s.acquire({ maxSleep: 10_000 });
+  await queued(s, 2);
+  await held.release();
+  const startedAt = now();
+  const permit = await mine;
+  const waited = now() - startedAt;
+  await permit.release();
+  return waited;
+}
+
+describe.each(storeTargets)('SemaphoreLimiter on $name store', (target) => {
+  const semaphore = semaphoresOn(target.store());
+
+  it('never admits more than capacity among concurrent callers', async () => {
+    const s = semaphore({ capacity: 3 });
+    let running = 0;
+    let peak = 0;
+    let jobs = 0;
+    const caller = async () => {
+      for (let job = 0; job < 4; job++) {
+        await s.run(async () => {
+          jobs++;
+          peak = Math.max(peak, ++running);
+          await sleep(15);
+          running--;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, caller));
+    expect(jobs).toBe(10 * 4);
+    expect(peak).toBeLessThanOrEqual(3);
+    // The limit was actually reached, so the bound above was tested under contention.
+    expect(peak).toBe(3);
+  });
+
+  it('serves waiters first come, first served', async () => {
+    const s = semaphore();
+    const held = await s.acquire();
+    const order: number[] = [];
+    const waiters = [];
+    for (let i = 0; i < 4; i++) {
+      waiters.push(s.run(() => void order.push(i)));
+      await queued(s, i + 1);
+    }
+    await held.release();
+    await Promise.all(waiters);
+    expect(order).toEqual([0, 1, 2, 3]);
+  });
+
+  it('frees an abandoned lease when it runs out, while other traffic goes on', async () => {
+    const s = semaphore({ expiry: 1_000 });
+    // Taken straight from the store and never renewed: a holder that stopped.
+    const abandoned = await s.backend.acquire({ id: uniqueName('abandoned'), capacity: 1, leaseMs: 1_000, waitMs: 0 });
+    expect(abandoned.status).toBe('held');
+    expect(await waitUnderTraffic(s, now())).toBeLessThan(1_000 + 1_000);
+  });
+
+  it('skips a waiter that stopped refreshing its place, so the queue moves on', async () => {
+    const s = semaphore({ expiry: 500 });
+    const held = await s.acquire();
+    // Queued straight in the store and never refreshed: a waiter whose process died.
+    const dead = await s.backend.acquire({ id: uniqueName('dead'), capacity: 1, leaseMs: 500, waitMs: 2 * 500 });
+    expect(dead.status).toBe('queued');
+    // The dead waiter's entry lasts at most two lease periods after its last refresh.
+    expect(await waitBehindDeadWaiter(s, held)).toBeLessThan(2 * 500 + 1_000);
+  });
+
+  it('renews a live lease, so a job longer than expiry is never joined by another holder', async () => {
+    const s = semaphore({ expiry: 300 });
+    const permit = await s.acquire();
+    const startedAt = now();
+    let intruders = 0;
+    while (now() - startedAt < 1_200) {
+      const other = await s.tryAcquire();
+      if (other) {
+        intruders++;
+        await other.release();
+      }
+      await sleep(25);
+    }
+    expect(intruders).toBe(0);
+    expect(permit.signal.aborted).toBe(false);
+    expect(await permit.release()).toBe(true);
+  });
+
+  it('aborts the permit signal and emits "lost" when a renewal finds the lease gone', async () => {
+    const s = semaphore({ expiry: 300 });
+    const permit = await s.acquire();
+    const lost = new Promise((resolve) => permit.once('lost', resolve));
+    // Freed behind the permit's back, as when its lease ran out and was reaped.
+    await s.backend.release(permit.id, s.capacity);
+    await expect(lost).resolves.toBeInstanceOf(LeaseLostError);
+    expect(permit.signal.aborted).toBe(true);
+    expect(permit.signal.reason).toBeInstanceOf(LeaseLostError);
+    expect(await permit.release()).toBe(false);
+  });
+
+  it('rejects a waiter after maxSleep with MaxSleepExceededError and leaves nothing queued or held', async () => {
+    const s = semaphore();
+    const held = await s.acquire();
+    const startedAt = now();
+    await expect(s.acquire({ maxSleep: 300 })).rejects.toBeInstanceOf(MaxSleepExceededError);
+    const waited = now() - startedAt;
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited).toBeLessThan(1_500);
+    expect((await s.state()).waiters).toEqual([]);
+    await held.release();
+    expect((await s.state()).holders).toEqual([]);
+  });
+
+  it('never leaks a permit granted at the moment a waiter times out', async () => {
+    const s = semaphore({ capacity: 2 });
+    for (let round = 0; round < 15; round++) {
+      const held = [await s.acquire(), await s.acquire()];
+      const maxSleep = 60 + (round % 5) * 5;
+      const waiter = s.acquire({ maxSleep }).then(
+        (permit) => permit,
+        (error: unknown) => {
+          if (!(error instanceof MaxSleepExceededError)) throw error;
+          return null;
+        },
+      );
+      await sleep(maxSleep - 5 + (round % 3) * 5);
+      await held[0].release();
+      const granted = await waiter;
+      await held[1].release();
+      // The permit was either taken by the waiter or handed on: never neither.
+      const state = await s.state();
+      expect(state.holders.map((h) => h.id)).toEqual(granted ? [granted.id] : []);
+      await granted?.release();
+    }
+    const all = [await s.tryAcquire(), await s.tryAcquire()];
+    expect(all.every(Boolean)).toBe(true);
+    await Promise.all(all.map((p) => p!.release()));
+  });
+
+  it('tryAcquire takes a free slot and returns null, without queueing, when full', async () => {
+    const s = semaphore({ capacity: 2 });
+    const a = await s.tryAcquire();
+    const b = await s.tryAcquire();
+    expect(a && b).toBeTruthy();
+    expect(await s.tryAcquire()).toBeNull();
+    expect((await s.state()).waiters).toEqual([]);
+    await expect(s.acquire({ maxSleep: 0 })).rejects.toBeInstanceOf(MaxSleepExceededError);
+    await a!.release();
+    expect(await s.tryAcquire()).not.toBeNull();
+  });
+
+  it('run() releases the slot when the work throws, and await using releases on scope exit', async () => {
+    const s = semaphore();
+    await expect(s.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect((await s.state()).holders).toEqual([]);
+    {
+      await using permit = await s.acquire();
+      expect((await s.state()).holders.map((h) => h.id)).toEqual([permit.id]);
+    }
+    expect((await s.state()).holders).toEqual([]);
+  });
+
+  it('gives up waiting when the caller aborts, leaving nothing behind', async () => {
+    const s = semaphore();
+    const held = await s.acquire();
+    const controller = new AbortController();
+    const waiting = s.acquire({ signal: controller.signal });
+    await queued(s, 1);
+    controller.abort(new Error('caller went away'));
+    await expect(waiting).rejects.toThrow('caller went away');
+    expect((await s.state()).waiters).toEqual([]);
+    await held.release();
+    expect((await s.state()).holders).toEqual([]);
+  });
+});
 
 describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
   const { client } = useClients(target);
   const redis = client();
-  const semaphore = (options: Partial<SemaphoreOptions> = {}) =>
-    new SemaphoreLimiter(redis, { name: uniqueName('sem'), capacity: 1, ...options });
-  const queued = (s: SemaphoreLimiter, count: number) =>
-    waitUntil(`${count} waiters are queued`, async () => (await s.state()).waiters.length === count);
+  const semaphore = semaphoresOn(redis);
 
   it('never admits more than capacity across processes', async () => {
     const name = uniqueName('sem');
@@ -95,85 +290,7 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
     });
     await waitUntil('the worker holds the slot', async () => (await s.state()).holders.length === 1);
     holder.child.kill('SIGKILL');
-    const killedAt = now();
-    // Traffic that finds the semaphore full must not keep the dead lease alive.
-    const traffic = setInterval(() => void s.tryAcquire().then((p) => p?.release()), 50);
-    try {
-      const permit = await s.acquire({ maxSleep: 10_000 });
-      const waited = now() - killedAt;
-      await permit.release();
-      expect(waited).toBeLessThan(1_000 + 1_000);
-    } finally {
-      clearInterval(traffic);
-    }
-  });
-
-  it('renews a live lease, so a job longer than expiry is never joined by another holder', async () => {
-    const s = semaphore({ expiry: 300 });
-    const permit = await s.acquire();
-    const startedAt = now();
-    let intruders = 0;
-    while (now() - startedAt < 1_200) {
-      const other = await s.tryAcquire();
-      if (other) {
-        intruders++;
-        await other.release();
-      }
-      await sleep(25);
-    }
-    expect(intruders).toBe(0);
-    expect(permit.signal.aborted).toBe(false);
-    expect(await permit.release()).toBe(true);
-  });
-
-  it('aborts the permit signal and emits "lost" when a renewal finds the lease gone', async () => {
-    const s = semaphore({ expiry: 300 });
-    const permit = await s.acquire();
-    const lost = new Promise((resolve) => permit.once('lost', resolve));
-    await redis.zrem(`${limiterKey('limiters', 'semaphore', s.name)}:holders`, permit.id);
-    await expect(lost).resolves.toBeInstanceOf(LeaseLostError);
-    expect(permit.signal.aborted).toBe(true);
-    expect(permit.signal.reason).toBeInstanceOf(LeaseLostError);
-    expect(await permit.release()).toBe(false);
-  });
-
-  it('rejects a waiter after maxSleep with MaxSleepExceededError and leaves nothing queued or held', async () => {
-    const s = semaphore();
-    const held = await s.acquire();
-    const startedAt = now();
-    await expect(s.acquire({ maxSleep: 300 })).rejects.toBeInstanceOf(MaxSleepExceededError);
-    const waited = now() - startedAt;
-    expect(waited).toBeGreaterThanOrEqual(290);
-    expect(waited).toBeLessThan(1_500);
-    expect((await s.state()).waiters).toEqual([]);
-    await held.release();
-    expect((await s.state()).holders).toEqual([]);
-  });
-
-  it('never leaks a permit granted at the moment a waiter times out', async () => {
-    const s = semaphore({ capacity: 2 });
-    for (let round = 0; round < 15; round++) {
-      const held = [await s.acquire(), await s.acquire()];
-      const maxSleep = 60 + (round % 5) * 5;
-      const waiter = s.acquire({ maxSleep }).then(
-        (permit) => permit,
-        (error: unknown) => {
-          if (!(error instanceof MaxSleepExceededError)) throw error;
-          return null;
-        },
-      );
-      await sleep(maxSleep - 5 + (round % 3) * 5);
-      await held[0].release();
-      const granted = await waiter;
-      await held[1].release();
-      // The permit was either taken by the waiter or handed on: never neither.
-      const state = await s.state();
-      expect(state.holders.map((h) => h.id)).toEqual(granted ? [granted.id] : []);
-      await granted?.release();
-    }
-    const all = [await s.tryAcquire(), await s.tryAcquire()];
-    expect(all.every(Boolean)).toBe(true);
-    await Promise.all(all.map((p) => p!.release()));
+    expect(await waitUnderTraffic(s, now())).toBeLessThan(1_000 + 1_000);
   });
 
   it('skips a waiter whose process died, so the queue moves on', async () => {
@@ -185,49 +302,7 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
     });
     await queued(s, 1);
     dead.child.kill('SIGKILL');
-    const mine = s.acquire({ maxSleep: 10_000 });
-    await queued(s, 2);
-    await held.release();
-    const startedAt = now();
-    const permit = await mine;
     // The dead waiter's entry lasts at most two lease periods after its last refresh.
-    expect(now() - startedAt).toBeLessThan(2 * 500 + 1_000);
-    await permit.release();
-  });
-
-  it('tryAcquire takes a free slot and returns null, without queueing, when full', async () => {
-    const s = semaphore({ capacity: 2 });
-    const a = await s.tryAcquire();
-    const b = await s.tryAcquire();
-    expect(a && b).toBeTruthy();
-    expect(await s.tryAcquire()).toBeNull();
-    expect((await s.state()).waiters).toEqual([]);
-    await expect(s.acquire({ maxSleep: 0 })).rejects.toBeInstanceOf(MaxSleepExceededError);
-    await a!.release();
-    expect(await s.tryAcquire()).not.toBeNull();
-  });
-
-  it('run() releases the slot when the work throws, and await using releases on scope exit', async () => {
-    const s = semaphore();
-    await expect(s.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
-    expect((await s.state()).holders).toEqual([]);
-    {
-      await using permit = await s.acquire();
-      expect((await s.state()).holders.map((h) => h.id)).toEqual([permit.id]);
-    }
-    expect((await s.state()).holders).toEqual([]);
-  });
-
-  it('gives up waiting when the caller aborts, leaving nothing behind', async () => {
-    const s = semaphore();
-    const held = await s.acquire();
-    const controller = new AbortController();
-    const waiting = s.acquire({ signal: controller.signal });
-    await queued(s, 1);
-    controller.abort(new Error('caller went away'));
-    await expect(waiting).rejects.toThrow('caller went away');
-    expect((await s.state()).waiters).toEqual([]);
-    await held.release();
-    expect((await s.state()).holders).toEqual([]);
+    expect(await waitBehindDeadWaiter(s, held)).toBeLessThan(2 * 500 + 1_000);
   });
 });

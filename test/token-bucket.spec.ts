@@ -1,7 +1,9 @@
 import { InvalidOptionError, MaxSleepExceededError, TokenBucketLimiter, type TokenBucketOptions } from '../lib';
+import type { StoreOrClient } from '../lib/store/resolve-store';
 import { limiterKey } from '../lib/store/redis/keys';
 import { spawnWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
+import { storeTargets } from './harness/store-targets';
 import { now, sleep } from './harness/timing';
 
 /** Most admissions in any window of `windowMs`, sliding over the sorted timestamps. */
@@ -15,11 +17,28 @@ function busiestWindow(timestamps: number[], windowMs: number): number {
   return most;
 }
 
-describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
-  const { client } = useClients(target);
-  const redis = client();
-  const bucket = (options: Partial<TokenBucketOptions> = {}) =>
-    new TokenBucketLimiter(redis, { name: uniqueName('bucket'), capacity: 3, refillFrequency: 200, ...options });
+/**
+ * Checks admissions under saturation: after the first burst of `capacity`, every token
+ * was paid for by a refill, at the bucket's rate, and no second saw more than it allows.
+ */
+function expectRefillRate(admitted: number[], shape: { capacity: number; refillFrequency: number; refillAmount: number }) {
+  const paid = admitted.slice(shape.capacity);
+  const perSecond = (shape.refillAmount * 1000) / shape.refillFrequency;
+  const rate = (paid.length - 1) / ((paid[paid.length - 1] - paid[0]) / 1000);
+  expect(rate).toBeGreaterThan(perSecond * 0.95);
+  expect(rate).toBeLessThan(perSecond * 1.05);
+  // No second holds more than a full bucket plus the refills due in it; one extra
+  // refill's worth covers timers waking late on a busy machine.
+  const allowed = shape.capacity + shape.refillAmount * (Math.floor(1000 / shape.refillFrequency) + 1);
+  expect(busiestWindow(admitted, 1000)).toBeLessThanOrEqual(allowed + shape.refillAmount);
+}
+
+/** Builds buckets on `store`, each with a name no other test uses. */
+const bucketsOn = (store: StoreOrClient) => (options: Partial<TokenBucketOptions> = {}) =>
+  new TokenBucketLimiter(store, { name: uniqueName('bucket'), capacity: 3, refillFrequency: 200, ...options });
+
+describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
+  const bucket = bucketsOn(target.store());
 
   it('starts full, then refuses with the time until the next refill', async () => {
     const b = bucket({ capacity: 3, refillFrequency: 400 });
@@ -31,25 +50,19 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
     expect(results[3].retryAfter).toBeLessThanOrEqual(400);
   });
 
-  it('admits exactly refillAmount per refillFrequency under saturation from several processes', async () => {
-    const name = uniqueName('bucket');
+  it('admits exactly refillAmount per refillFrequency under saturation from concurrent callers', async () => {
     const shape = { capacity: 5, refillFrequency: 50, refillAmount: 2 }; // 40 tokens a second
-    const runs = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        spawnWorker('test/workers/token-bucket.worker.ts', { target: target.name, name, ...shape, callers: 3, takes: 10 }),
-      ),
-    );
-    const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
-    expect(admitted).toHaveLength(120);
-    // After the first burst of `capacity`, every token was paid for by a refill.
-    const paid = admitted.slice(shape.capacity);
-    const rate = (paid.length - 1) / ((paid[paid.length - 1] - paid[0]) / 1000);
-    expect(rate).toBeGreaterThan(40 * 0.95);
-    expect(rate).toBeLessThan(40 * 1.05);
-    // No second holds more than a full bucket plus the refills due in it; one extra
-    // refill's worth covers timers waking late on a busy machine.
-    const allowed = shape.capacity + shape.refillAmount * (Math.floor(1000 / shape.refillFrequency) + 1);
-    expect(busiestWindow(admitted, 1000)).toBeLessThanOrEqual(allowed + shape.refillAmount);
+    const b = bucket({ ...shape, maxSleep: Infinity });
+    const admitted: number[] = [];
+    const caller = async () => {
+      for (let i = 0; i < 10; i++) {
+        await b.take();
+        admitted.push(now());
+      }
+    };
+    await Promise.all(Array.from({ length: 6 }, caller));
+    expect(admitted).toHaveLength(60);
+    expectRefillRate(admitted.sort((a, b) => a - b), shape);
   });
 
   it('keeps the refill phase whenever callers arrive', async () => {
@@ -93,6 +106,37 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
     expect((await b.state()).tokens).toBe(0); // not -1: the refused call owes nothing
   });
 
+  it('rejects a take of more tokens than the capacity instead of waiting forever', async () => {
+    const b = bucket({ capacity: 3 });
+    await expect(b.take(4)).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(b.take(0)).rejects.toThrow(/"tokens"/);
+  });
+
+  it('run() takes a token, then runs the work', async () => {
+    const b = bucket({ capacity: 1, refillFrequency: 10_000 });
+    expect(await b.run(() => 'done')).toBe('done');
+    expect((await b.tryTake()).allowed).toBe(false);
+  });
+});
+
+describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
+  const { client } = useClients(target);
+  const redis = client();
+  const bucket = bucketsOn(redis);
+
+  it('admits exactly refillAmount per refillFrequency under saturation from several processes', async () => {
+    const name = uniqueName('bucket');
+    const shape = { capacity: 5, refillFrequency: 50, refillAmount: 2 }; // 40 tokens a second
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        spawnWorker('test/workers/token-bucket.worker.ts', { target: target.name, name, ...shape, callers: 3, takes: 10 }),
+      ),
+    );
+    const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
+    expect(admitted).toHaveLength(120);
+    expectRefillRate(admitted, shape);
+  });
+
   it('reads time only from Redis, so a client with a wrong clock changes nothing', async () => {
     const name = uniqueName('bucket');
     const shape = { capacity: 2, refillFrequency: 100, refillAmount: 1 };
@@ -125,17 +169,5 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
     expect(await redis.exists(key)).toBe(1);
     await sleep(2 * 100 + 100 + 200); // full after two refills, then one period of margin
     expect(await redis.exists(key)).toBe(0);
-  });
-
-  it('rejects a take of more tokens than the capacity instead of waiting forever', async () => {
-    const b = bucket({ capacity: 3 });
-    await expect(b.take(4)).rejects.toBeInstanceOf(InvalidOptionError);
-    await expect(b.take(0)).rejects.toThrow(/"tokens"/);
-  });
-
-  it('run() takes a token, then runs the work', async () => {
-    const b = bucket({ capacity: 1, refillFrequency: 10_000 });
-    expect(await b.run(() => 'done')).toBe('done');
-    expect((await b.tryTake()).allowed).toBe(false);
   });
 });

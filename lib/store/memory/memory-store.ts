@@ -1,0 +1,43 @@
+import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../limiter-store';
+import { ExpiringMap } from './expiring-map';
+import { GrantAnnouncer } from './grant-announcer';
+import { MemorySemaphore, type SemaphoreState } from './memory-semaphore';
+import { MemoryTokenBucket, type BucketState } from './memory-token-bucket';
+
+/** How often state nobody reads again is looked at, to drop what no longer matters. */
+const SWEEP_EVERY_MS = 1_000;
+
+/**
+ * Limiter state in this process's memory, with the semantics of RedisStore: each
+ * operation is a port of its Lua script, run without a pause, so it is as atomic here
+ * as a script is in Redis. Limits hold within this one process only: for tests without
+ * Redis and for single-process apps.
+ */
+export class MemoryStore implements LimiterStore {
+  /**
+   * The store clock: whole ms, like the Redis TIME the scripts read, so replies are the
+   * same whole numbers. performance.now() never jumps when the wall clock is set.
+   */
+  private readonly clock = () => Math.floor(performance.now());
+  private readonly semaphores = new ExpiringMap<SemaphoreState>(this.clock, SWEEP_EVERY_MS);
+  private readonly buckets = new ExpiringMap<BucketState>(this.clock, SWEEP_EVERY_MS);
+  private readonly grants = new GrantAnnouncer();
+
+  /** How many limiters have state here: idle ones count until the next sweep drops them. */
+  get size(): number {
+    return this.semaphores.size + this.buckets.size;
+  }
+
+  semaphore(ref: LimiterRef): SemaphoreBackend {
+    return new MemorySemaphore({ states: this.semaphores, clock: this.clock, grants: this.grants }, stateKey(ref));
+  }
+
+  tokenBucket(ref: LimiterRef): TokenBucketBackend {
+    return new MemoryTokenBucket({ buckets: this.buckets, clock: this.clock }, stateKey(ref));
+  }
+}
+
+/** Prefix and name kept apart whatever characters they hold (a semaphore and a bucket live in separate maps). */
+function stateKey(ref: LimiterRef): string {
+  return JSON.stringify([ref.keyPrefix, ref.name]);
+}

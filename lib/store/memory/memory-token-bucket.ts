@@ -1,0 +1,70 @@
+import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../limiter-store';
+import type { ExpiringMap } from './expiring-map';
+
+/**
+ * A bucket as lua/token-bucket-take-1.lua stores it: the balance at the last refill
+ * boundary `at` (negative: promised to callers sleeping until their refill).
+ */
+export interface BucketState {
+  tokens: number;
+  at: number;
+  expiresAt: number;
+}
+
+export interface TokenBucketContext {
+  buckets: ExpiringMap<BucketState>;
+  clock: () => number;
+}
+
+/** One token bucket's operations, each a port of its script in lua/ (token-bucket-*.lua). */
+export class MemoryTokenBucket implements TokenBucketBackend {
+  constructor(
+    private readonly context: TokenBucketContext,
+    private readonly key: string,
+  ) {}
+
+  async take(shape: TokenBucketShape, wanted: number, maxWait: number): Promise<TakeReply> {
+    const now = this.context.clock();
+    const { tokens, at } = this.refill(shape, now);
+    const wait = timeUntil(shape, tokens, wanted, at, now);
+    // A refused call writes nothing: it owes no tokens and moves no refill.
+    if (wait > maxWait) return { reserved: false, tokens, wait };
+    const left = tokens - wanted;
+    // Once full again the bucket is the same as a missing one; one more period of life
+    // keeps any window from seeing two refill phases closer than a period.
+    const expiresAt = now + timeUntil(shape, left, shape.capacity, at, now) + shape.refillFrequency;
+    this.context.buckets.set(this.key, { tokens: left, at, expiresAt });
+    return { reserved: true, tokens: left, wait };
+  }
+
+  async inspect(shape: TokenBucketShape): Promise<TokenBucketSnapshot> {
+    const now = this.context.clock();
+    const { tokens, at } = this.refill(shape, now);
+    return {
+      tokens,
+      nextRefillIn: at + shape.refillFrequency - now,
+      fullIn: timeUntil(shape, tokens, shape.capacity, at, now),
+    };
+  }
+
+  /**
+   * The balance and refill boundary as of `now` (lua/includes/token-bucket-refill.lua).
+   * Refills land on at + k * period, so the phase never drifts with when callers arrive.
+   */
+  private refill({ capacity, refillFrequency, refillAmount }: TokenBucketShape, now: number) {
+    const state = this.context.buckets.get(this.key, now);
+    if (!state) return { tokens: capacity, at: now };
+    const periods = Math.floor((now - state.at) / refillFrequency);
+    if (periods <= 0) return state;
+    return {
+      tokens: Math.min(capacity, state.tokens + periods * refillAmount),
+      at: state.at + periods * refillFrequency,
+    };
+  }
+}
+
+/** Ms from now until the balance is back at `target`. */
+function timeUntil(shape: TokenBucketShape, tokens: number, target: number, at: number, now: number): number {
+  if (tokens >= target) return 0;
+  return at + Math.ceil((target - tokens) / shape.refillAmount) * shape.refillFrequency - now;
+}
