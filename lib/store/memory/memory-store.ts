@@ -10,8 +10,9 @@ const SWEEP_EVERY_MS = 1_000;
 /**
  * Limiter state in this process's memory, with the semantics of RedisStore: each
  * operation is a port of its Lua script, run without a pause, so it is as atomic here
- * as a script is in Redis. Limits hold within this one process only: for tests without
- * Redis and for single-process apps.
+ * as a script is in Redis. Limits hold within this one process only, and only among
+ * limiters built on the same MemoryStore instance: for tests without Redis and for
+ * single-process apps.
  */
 export class MemoryStore implements LimiterStore {
   /**
