@@ -94,6 +94,22 @@ describe.each(targets)('LimitersModule on $name Redis', (target) => {
       await expectWorking(app.get(Jobs));
     });
 
+    it('builds the options with a useClass factory', async () => {
+      @Injectable()
+      class LimitersConfig {
+        create(): LimitersModuleOptions {
+          return { redis, ...limiterOptions() };
+        }
+      }
+      const app = await start({
+        imports: [
+          LimitersModule.forRootAsync({ useClass: LimitersConfig, injectable: { semaphores: ['exports'], tokenBuckets: ['github'] } }),
+        ],
+        providers: [Jobs],
+      });
+      await expectWorking(app.get(Jobs));
+    });
+
     it('fails at start when a limiter listed as injectable is missing from the factory options', async () => {
       const error = await compileError({
         imports: [
