@@ -37,3 +37,14 @@ export type {
 } from './nest/limiters-options.interface';
 export { InjectSemaphore, InjectTokenBucket, getSemaphoreToken, getTokenBucketToken } from './nest/inject.decorators';
 export { UnknownLimiterError } from './nest/unknown-limiter.error';
+export { Semaphore } from './nest/decorators/semaphore.decorator';
+export { TokenBucket } from './nest/decorators/token-bucket.decorator';
+export type {
+  LimitKey,
+  MethodLimitOptions,
+  InlineSemaphoreOptions,
+  InlineTokenBucketOptions,
+  TokenCost,
+} from './nest/decorators/limit-options.interface';
+export { TokenBucketGuard } from './nest/http/token-bucket.guard';
+export { LimitsInterceptor } from './nest/http/limits.interceptor';

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { LimitersCoreModule } from './limiters-core.module';
 import type { LimitersFeatureOptions } from './limiters-options.interface';
 import {
@@ -8,6 +9,7 @@ import {
 } from './limiters.module-definition';
 import { LimitersService } from './limiters.service';
 import { featureLimiterProviders, LIMITERS_REGISTRY, registeredLimiterProviders } from './limiter.providers';
+import { limitsExports, limitsProviders } from './limits.providers';
 
 /**
  * `LimitersModule.forRoot(options)` / `forRootAsync(...)` once in the root module;
@@ -41,9 +43,14 @@ export class LimitersModule extends ConfigurableLimitersModule {
     const core: DynamicModule = {
       module: LimitersCoreModule,
       global: true,
-      imports: definition.imports,
-      providers: [...(definition.providers ?? []), LimitersService, { provide: LIMITERS_REGISTRY, useExisting: LimitersService }],
-      exports: [LIMITERS_REGISTRY],
+      imports: [...(definition.imports ?? []), DiscoveryModule],
+      providers: [
+        ...(definition.providers ?? []),
+        LimitersService,
+        { provide: LIMITERS_REGISTRY, useExisting: LimitersService },
+        ...limitsProviders,
+      ],
+      exports: [LIMITERS_REGISTRY, ...limitsExports],
     };
     const named = registeredLimiterProviders(names);
     return {

@@ -1,0 +1,20 @@
+import { SetMetadata } from '@nestjs/common';
+import { SEMAPHORE_LIMIT } from '../limits.constants';
+import type { InlineSemaphoreOptions, MethodLimitOptions, SemaphoreDeclaration } from './limit-options.interface';
+
+/**
+ * Runs the method while holding a slot of a semaphore: inline options, or the name of
+ * a semaphore registered with LimitersModule. Only records metadata; LimitsExplorer
+ * wraps service methods at start-up and LimitsInterceptor limits controller handlers.
+ */
+export function Semaphore(registered: string, options?: MethodLimitOptions): MethodDecorator;
+export function Semaphore(options: InlineSemaphoreOptions): MethodDecorator;
+export function Semaphore(target: string | InlineSemaphoreOptions, extra: MethodLimitOptions = {}): MethodDecorator {
+  return SetMetadata(SEMAPHORE_LIMIT, declare(target, extra));
+}
+
+function declare(target: string | InlineSemaphoreOptions, extra: MethodLimitOptions): SemaphoreDeclaration {
+  if (typeof target === 'string') return { registered: target, key: extra.key, maxSleep: extra.maxSleep };
+  const { key, maxSleep, ...inline } = target;
+  return { inline, key, maxSleep };
+}

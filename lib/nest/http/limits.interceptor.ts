@@ -1,0 +1,27 @@
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { limitObservable } from '../limited-call';
+import { RequestLimits } from './request-limits';
+
+/**
+ * Applies @TokenBucket and @Semaphore to controller handlers. LimitersModule installs it
+ * globally (APP_INTERCEPTOR), so importing the module is all the wiring needed. The slot
+ * is held until the handler's answer completes, errors or is unsubscribed.
+ */
+@Injectable()
+export class LimitsInterceptor implements NestInterceptor {
+  constructor(private readonly requests: RequestLimits) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const limits = this.requests.limitsOf(context);
+    if (!limits) return next.handle();
+    return limitObservable(
+      async (signal) => {
+        // Rate first, then concurrency: a refused request never holds a slot.
+        await this.requests.takeToken(context, limits);
+        return this.requests.holdSlot(context, limits, signal);
+      },
+      () => next.handle(),
+    );
+  }
+}

@@ -1,0 +1,104 @@
+import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { MaxSleepExceededError } from '../../core/errors';
+import { LimitGate, releaseOf, type Release } from '../limit-gate';
+import { LimitersService } from '../limiters.service';
+import { readMethodLimits, type MethodLimits } from '../method-limits';
+import { toHttpException, type LimitKind } from './limit-exceptions';
+import {
+  RATELIMIT,
+  RATELIMIT_POLICY,
+  RETRY_AFTER,
+  seconds,
+  semaphorePolicy,
+  tokenBucketLimit,
+  tokenBucketPolicy,
+} from './ratelimit-fields';
+import { appendToListHeader, setHeader } from './response-headers';
+
+/**
+ * The limits of a controller handler, applied to one request: by TokenBucketGuard and
+ * LimitsInterceptor, for any transport. Each limit is applied once per request, so the
+ * guard and the interceptor together take one token, not two.
+ */
+@Injectable()
+export class RequestLimits {
+  private readonly applied = new WeakMap<object, Set<LimitKind>>();
+
+  constructor(
+    private readonly gate: LimitGate,
+    private readonly limiters: LimitersService,
+  ) {}
+
+  limitsOf(context: ExecutionContext): MethodLimits | undefined {
+    const handler = context.getHandler();
+    return readMethodLimits(handler, context.getClass().name, handler.name);
+  }
+
+  /** Takes the handler's tokens, writes the RateLimit fields, and throws the answer when refused. */
+  async takeToken(context: ExecutionContext, limits: MethodLimits): Promise<void> {
+    const declaration = limits.tokenBucket;
+    if (!declaration || this.alreadyApplied(context, 'tokenBucket')) return;
+    const { limiter, policy } = this.gate.tokenBucketFor(declaration, limits.owner, keyArgs(context));
+    const response = this.headersTarget(context);
+    if (response) appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(policy, limiter.shape));
+    try {
+      if (!(await this.gate.take(declaration, limiter)) || !response) return;
+      // take() reports the wait, not the balance: one read for the fields clients budget by.
+      const state = await limiter.state().catch(() => undefined);
+      if (state) appendToListHeader(response, RATELIMIT, tokenBucketLimit(policy, state.tokens, state.nextRefillIn));
+    } catch (error) {
+      if (response && error instanceof MaxSleepExceededError && error.wouldWait !== undefined) {
+        setHeader(response, RETRY_AFTER, String(seconds(error.wouldWait)));
+        appendToListHeader(response, RATELIMIT, tokenBucketLimit(policy, 0, error.wouldWait));
+      }
+      throw this.answer(context, error, 'tokenBucket', policy);
+    }
+  }
+
+  /**
+   * Holds a slot of the handler's semaphore; throws the answer when none frees up in time.
+   * No Retry-After: the only wait a semaphore can tell is when the oldest lease would run
+   * out, an upper bound that would make polite clients wait far longer than needed.
+   */
+  async holdSlot(context: ExecutionContext, limits: MethodLimits, signal: AbortSignal): Promise<Release> {
+    const declaration = limits.semaphore;
+    if (!declaration || this.alreadyApplied(context, 'semaphore')) return () => undefined;
+    const { limiter, policy } = this.gate.semaphoreFor(declaration, limits.owner, keyArgs(context));
+    const response = this.headersTarget(context);
+    if (response) appendToListHeader(response, RATELIMIT_POLICY, semaphorePolicy(policy, limiter.capacity));
+    try {
+      return releaseOf(await this.gate.acquire(declaration, limiter, signal));
+    } catch (error) {
+      throw this.answer(context, error, 'semaphore', policy);
+    }
+  }
+
+  /** HTTP gets a status; other transports get the limiter error itself, to map as they see fit. */
+  private answer(context: ExecutionContext, error: unknown, kind: LimitKind, policy: string): unknown {
+    return context.getType() === 'http' ? toHttpException(error, kind, policy, this.limiters.options.http) : error;
+  }
+
+  private headersTarget(context: ExecutionContext): unknown {
+    if (context.getType() !== 'http' || !this.limiters.options.http.headers) return undefined;
+    return context.switchToHttp().getResponse();
+  }
+
+  private alreadyApplied(context: ExecutionContext, kind: LimitKind): boolean {
+    const request = requestOf(context);
+    if (request === null || typeof request !== 'object') return false;
+    const kinds = this.applied.get(request) ?? new Set<LimitKind>();
+    this.applied.set(request, kinds);
+    if (kinds.has(kind)) return true;
+    kinds.add(kind);
+    return false;
+  }
+}
+
+/** What a handler's `key` gets: the request (outside HTTP, the handler's first argument) and the context. */
+function keyArgs(context: ExecutionContext): unknown[] {
+  return [requestOf(context), context];
+}
+
+function requestOf(context: ExecutionContext): unknown {
+  return context.getType() === 'http' ? context.switchToHttp().getRequest() : context.getArgByIndex(0);
+}

@@ -1,0 +1,116 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { RedisUnavailableError } from '../core/errors';
+import type { Permit } from '../core/permit';
+import type { SemaphoreLimiter } from '../core/semaphore-limiter';
+import type { TokenBucketLimiter } from '../core/token-bucket-limiter';
+import type { SemaphoreDeclaration, TokenBucketDeclaration } from './decorators/limit-options.interface';
+import { LimitersService } from './limiters.service';
+import type { MethodLimits } from './method-limits';
+
+/** A limiter picked for one call, and the name it is advertised under (never the caller's key). */
+export interface PickedLimiter<L> {
+  limiter: L;
+  policy: string;
+}
+
+/** Gives a limit back; safe to call more than once. */
+export type Release = () => void;
+
+/**
+ * The one place a declared limit becomes a limiter for one call (name, key, registered
+ * or inline) and is entered, with the module's whenRedisFails policy applied. Used by
+ * the explorer for service methods and by the guard and interceptor for handlers.
+ */
+@Injectable()
+export class LimitGate {
+  private readonly logger = new Logger('LimitersModule');
+  private lastWarningAt = -Infinity;
+
+  constructor(private readonly limiters: LimitersService) {}
+
+  tokenBucketFor(declaration: TokenBucketDeclaration, owner: string, keyArgs: unknown[]): PickedLimiter<TokenBucketLimiter> {
+    const policy = declaration.registered ?? declaration.inline?.name ?? owner;
+    const key = keyOf(declaration, keyArgs);
+    if (declaration.registered !== undefined) {
+      const registered = this.limiters.getTokenBucket(declaration.registered);
+      if (key === undefined) return { limiter: registered, policy };
+      // forRoot options carry everything (keyPrefix, commandTimeout); a limiter registered
+      // any other way is rebuilt from its shape with the module's defaults.
+      const options = this.limiters.options.tokenBuckets[declaration.registered] ?? {
+        ...registered.shape,
+        maxSleep: registered.maxSleep,
+      };
+      return { limiter: this.limiters.tokenBucket({ ...options, name: `${registered.name}:${key}` }), policy };
+    }
+    const name = key === undefined ? policy : `${policy}:${key}`;
+    return { limiter: this.limiters.tokenBucket({ ...declaration.inline, name }), policy };
+  }
+
+  semaphoreFor(declaration: SemaphoreDeclaration, owner: string, keyArgs: unknown[]): PickedLimiter<SemaphoreLimiter> {
+    const policy = declaration.registered ?? declaration.inline?.name ?? owner;
+    const key = keyOf(declaration, keyArgs);
+    if (declaration.registered !== undefined) {
+      const registered = this.limiters.getSemaphore(declaration.registered);
+      if (key === undefined) return { limiter: registered, policy };
+      const options = this.limiters.options.semaphores[declaration.registered] ?? {
+        capacity: registered.capacity,
+        expiry: registered.leaseMs,
+        maxSleep: registered.maxSleep,
+      };
+      return { limiter: this.limiters.semaphore({ ...options, name: `${registered.name}:${key}` }), policy };
+    }
+    const name = key === undefined ? policy : `${policy}:${key}`;
+    return { limiter: this.limiters.semaphore({ ...declaration.inline, name }), policy };
+  }
+
+  /** Takes the declared tokens. False: Redis failed and whenRedisFails let the call through unlimited. */
+  async take(declaration: TokenBucketDeclaration, limiter: TokenBucketLimiter): Promise<boolean> {
+    const taken = limiter.take(declaration.tokens ?? 1, { maxSleep: declaration.maxSleep }).then(() => true);
+    return (await this.failOpen(taken, limiter.name)) ?? false;
+  }
+
+  /** Holds a slot. Undefined: Redis failed and whenRedisFails let the call through unlimited. */
+  acquire(declaration: SemaphoreDeclaration, limiter: SemaphoreLimiter, signal?: AbortSignal): Promise<Permit | undefined> {
+    return this.failOpen(limiter.acquire({ maxSleep: declaration.maxSleep, signal }), limiter.name);
+  }
+
+  /**
+   * Takes a token first, then holds a semaphore slot: a call that is refused by the rate
+   * never occupies a slot another call could use.
+   */
+  async enter(limits: MethodLimits, keyArgs: unknown[], signal?: AbortSignal): Promise<Release> {
+    if (limits.tokenBucket) {
+      await this.take(limits.tokenBucket, this.tokenBucketFor(limits.tokenBucket, limits.owner, keyArgs).limiter);
+    }
+    if (!limits.semaphore) return () => undefined;
+    const { limiter } = this.semaphoreFor(limits.semaphore, limits.owner, keyArgs);
+    return releaseOf(await this.acquire(limits.semaphore, limiter, signal));
+  }
+
+  private async failOpen<T>(attempt: Promise<T>, limiter: string): Promise<T | undefined> {
+    try {
+      return await attempt;
+    } catch (error) {
+      if (!(error instanceof RedisUnavailableError) || this.limiters.options.whenRedisFails !== 'allow') throw error;
+      this.warn(`Limiter "${limiter}" let a call through unlimited (whenRedisFails: 'allow'): ${error.message}`);
+      return undefined;
+    }
+  }
+
+  // One line a second is enough to see an outage; one per request would flood the log.
+  private warn(message: string): void {
+    if (performance.now() - this.lastWarningAt < 1_000) return;
+    this.lastWarningAt = performance.now();
+    this.logger.warn(message);
+  }
+}
+
+export function releaseOf(permit: Permit | undefined): Release {
+  // A release that cannot reach Redis must not fail the call: the lease runs out on its own.
+  return () => void permit?.release().catch(() => undefined);
+}
+
+function keyOf(declaration: { key?: (...args: any[]) => string | undefined }, keyArgs: unknown[]): string | undefined {
+  const key = declaration.key?.(...keyArgs);
+  return key === undefined || key === '' ? undefined : key;
+}

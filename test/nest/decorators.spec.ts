@@ -1,0 +1,214 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Observable, Subject, firstValueFrom, lastValueFrom, timer } from 'rxjs';
+import { MaxSleepExceededError, RedisUnavailableError } from '../../lib';
+import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
+import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
+import { LimitersService } from '../../lib/nest/limiters.service';
+import { targets, uniqueName, useClients } from '../harness/redis-targets';
+import { sleep, waitUntil } from '../harness/timing';
+import { InFlight, startContext, unreachableRedis, type AppParts } from './limited-app';
+
+@Injectable()
+class ReportService {
+  readonly inFlight = new InFlight();
+
+  @Semaphore({ capacity: 3 })
+  async render(ms: number): Promise<string> {
+    await this.inFlight.during(ms);
+    return 'rendered';
+  }
+
+  @Semaphore({ capacity: 1, maxSleep: 2_000 })
+  async failing(): Promise<never> {
+    await sleep(20);
+    throw new Error('render failed');
+  }
+
+  @Semaphore({ name: 'export', capacity: 1, maxSleep: 5_000 })
+  stream(): Observable<number> {
+    this.inFlight.enter();
+    return timer(0, 20);
+  }
+
+  @Semaphore({ name: 'export-finite', capacity: 2 })
+  finite(source: Subject<number>): Observable<number> {
+    return source.asObservable();
+  }
+}
+
+@Injectable()
+class TenantService {
+  readonly inFlight = new InFlight();
+
+  @TokenBucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0, key: (tenant: string) => tenant })
+  async search(tenant: string, query: string): Promise<string> {
+    return `${tenant}:${query}`;
+  }
+
+  // Rate and concurrency together: 4 calls a minute, 2 at a time.
+  @TokenBucket({ capacity: 4, refillFrequency: 60_000, maxSleep: 0 })
+  @Semaphore({ capacity: 2 })
+  async importFile(ms: number): Promise<void> {
+    await this.inFlight.during(ms);
+  }
+
+  @Semaphore('jobs')
+  async job(ms: number): Promise<void> {
+    await this.inFlight.during(ms);
+  }
+
+  @Semaphore('jobs', { key: (tenant: string) => tenant })
+  async tenantJob(tenant: string, ms: number): Promise<void> {
+    await this.inFlight.during(ms);
+  }
+}
+
+describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Redis', (target) => {
+  const { client } = useClients(target);
+  const redis = client();
+  const start = (parts: Partial<AppParts> = {}) =>
+    startContext({
+      redis,
+      providers: [ReportService, TenantService],
+      ...parts,
+      options: { keyPrefix: uniqueName('nest'), semaphores: { jobs: { capacity: 2 } }, ...parts.options },
+    });
+
+  it('never runs more than capacity calls of a service method at once', async () => {
+    const app = await start();
+    const reports = app.get(ReportService);
+    const results = await Promise.all(Array.from({ length: 12 }, () => reports.render(150)));
+    expect(results).toEqual(Array(12).fill('rendered'));
+    expect(reports.inFlight.peak).toBe(3);
+    await app.close();
+  });
+
+  it('names an inline limiter after its class and method', async () => {
+    const app = await start();
+    const reports = app.get(ReportService);
+    const limiters = app.get(LimitersService);
+    const running = reports.render(300);
+    const semaphore = limiters.semaphore({ name: 'ReportService.render', capacity: 3 });
+    await waitUntil('the call holds a slot', async () => (await semaphore.state()).holders.length === 1);
+    await running;
+    expect((await semaphore.state()).holders).toEqual([]);
+    await app.close();
+  });
+
+  it('gives the slot back when the method throws', async () => {
+    const app = await start();
+    const reports = app.get(ReportService);
+    await expect(reports.failing()).rejects.toThrow('render failed');
+    // With capacity 1 and a slot kept, the second call would time out instead.
+    await expect(reports.failing()).rejects.toThrow('render failed');
+    const semaphore = app.get(LimitersService).semaphore({ name: 'ReportService.failing', capacity: 1 });
+    expect((await semaphore.state()).holders).toEqual([]);
+    await app.close();
+  });
+
+  it('holds the slot of an Observable method from subscription until unsubscription', async () => {
+    const app = await start();
+    const reports = app.get(ReportService);
+    const semaphore = app.get(LimitersService).semaphore({ name: 'export', capacity: 1 });
+    const stream = reports.stream();
+    expect(stream).toBeInstanceOf(Observable);
+    await sleep(100);
+    // Cold: nothing ran and nothing is held before someone subscribes.
+    expect(reports.inFlight.now).toBe(0);
+    expect((await semaphore.state()).holders).toEqual([]);
+    const first = stream.subscribe();
+    await waitUntil('the subscription holds the slot', async () => (await semaphore.state()).holders.length === 1);
+    const second = stream.subscribe();
+    await waitUntil('the second subscription queues', async () => (await semaphore.state()).waiters.length === 1);
+    expect(reports.inFlight.now).toBe(1);
+    first.unsubscribe();
+    await waitUntil('the second subscription runs', () => reports.inFlight.now === 2);
+    expect((await semaphore.state()).holders).toHaveLength(1);
+    second.unsubscribe();
+    await waitUntil('the slot is free', async () => (await semaphore.state()).holders.length === 0);
+    await app.close();
+  });
+
+  it('gives the slot of an Observable method back when it completes or errors', async () => {
+    const app = await start();
+    const reports = app.get(ReportService);
+    const semaphore = app.get(LimitersService).semaphore({ name: 'export-finite', capacity: 2 });
+    const completing = new Subject<number>();
+    const erroring = new Subject<number>();
+    const completed = lastValueFrom(reports.finite(completing));
+    const errored = firstValueFrom(reports.finite(erroring)).catch((e: Error) => e.message);
+    await waitUntil('both hold a slot', async () => (await semaphore.state()).holders.length === 2);
+    completing.next(7);
+    completing.complete();
+    erroring.error(new Error('source failed'));
+    expect(await completed).toBe(7);
+    expect(await errored).toBe('source failed');
+    await waitUntil('both slots are free', async () => (await semaphore.state()).holders.length === 0);
+    await app.close();
+  });
+
+  it('gives each key its own token bucket', async () => {
+    const app = await start();
+    const tenants = app.get(TenantService);
+    await tenants.search('acme', 'a');
+    await tenants.search('acme', 'b');
+    await expect(tenants.search('acme', 'c')).rejects.toBeInstanceOf(MaxSleepExceededError);
+    // Another tenant's bucket is still full.
+    await expect(tenants.search('globex', 'a')).resolves.toBe('globex:a');
+    await expect(tenants.search('globex', 'b')).resolves.toBe('globex:b');
+    await expect(tenants.search('globex', 'c')).rejects.toBeInstanceOf(MaxSleepExceededError);
+    await app.close();
+  });
+
+  it('applies a token bucket and a semaphore on one method together', async () => {
+    const app = await start();
+    const tenants = app.get(TenantService);
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => tenants.importFile(80)));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(4);
+    expect(refused).toHaveLength(2);
+    expect(refused.every((e) => e instanceof MaxSleepExceededError)).toBe(true);
+    expect(tenants.inFlight.peak).toBe(2);
+    await app.close();
+  });
+
+  it('uses a semaphore registered in forRoot, and per key a copy of it', async () => {
+    const app = await start();
+    const tenants = app.get(TenantService);
+    await Promise.all(Array.from({ length: 6 }, () => tenants.job(40)));
+    expect(tenants.inFlight.peak).toBe(2);
+    const limiters = app.get(LimitersService);
+    const running = [tenants.tenantJob('acme', 300), tenants.tenantJob('acme', 300), tenants.tenantJob('globex', 300)];
+    const acme = limiters.semaphore({ name: 'jobs:acme', capacity: 2 });
+    await waitUntil('acme holds both of its slots', async () => (await acme.state()).holders.length === 2);
+    expect(tenants.inFlight.now).toBe(3);
+    await Promise.all(running);
+    await app.close();
+  });
+});
+
+describe('@Semaphore on a service method when Redis is unreachable', () => {
+  const options = { defaults: { semaphore: { commandTimeout: 200 } } };
+
+  it('fails the call with RedisUnavailableError by default', async () => {
+    const redis = await unreachableRedis();
+    const app = await startContext({ redis, providers: [ReportService], options });
+    const reports = app.get(ReportService);
+    await expect(reports.render(1)).rejects.toBeInstanceOf(RedisUnavailableError);
+    expect(reports.inFlight.finished).toBe(0);
+    await app.close();
+    redis.disconnect();
+  });
+
+  it("runs the call unlimited and logs a warning with whenRedisFails: 'allow'", async () => {
+    const redis = await unreachableRedis();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const app = await startContext({ redis, providers: [ReportService], options: { ...options, whenRedisFails: 'allow' } });
+    const reports = app.get(ReportService);
+    await expect(reports.render(1)).resolves.toBe('rendered');
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining('ReportService.render'));
+    warn.mockRestore();
+    await app.close();
+    redis.disconnect();
+  });
+});

@@ -1,0 +1,227 @@
+import { Controller, Get, Headers, Injectable, Param, ParseIntPipe, UseGuards, type PipeTransform } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
+import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
+import { TokenBucketGuard } from '../../lib/nest/http/token-bucket.guard';
+import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.interface';
+import { LimitersService } from '../../lib/nest/limiters.service';
+import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';
+import { sleep, waitUntil } from '../harness/timing';
+import { adapters, InFlight, startHttpApp, unreachableRedis, type AdapterName } from './limited-app';
+
+/** Shared by the controllers and the tests: what really ran, counted outside any limiter. */
+const counters = { reports: new InFlight(), searches: 0, pipes: 0, uploads: new InFlight() };
+
+@Injectable()
+class CountingPipe implements PipeTransform {
+  transform(value: unknown) {
+    counters.pipes += 1;
+    return value;
+  }
+}
+
+const apiKey = (req: { headers: Record<string, string | undefined> }) => req.headers['x-api-key'];
+
+@Controller()
+class LimitedController {
+  @Get('report')
+  @Semaphore({ name: 'reports', capacity: 3 })
+  async report(): Promise<{ ok: true }> {
+    await counters.reports.during(150);
+    return { ok: true };
+  }
+
+  @Get('busy/:ms')
+  @Semaphore({ name: 'busy', capacity: 1, maxSleep: 0 })
+  async busy(@Param('ms', ParseIntPipe) ms: number): Promise<string> {
+    await sleep(ms);
+    return 'done';
+  }
+
+  @Get('search')
+  @TokenBucket({ name: 'search', capacity: 3, refillFrequency: 1_000, maxSleep: 0 })
+  search(): string {
+    counters.searches += 1;
+    return 'found';
+  }
+
+  @Get('per-key')
+  @TokenBucket({ name: 'per-key', capacity: 2, refillFrequency: 60_000, maxSleep: 0, key: apiKey })
+  perKey(@Headers('x-api-key') key: string): string {
+    return `hello ${key}`;
+  }
+
+  @Get('guarded/:id')
+  @UseGuards(TokenBucketGuard)
+  @TokenBucket({ name: 'guarded', capacity: 2, refillFrequency: 60_000, maxSleep: 0 })
+  guarded(@Param('id', CountingPipe) id: string): string {
+    counters.searches += 1;
+    return id;
+  }
+
+  // 4 uploads a minute, 2 at a time.
+  @Get('upload')
+  @TokenBucket({ name: 'uploads', capacity: 4, refillFrequency: 60_000, maxSleep: 0 })
+  @Semaphore({ name: 'uploads', capacity: 2 })
+  async upload(): Promise<string> {
+    await counters.uploads.during(100);
+    return 'stored';
+  }
+
+  @Get('down')
+  @TokenBucket({ name: 'down', capacity: 5, refillFrequency: 1_000, commandTimeout: 200 })
+  @Semaphore({ name: 'down', capacity: 1, commandTimeout: 200 })
+  down(): string {
+    return 'ran';
+  }
+}
+
+async function withApp(
+  adapter: AdapterName,
+  redis: RedisClient,
+  options: Omit<LimitersModuleOptions, 'redis'>,
+  test: (app: INestApplication) => Promise<void>,
+): Promise<void> {
+  const app = await startHttpApp(adapter, { redis, controllers: [LimitedController], providers: [CountingPipe], options });
+  try {
+    await test(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Starts a request that holds the one slot of `busy` for 400 ms; resolves once it holds it. */
+async function holdBusySlot(app: INestApplication): Promise<{ holding: Promise<request.Response> }> {
+  // supertest sends nothing until awaited: then() starts the request now.
+  const holding = request(app.getHttpServer()).get('/busy/400').then((r) => r);
+  const busy = app.get(LimitersService).semaphore({ name: 'busy', capacity: 1 });
+  await waitUntil('a request holds the busy slot', async () => (await busy.state()).holders.length === 1);
+  // Wrapped: an async function returning the promise itself would wait for the response.
+  return { holding };
+}
+
+describe.each(targets)('Limits on controllers, $name Redis', (target) => {
+  const { client } = useClients(target);
+  const redis = client();
+
+  describe.each(adapters)('%s', (adapter) => {
+    // Each app has its own key prefix, so no test sees another's Redis state.
+    const run = (test: (app: INestApplication) => Promise<void>, options: Omit<LimitersModuleOptions, 'redis'> = {}) =>
+      withApp(adapter, redis, { keyPrefix: uniqueName('http'), ...options }, test);
+
+    beforeEach(() => {
+      counters.reports = new InFlight();
+      counters.uploads = new InFlight();
+      counters.searches = 0;
+      counters.pipes = 0;
+    });
+
+    it('never runs more than capacity requests of a handler at once', () =>
+      run(async (app) => {
+        const responses = await Promise.all(Array.from({ length: 12 }, () => request(app.getHttpServer()).get('/report')));
+        expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
+        expect(counters.reports.finished).toBe(12);
+        expect(counters.reports.peak).toBe(3);
+        expect(responses[0].headers['ratelimit-policy']).toBe('"reports";q=3;qu="concurrent-requests"');
+      }));
+
+    it('answers 429 without Retry-After when no slot frees up within maxSleep', () =>
+      run(async (app) => {
+        const { holding } = await holdBusySlot(app);
+        const refused = await request(app.getHttpServer()).get('/busy/0');
+        expect(refused.status).toBe(429);
+        expect(refused.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+        expect(refused.headers['retry-after']).toBeUndefined();
+        expect((await holding).status).toBe(200);
+      }));
+
+    it('answers with the semaphore status configured in http options', () =>
+      run(
+        async (app) => {
+          const { holding } = await holdBusySlot(app);
+          expect((await request(app.getHttpServer()).get('/busy/0')).status).toBe(503);
+          await holding;
+        },
+        { http: { semaphoreStatus: 503 } },
+      ));
+
+    it('answers 429 with Retry-After and RateLimit fields once the bucket is empty, and admits again after a refill', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        for (const remaining of [2, 1, 0]) {
+          const ok = await request(server).get('/search');
+          expect(ok.status).toBe(200);
+          expect(ok.headers['ratelimit-policy']).toBe('"search";q=3;w=3');
+          expect(ok.headers['ratelimit']).toMatch(new RegExp(`^"search";r=${remaining};t=[01]$`));
+        }
+        const refused = await request(server).get('/search');
+        expect(refused.status).toBe(429);
+        expect(refused.headers['retry-after']).toBe('1');
+        expect(refused.headers['ratelimit']).toBe('"search";r=0;t=1');
+        expect(refused.headers['ratelimit-policy']).toBe('"search";q=3;w=3');
+        expect(counters.searches).toBe(3);
+        await sleep(1_100);
+        expect((await request(server).get('/search')).status).toBe(200);
+        expect(counters.searches).toBe(4);
+      }));
+
+    it('gives each API key its own bucket, and names only the policy in headers', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        const get = (key: string) => request(server).get('/per-key').set('x-api-key', key);
+        expect((await get('key-a')).status).toBe(200);
+        expect((await get('key-a')).status).toBe(200);
+        const refused = await get('key-a');
+        expect(refused.status).toBe(429);
+        expect(JSON.stringify(refused.headers) + JSON.stringify(refused.body)).not.toContain('key-a');
+        expect((await get('key-b')).status).toBe(200);
+        expect((await get('key-b')).status).toBe(200);
+        expect((await get('key-b')).status).toBe(429);
+      }));
+
+    it('with TokenBucketGuard, refuses before pipes and the handler run, and takes one token per request', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        // Two tokens, two requests: the interceptor must not take a second token for either.
+        expect((await request(server).get('/guarded/1')).status).toBe(200);
+        expect((await request(server).get('/guarded/2')).status).toBe(200);
+        const refused = await request(server).get('/guarded/3');
+        expect(refused.status).toBe(429);
+        expect(refused.headers['retry-after']).toBe('60');
+        expect(counters.searches).toBe(2);
+        expect(counters.pipes).toBe(2);
+      }));
+
+    it('applies a token bucket and a semaphore on one handler together', () =>
+      run(async (app) => {
+        const responses = await Promise.all(Array.from({ length: 6 }, () => request(app.getHttpServer()).get('/upload')));
+        const statuses = responses.map((r) => r.status).sort();
+        expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+        expect(counters.uploads.peak).toBe(2);
+        expect(counters.uploads.finished).toBe(4);
+      }));
+  });
+});
+
+describe.each(adapters)('Limits on controllers when Redis is unreachable, %s', (adapter) => {
+  it('answers 503 by default, without running the handler', async () => {
+    const redis = await unreachableRedis();
+    await withApp(adapter, redis, {}, async (app) => {
+      const response = await request(app.getHttpServer()).get('/down');
+      expect(response.status).toBe(503);
+      expect(response.text).not.toContain('ran');
+    });
+    redis.disconnect();
+  });
+
+  it("runs the handler unlimited with whenRedisFails: 'allow'", async () => {
+    const redis = await unreachableRedis();
+    await withApp(adapter, redis, { whenRedisFails: 'allow' }, async (app) => {
+      const response = await request(app.getHttpServer()).get('/down');
+      expect(response.status).toBe(200);
+      expect(response.text).toBe('ran');
+    });
+    redis.disconnect();
+  });
+});
