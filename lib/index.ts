@@ -14,6 +14,7 @@ export {
 export type {
   LimiterStore,
   LimiterRef,
+  Listening,
   SemaphoreBackend,
   SemaphoreSnapshot,
   TokenBucketBackend,

@@ -58,7 +58,7 @@ describe('MemoryStore', () => {
     const store = new MemoryStore();
     const s = new SemaphoreLimiter(store, { name: uniqueName('sem'), capacity: 1 });
     const heard: string[] = [];
-    await s.backend.listen('waiter', () => heard.push('granted'));
+    await s.backend.listen('waiter', () => heard.push('granted')).ready;
     await s.backend.acquire({ id: 'holder', capacity: 1, leaseMs: 60_000, waitMs: 0 });
     await s.backend.acquire({ id: 'waiter', capacity: 1, leaseMs: 60_000, waitMs: 60_000 });
     const released = s.backend.release('holder', 1);

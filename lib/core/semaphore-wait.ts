@@ -30,7 +30,14 @@ export class SemaphoreWait {
     this.signal?.throwIfAborted();
     const result = new Promise<number>((resolve, reject) => (this.settle = { resolve, reject }));
     // Listen before queueing, so a grant published right after the queueing call is not missed.
-    this.stopListening = await this.semaphore.backend.listen(this.id, () => this.granted());
+    const listening = this.semaphore.backend.listen(this.id, () => this.granted());
+    this.stopListening = listening.stop;
+    try {
+      await listening.ready;
+    } catch (error) {
+      listening.stop();
+      throw error;
+    }
     this.signal?.addEventListener('abort', this.onAbort);
     void this.attempt();
     return result;

@@ -31,6 +31,11 @@ export interface SemaphoreSnapshot {
   waiters: string[];
 }
 
+export interface Listening {
+  ready: Promise<void>;
+  stop(): void;
+}
+
 export interface SemaphoreBackend {
   /**
    * Takes a slot for `id`, or queues it behind older waiters for up to `waitMs`
@@ -44,11 +49,11 @@ export interface SemaphoreBackend {
   cancel(id: string): Promise<CancelReply>;
   inspect(): Promise<SemaphoreSnapshot>;
   /**
-   * Calls onGranted when a release hands `id` a slot. Resolves once such news can
-   * arrive, so a waiter listens before it queues and never misses its grant.
-   * The returned function stops listening.
+   * Calls onGranted when a release hands `id` a slot. `ready` resolves once such news
+   * can arrive, so a waiter listens before it queues and never misses its grant.
+   * `stop` must be called however the wait ends, also when `ready` rejects.
    */
-  listen(id: string, onGranted: () => void): Promise<() => void>;
+  listen(id: string, onGranted: () => void): Listening;
 }
 
 export interface TokenBucketShape {

@@ -1,4 +1,4 @@
-import type { AcquireReply, CancelReply, SemaphoreBackend, SemaphoreSnapshot } from '../limiter-store';
+import type { AcquireReply, CancelReply, Listening, SemaphoreBackend, SemaphoreSnapshot } from '../limiter-store';
 import type { ExpiringMap } from './expiring-map';
 import type { GrantAnnouncer } from './grant-announcer';
 
@@ -92,8 +92,8 @@ export class MemorySemaphore implements SemaphoreBackend {
     return { holders, waiters };
   }
 
-  async listen(id: string, onGranted: () => void): Promise<() => void> {
-    return this.context.grants.listen(id, onGranted);
+  listen(id: string, onGranted: () => void): Listening {
+    return { ready: Promise.resolve(), stop: this.context.grants.listen(id, onGranted) };
   }
 
   /**

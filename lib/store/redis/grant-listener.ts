@@ -1,3 +1,4 @@
+import type { Listening } from '../limiter-store';
 import type { RedisClient } from './lua-scripts';
 
 /**
@@ -6,32 +7,46 @@ import type { RedisClient } from './lua-scripts';
  * callers' commands are not held up behind a blocked waiter.
  * Scripts PUBLISH a granted waiter's id on the channel the waiter named when it queued.
  */
+// How long the subscriber stays connected after its last waiter, so steady contention
+// does not reconnect for every wait, while an idle process still closes it soon.
+const IDLE_CLOSE_MS = 2_000;
+
 export class GrantListener {
   private subscriber?: RedisClient;
+  private idleTimer?: NodeJS.Timeout;
   private readonly subscribed = new Map<string, Promise<unknown>>();
   private readonly waiters = new Map<string, () => void>();
 
   constructor(private readonly client: RedisClient) {
-    // The subscriber must not keep the process alive after the user closes their client.
     client.once('end', () => this.close());
   }
 
-  async listen(channel: string, id: string, onGranted: () => void): Promise<() => void> {
+  listen(channel: string, id: string, onGranted: () => void): Listening {
+    clearTimeout(this.idleTimer);
     this.waiters.set(id, onGranted);
-    const stop = () => void this.waiters.delete(id);
-    try {
-      await this.subscribe(channel);
-    } catch (error) {
-      stop();
-      throw error;
-    }
-    return stop;
+    const stop = () => {
+      this.waiters.delete(id);
+      if (this.waiters.size === 0) this.closeWhenIdle();
+    };
+    return { ready: this.subscribe(channel).then(() => undefined), stop };
   }
 
   close(): void {
+    clearTimeout(this.idleTimer);
     this.subscriber?.disconnect();
     this.subscriber = undefined;
     this.subscribed.clear();
+  }
+
+  /**
+   * The subscriber must not keep the process alive once nobody waits: ioredis does not
+   * always emit 'end' on the user's client (a disconnect() while it reconnects), and a
+   * subscriber to an unreachable Redis would otherwise retry forever.
+   */
+  private closeWhenIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.close(), IDLE_CLOSE_MS);
+    this.idleTimer.unref();
   }
 
   private subscribe(channel: string): Promise<unknown> {
