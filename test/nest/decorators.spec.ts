@@ -1,8 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { Observable, Subject, firstValueFrom, lastValueFrom, timer } from 'rxjs';
+import { HttpException, Injectable, Logger } from '@nestjs/common';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
+import { Observable, Subject, firstValueFrom, lastValueFrom, of, timer } from 'rxjs';
 import { MaxSleepExceededError, RedisUnavailableError } from '../../lib';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
+import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
+import { RequestLimits } from '../../lib/nest/http/request-limits';
 import { LimitersService } from '../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
 import { sleep, waitUntil } from '../harness/timing';
@@ -183,6 +186,37 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     await waitUntil('acme holds both of its slots', async () => (await acme.state()).holders.length === 2);
     expect(tenants.inFlight.now).toBe(3);
     await Promise.all(running);
+    await app.close();
+  });
+});
+
+/** A message handler, as a microservice or WebSocket gateway would have: no HTTP anywhere. */
+class OrdersHandler {
+  @TokenBucket({ capacity: 1, refillFrequency: 60_000, maxSleep: 0, key: (data: { customer: string }) => data.customer })
+  placeOrder(data: { customer: string }): string {
+    return `placed for ${data.customer}`;
+  }
+}
+
+describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) => {
+  const { client } = useClients(target);
+  const redis = client();
+
+  it('limits an RPC handler and refuses with MaxSleepExceededError rather than an HTTP answer', async () => {
+    const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
+    // The one the module installs globally is not injectable by class; this one shares its RequestLimits.
+    const interceptor = new LimitsInterceptor(app.get(RequestLimits));
+    const call = (customer: string) => {
+      const context = new ExecutionContextHost([{ customer }], OrdersHandler, OrdersHandler.prototype.placeOrder);
+      context.setType('rpc');
+      const handler = { handle: () => of(new OrdersHandler().placeOrder({ customer })) };
+      return lastValueFrom(interceptor.intercept(context, handler));
+    };
+    await expect(call('acme')).resolves.toBe('placed for acme');
+    const refused = await call('acme').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MaxSleepExceededError);
+    expect(refused).not.toBeInstanceOf(HttpException);
+    await expect(call('globex')).resolves.toBe('placed for globex');
     await app.close();
   });
 });
