@@ -127,9 +127,10 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
   it('admits exactly refillAmount per refillFrequency under saturation from several processes', async () => {
     const name = uniqueName('bucket');
     const shape = { capacity: 5, refillFrequency: 50, refillAmount: 2 }; // 40 tokens a second
+    const barrier = { key: uniqueName('barrier'), parties: 4 };
     const runs = await Promise.all(
       Array.from({ length: 4 }, () =>
-        spawnWorker('test/workers/token-bucket.worker.ts', { target: target.name, name, ...shape, callers: 3, takes: 10 }),
+        spawnWorker('test/workers/token-bucket.worker.ts', { target: target.name, name, ...shape, callers: 3, takes: 10, barrier }),
       ),
     );
     const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
@@ -140,10 +141,11 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
   it('reads time only from Redis, so a client with a wrong clock changes nothing', async () => {
     const name = uniqueName('bucket');
     const shape = { capacity: 2, refillFrequency: 100, refillAmount: 1 };
+    const barrier = { key: uniqueName('barrier'), parties: 3 };
     const runs = await Promise.all(
       [0, 3_600_000, -3_600_000].map((clockSkewMs) =>
         spawnWorker('test/workers/token-bucket.worker.ts', {
-          target: target.name, name, ...shape, callers: 1, takes: 6, clockSkewMs,
+          target: target.name, name, ...shape, callers: 1, takes: 6, clockSkewMs, barrier,
         }),
       ),
     );

@@ -2,6 +2,7 @@
 import { TokenBucketLimiter } from '../../lib';
 import { connectFromEnv, runWorker } from '../harness/processes';
 import type { TargetName } from '../harness/redis-targets';
+import { startTogether } from '../harness/barrier';
 import { now } from '../harness/timing';
 
 interface Args {
@@ -14,6 +15,8 @@ interface Args {
   takes: number;
   /** Shifts this process's clock, to show the bucket never reads it. */
   clockSkewMs?: number;
+  /** Start together with the other workers: a late-starting process would leave the bucket unsaturated. */
+  barrier: { key: string; parties: number };
 }
 
 runWorker<Args>(async (args) => {
@@ -23,6 +26,7 @@ runWorker<Args>(async (args) => {
   }
   const redis = connectFromEnv(args.target);
   const bucket = new TokenBucketLimiter(redis, { ...args, maxSleep: Infinity });
+  await startTogether(redis, args.barrier);
   const admittedAt: number[] = [];
   const caller = async () => {
     for (let i = 0; i < args.takes; i++) {

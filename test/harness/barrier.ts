@@ -1,0 +1,13 @@
+import type { RedisClient } from './redis-targets';
+import { sleep } from './timing';
+
+/**
+ * Holds each worker process until `parties` of them have arrived. Spawning a process
+ * takes seconds on a busy machine, and tests that measure a shared rate need every
+ * process competing from the start.
+ */
+export async function startTogether(redis: RedisClient, barrier: { key: string; parties: number }): Promise<void> {
+  await redis.incr(barrier.key);
+  await redis.pexpire(barrier.key, 60_000);
+  while (Number(await redis.get(barrier.key)) < barrier.parties) await sleep(2);
+}
