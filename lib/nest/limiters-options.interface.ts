@@ -1,6 +1,7 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SemaphoreOptions } from '../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../core/token-bucket-limiter';
+import type { LimiterStore } from '../store/limiter-store';
 
 /** A limiter declared in module options; the record key is its registered name. */
 export type RegisteredSemaphoreOptions = Omit<SemaphoreOptions, 'name'> & {
@@ -33,8 +34,15 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
   /**
    * ioredis Redis or Cluster instance (the app owns it), a redis:// URL or ioredis
    * RedisOptions (the module owns that connection and closes it on shutdown).
+   * Left out (and no `store`): limits are kept in this process's memory.
    */
-  redis: Redis | Cluster | string | RedisOptions;
+  redis?: Redis | Cluster | string | RedisOptions;
+  /**
+   * Where limits live when not in Redis: 'memory' (the default without `redis`: one
+   * MemoryStore for the application, limits per process) or any LimiterStore.
+   * Cannot be combined with `redis`.
+   */
+  store?: 'memory' | LimiterStore;
   /** Prefix of every Redis key of limiters made through the module. Default `limiters`. */
   keyPrefix?: string;
   /** Defaults for every limiter made through the module (maxSleep, expiry, commandTimeout, refillAmount...). */
@@ -46,16 +54,19 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
   http?: LimitersHttpOptions;
   /**
    * When Redis cannot be reached: 'reject' (default: fail closed, HTTP 503) or
-   * 'allow' (fail open: run the call without a limit, logging a warning).
+   * 'allow' (fail open: run the call without a limit, logging a warning). An in-memory
+   * store never fails this way, so there it changes nothing.
    */
   whenRedisFails?: WhenRedisFails;
 }
 
 /** The module options after start-up checks, with every default filled in. */
 export interface ResolvedLimitersOptions {
-  /** The client every limiter of the module uses (made by the module when given a URL or RedisOptions). */
-  redis: Redis | Cluster;
-  /** True when the module made the connection, and so closes it on shutdown. */
+  /** What every limiter of the module is built on: the Redis client, or a LimiterStore. */
+  store: Redis | Cluster | LimiterStore;
+  /** The Redis client limits live in (made by the module when given a URL or RedisOptions); undefined on a store. */
+  redis: Redis | Cluster | undefined;
+  /** True when the module made the Redis connection, and so closes it on shutdown. */
   ownsRedis: boolean;
   keyPrefix: string | undefined;
   defaults: {

@@ -5,6 +5,17 @@ export type LimiterKind = 'semaphore' | 'token bucket';
 export const REDIS_OPTION_REQUIREMENT =
   'of LimitersModule must be an ioredis Redis or Cluster instance, a redis:// or rediss:// URL, or ioredis RedisOptions';
 
+export const STORE_OPTION_REQUIREMENT =
+  'of LimitersModule must be \'memory\' or a LimiterStore (such as a MemoryStore); a Redis client goes in option "redis"';
+
+export const REDIS_AND_STORE_CONFLICT =
+  'of LimitersModule cannot be combined with option "redis": limits live either in Redis or in that store, so pass only one of them';
+
+export const MEMORY_STORE_WARNING =
+  'Limits are kept in this process\'s memory (no "redis" option, or store: \'memory\'): every process running ' +
+  'this app enforces its own limits, so N instances admit N times the configured limit. ' +
+  'Pass "redis" to LimitersModule.forRoot to share limits across processes.';
+
 export function unknownLimiter(kind: LimiterKind, name: string, known: string[]): string {
   const list = known.length === 0 ? 'none is registered' : `registered: ${known.map((n) => `"${n}"`).join(', ')}`;
   return (

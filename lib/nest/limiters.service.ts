@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
 import { LimiterError } from '../core/errors';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
+import { MemoryStore } from '../store/memory/memory-store';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
   LimitersModuleOptions,
@@ -10,8 +12,8 @@ import type {
   ResolvedLimitersOptions,
 } from './limiters-options.interface';
 import { LIMITERS_MODULE_OPTIONS } from './limiters.module-definition';
-import { conflictingRegistration, redisConnectionError, type LimiterKind } from './limiters.messages';
-import { adoptRedis, closeRedis, resolveModuleOptions, withoutUndefined } from './resolve-module-options';
+import { conflictingRegistration, MEMORY_STORE_WARNING, redisConnectionError, type LimiterKind } from './limiters.messages';
+import { adoptStore, closeRedis, resolveModuleOptions, withoutUndefined } from './resolve-module-options';
 import { UnknownLimiterError } from './unknown-limiter.error';
 
 /** Most limiters made at run time kept for reuse; see LimiterCache for why dropping one is safe. */
@@ -38,8 +40,8 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(@Inject(LIMITERS_MODULE_OPTIONS) options: LimitersModuleOptions) {
     const resolved = resolveModuleOptions(options);
-    this.options = { ...resolved, ...adoptRedis(options.redis) };
-    if (this.options.ownsRedis) this.reportConnectionErrors();
+    this.options = { ...resolved, ...adoptStore(options) };
+    if (this.options.ownsRedis) this.reportConnectionErrors(this.options.redis!);
     // Built now, so a bad option fails the application's start and not its first request.
     for (const [name, o] of Object.entries(resolved.semaphores)) this.registerSemaphore(name, o);
     for (const [name, o] of Object.entries(resolved.tokenBuckets)) this.registerTokenBucket(name, o);
@@ -49,7 +51,7 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
   semaphore(options: Partial<SemaphoreOptions> & { name: string }): SemaphoreLimiter {
     const merged = this.merge(this.options.defaults.semaphore, options) as SemaphoreOptions;
     const key = `semaphore ${stableJson(merged)}`;
-    return this.madeAtRunTime.getOrCreate(key, () => new SemaphoreLimiter(this.options.redis, merged)) as SemaphoreLimiter;
+    return this.madeAtRunTime.getOrCreate(key, () => new SemaphoreLimiter(this.options.store, merged)) as SemaphoreLimiter;
   }
 
   /** A token bucket for a name known only at run time, with the module's defaults and keyPrefix. */
@@ -58,7 +60,7 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
     const key = `token bucket ${stableJson(merged)}`;
     return this.madeAtRunTime.getOrCreate(
       key,
-      () => new TokenBucketLimiter(this.options.redis, merged),
+      () => new TokenBucketLimiter(this.options.store, merged),
     ) as TokenBucketLimiter;
   }
 
@@ -98,13 +100,16 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
+    const { store, redis, ownsRedis } = this.options;
+    // Said at every start: an app scaled to N instances silently admits N times its limits.
+    if (store instanceof MemoryStore) this.logger.warn(MEMORY_STORE_WARNING);
     // Connecting now shows a wrong address in the start-up log, not at the first request.
     // A failure is logged by reportConnectionErrors and retried by ioredis.
-    if (this.options.ownsRedis && this.options.redis.status === 'wait') this.options.redis.connect().catch(() => undefined);
+    if (ownsRedis && redis?.status === 'wait') redis.connect().catch(() => undefined);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.options.ownsRedis) await closeRedis(this.options.redis);
+    if (this.options.ownsRedis) await closeRedis(this.options.redis!);
   }
 
   private merge<T extends object>(defaults: object, options: T): T {
@@ -135,12 +140,12 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** One warning per outage: ioredis reports every failed reconnection attempt. */
-  private reportConnectionErrors(): void {
+  private reportConnectionErrors(redis: Redis | Cluster): void {
     let down = false;
-    this.options.redis.on('error', (error: Error) => {
+    redis.on('error', (error: Error) => {
       if (!down) this.logger.warn(redisConnectionError(error.message));
       down = true;
     });
-    this.options.redis.on('ready', () => (down = false));
+    redis.on('ready', () => (down = false));
   }
 }

@@ -1,21 +1,24 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { InvalidOptionError } from '../core/errors';
+import type { LimiterStore } from '../store/limiter-store';
+import { MemoryStore } from '../store/memory/memory-store';
 import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
-import { REDIS_OPTION_REQUIREMENT } from './limiters.messages';
+import { REDIS_AND_STORE_CONFLICT, REDIS_OPTION_REQUIREMENT, STORE_OPTION_REQUIREMENT } from './limiters.messages';
 
 export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
 
+/** Where the module's limits live, and whether the module owns a Redis connection it must close. */
+export type ModuleStore = Pick<ResolvedLimitersOptions, 'store' | 'redis' | 'ownsRedis'>;
+
 /**
  * Checks the module-level options (each limiter checks its own when it is built) and
- * fills in defaults. Makes no connection: see adoptRedis().
+ * fills in defaults. Makes no connection: see adoptStore().
  */
-export function resolveModuleOptions(
-  options: LimitersModuleOptions,
-): Omit<ResolvedLimitersOptions, 'redis' | 'ownsRedis'> {
+export function resolveModuleOptions(options: LimitersModuleOptions): Omit<ResolvedLimitersOptions, keyof ModuleStore> {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', undefined, 'of LimitersModule must be an object', options);
   }
-  checkRedisOption(options.redis);
+  checkStoreOptions(options);
   const http = { ...HTTP_DEFAULTS, ...withoutUndefined(options.http ?? {}) };
   for (const option of ['tokenBucketStatus', 'semaphoreStatus'] as const) {
     const status = http[option];
@@ -44,16 +47,22 @@ export function resolveModuleOptions(
 }
 
 /**
- * The app's own client as is, or a new client the module then owns. The new client
- * connects on LimitersService.onModuleInit, so an app that fails to start leaves no socket behind.
+ * Without `redis`: the store given, or a new MemoryStore, which is then the one store of
+ * the application (LimitersService is a singleton of the global core module). With
+ * `redis`: the app's own client as is, or a new client the module then owns. The new
+ * client connects on LimitersService.onModuleInit, so an app that fails to start leaves
+ * no socket behind.
  */
-export function adoptRedis(redis: LimitersModuleOptions['redis']): { redis: Redis | Cluster; ownsRedis: boolean } {
-  if (isClient(redis)) return { redis, ownsRedis: false };
+export function adoptStore({ redis, store }: Pick<LimitersModuleOptions, 'redis' | 'store'>): ModuleStore {
+  if (redis === undefined) {
+    return { store: store === undefined || store === 'memory' ? new MemoryStore() : store, redis: undefined, ownsRedis: false };
+  }
+  if (isClient(redis)) return { store: redis, redis, ownsRedis: false };
   const client =
     typeof redis === 'string'
       ? new Redis(redis, { lazyConnect: true })
       : new Redis({ ...(redis as RedisOptions), lazyConnect: true });
-  return { redis: client, ownsRedis: true };
+  return { store: client, redis: client, ownsRedis: true };
 }
 
 /**
@@ -73,6 +82,16 @@ export function withoutUndefined<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+function checkStoreOptions({ redis, store }: LimitersModuleOptions): void {
+  if (redis !== undefined && store !== undefined) {
+    throw new InvalidOptionError('store', undefined, REDIS_AND_STORE_CONFLICT, store);
+  }
+  if (redis !== undefined) checkRedisOption(redis);
+  if (store !== undefined && store !== 'memory' && !isStore(store)) {
+    throw new InvalidOptionError('store', undefined, STORE_OPTION_REQUIREMENT, store);
+  }
+}
+
 function checkRedisOption(redis: unknown): void {
   const ok =
     isClient(redis) ||
@@ -83,4 +102,9 @@ function checkRedisOption(redis: unknown): void {
 
 function isClient(redis: unknown): redis is Redis | Cluster {
   return typeof (redis as Partial<Redis> | undefined)?.defineCommand === 'function';
+}
+
+function isStore(store: unknown): store is LimiterStore {
+  const candidate = store as Partial<LimiterStore> | null;
+  return typeof candidate?.semaphore === 'function' && typeof candidate.tokenBucket === 'function';
 }

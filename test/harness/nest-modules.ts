@@ -1,9 +1,9 @@
 /** Nest testing modules for specs: each one started here is closed after its test. */
-import type { ModuleMetadata } from '@nestjs/common';
+import type { LoggerService, ModuleMetadata } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 
 export function useNestModules(): {
-  start(metadata: ModuleMetadata): Promise<TestingModule>;
+  start(metadata: ModuleMetadata, options?: { logger?: LoggerService }): Promise<TestingModule>;
   compileError(metadata: ModuleMetadata): Promise<Error>;
 } {
   const started: TestingModule[] = [];
@@ -11,9 +11,10 @@ export function useNestModules(): {
     await Promise.all(started.splice(0).map((m) => m.close()));
   });
   return {
-    /** Compiles and initialises, as NestFactory.create does before listening. */
-    async start(metadata) {
-      const module = await Test.createTestingModule(metadata).compile();
+    /** Compiles and initialises, as NestFactory.create does before listening; `logger` gets what Nest logs. */
+    async start(metadata, { logger } = {}) {
+      const builder = Test.createTestingModule(metadata);
+      const module = await (logger ? builder.setLogger(logger) : builder).compile();
       started.push(module);
       return module.init();
     },

@@ -20,7 +20,8 @@ type ModuleOptions = Omit<LimitersModuleOptions, 'redis'>;
 
 /** Providers and controllers of a test, wired only by importing LimitersModule.forRoot. */
 export interface AppParts {
-  redis: RedisClient;
+  /** Left out: the module keeps limits in its in-memory store. */
+  redis?: RedisClient;
   options?: ModuleOptions;
   providers?: Type[];
   controllers?: Type[];

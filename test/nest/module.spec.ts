@@ -4,6 +4,7 @@ import {
   InjectTokenBucket,
   LimitersModule,
   LimitersService,
+  MemoryStore,
   SemaphoreLimiter,
   TokenBucketLimiter,
   UnknownLimiterError,
@@ -238,12 +239,18 @@ describe.each(targets)('LimitersModule on $name Redis', (target) => {
       ['refillFrequency 0 in forRoot', () => LimitersModule.forRoot({ redis, tokenBuckets: { github: { capacity: 1, refillFrequency: 0 } } }), 'Option "refillFrequency" of limiter "github"'],
       ['capacity 0 in forRootAsync', () => LimitersModule.forRootAsync({ useFactory: () => ({ redis, tokenBuckets: { search: { capacity: 0, refillFrequency: 1 } } }) }), 'Option "capacity" of limiter "search"'],
       ['a bad default', () => LimitersModule.forRoot({ redis, defaults: { semaphore: { expiry: -1 } }, semaphores: { jobs: { capacity: 1 } } }), 'Option "expiry" of limiter "jobs"'],
-      ['missing redis', () => LimitersModule.forRoot({} as LimitersModuleOptions), 'Option "redis" of LimitersModule must be an ioredis Redis or Cluster instance'],
       ['a redis that is no URL', () => LimitersModule.forRoot({ redis: 'localhost:6379' }), 'Option "redis" of LimitersModule'],
       ['an unknown whenRedisFails', () => LimitersModule.forRoot({ redis, whenRedisFails: 'ignore' as never }), 'Option "whenRedisFails" of LimitersModule'],
     ])('%s', async (_, module, message) => {
       const error = await compileError({ imports: [module()] });
       expect(error.message).toContain(message);
+    });
+
+    // Was a failure until the module got its in-memory default; see test/nest/memory-default.spec.ts.
+    it('but no redis at all is none: the module keeps its limits in memory', async () => {
+      const app = await start({ imports: [LimitersModule.forRoot({})] });
+      expect(app.get(LimitersService).options).toMatchObject({ redis: undefined, ownsRedis: false });
+      expect(app.get(LimitersService).options.store).toBeInstanceOf(MemoryStore);
     });
 
     it('in forFeature', async () => {
@@ -269,7 +276,7 @@ describe('LimitersModule owning its Redis connection (standalone)', () => {
     expect(ownsRedis).toBe(true);
     await expectWorking(app.get(Jobs));
     await app.close();
-    expect(owned.status).toBe('end');
+    expect(owned!.status).toBe('end');
   });
 
   it('closes a connection that never came up without waiting for it', async () => {

@@ -63,7 +63,7 @@ describe.each(setups)('LimitersModule on the client of @liaoliaots/nestjs-redis 
     const started = await app();
     const { redis, ownsRedis } = started.get(LimitersService).options;
     expect(ownsRedis).toBe(false);
-    const ended = new Promise((resolve) => redis.once('end', resolve));
+    const ended = new Promise((resolve) => redis!.once('end', resolve));
     await started.close();
     await ended;
   });
