@@ -1,0 +1,123 @@
+/**
+ * Scenario 1: one client, nobody else, one operation at a time. Latency of each
+ * library's acquire+release (semaphore) or admission (rate limit), next to the floor:
+ * raw EVALSHA calls of a trivial script on the same connection.
+ */
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { Redis } from 'ioredis';
+import { runWorker } from '../../test/harness/processes';
+import { hrnow } from '../support/clock';
+import { rateLimit, semaphore, uniqueKey } from '../support/contenders';
+import { lib } from '../support/limiters';
+import { info } from '../support/redis-info';
+import { percentile } from '../support/stats';
+
+interface Args {
+  url: string;
+  iterations: number;
+  warmup: number;
+  rounds: number;
+}
+
+type Op = { group: 'floor' | 'semaphore' | 'rate'; name: string; once: () => Promise<unknown> };
+
+runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
+  const redis = new Redis(url);
+  const sha = (await redis.script('LOAD', 'return 1')) as string;
+  const floorKey = uniqueKey('floor');
+  const evalsha = () => redis.evalsha(sha, 1, floorKey);
+
+  const ours = new lib.SemaphoreLimiter(redis, { name: uniqueKey('sem'), capacity: 10, maxSleep: 10_000 });
+  const redisSemaphore = semaphore('redis-semaphore', redis, url, { key: uniqueKey('rs'), capacity: 10 });
+  const bottleneckSem = semaphore('bottleneck', redis, url, { key: uniqueKey('bn-sem'), capacity: 10 });
+
+  // Buckets that never run dry here: the admission path, never a wait.
+  const bucket = new lib.TokenBucketLimiter(redis, {
+    name: uniqueKey('tb'),
+    capacity: 1_000_000_000,
+    refillFrequency: 1000,
+    refillAmount: 1_000_000_000,
+    maxSleep: 10_000,
+  });
+  const rlf = rateLimit('rate-limiter-flexible', redis, url, { key: uniqueKey('rlf'), capacity: 1e9, periodMs: 1e-6 });
+  const bottleneckRate = rateLimit('bottleneck', redis, url, { key: uniqueKey('bn-res'), capacity: 1e9, periodMs: 1000 });
+  const throttler = new ThrottlerStorageRedisService(redis);
+  const throttlerKey = uniqueKey('thr');
+
+  // Our two scripts called straight through ioredis (the commands the library defines on
+  // the client): the script work without any of the library's JavaScript around it.
+  const defined = redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>;
+  const scriptKeys = ['holders', 'queue', 'waiters', 'arrivals'].map((k) => `{bench-raw}:${k}`);
+  await ours.tryAcquire().then((p) => p?.release()); // defines the commands on this client
+  const rawScripts = async () => {
+    await defined.nestjsLimiters_semaphoreAcquire(...scriptKeys, 'raw', 10, 30_000, 0, 'none');
+    await defined.nestjsLimiters_semaphoreRelease(...scriptKeys.slice(0, 3), 'raw', 10);
+  };
+
+  const noop = () => undefined;
+  const ops: Op[] = [
+    { group: 'floor', name: 'EVALSHA ×1 (one round trip)', once: evalsha },
+    { group: 'floor', name: 'EVALSHA ×2 (two round trips)', once: async () => (await evalsha(), evalsha()) },
+    { group: 'semaphore', name: 'our acquire + release scripts, raw EVALSHA', once: rawScripts },
+    {
+      group: 'semaphore',
+      name: 'nestjs-limiters acquire() + release()',
+      once: async () => (await ours.acquire()).release(),
+    },
+    {
+      group: 'semaphore',
+      name: 'nestjs-limiters tryAcquire() + release()',
+      once: async () => (await ours.tryAcquire())!.release(),
+    },
+    { group: 'semaphore', name: 'redis-semaphore acquire() + release()', once: () => redisSemaphore.run(noop) },
+    { group: 'semaphore', name: 'bottleneck schedule(noop), maxConcurrent', once: () => bottleneckSem.run(noop) },
+    { group: 'rate', name: 'nestjs-limiters tryTake()', once: () => bucket.tryTake() },
+    { group: 'rate', name: 'nestjs-limiters take()', once: () => bucket.take() },
+    { group: 'rate', name: 'rate-limiter-flexible consume()', once: () => rlf.tryTake() },
+    { group: 'rate', name: 'bottleneck schedule(noop), reservoir', once: () => bottleneckRate.take() },
+    {
+      group: 'rate',
+      name: '@nest-lab/throttler-storage-redis increment()',
+      once: () => throttler.increment(throttlerKey, 60_000, 1_000_000_000, 60_000, 'default'),
+    },
+  ];
+
+  // Redis's CPU time, read on a second connection, attributes server work to each contender.
+  const admin = new Redis(url);
+  const redisCpuUs = async () => {
+    const cpu = await info(admin, 'cpu');
+    return (Number(cpu.used_cpu_user) + Number(cpu.used_cpu_sys)) * 1e6;
+  };
+  type Round = { p50: number; p99: number; mean: number; clientCpuUs: number; redisCpuUs: number };
+  const results = ops.map((op) => ({ group: op.group, name: op.name, rounds: [] as Round[] }));
+  for (const op of ops) for (let i = 0; i < warmup; i++) await op.once();
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order so that no contender always runs right after the same one.
+    for (let k = 0; k < ops.length; k++) {
+      const index = (k + round) % ops.length;
+      const op = ops[index];
+      const samples = new Float64Array(iterations);
+      const redisBefore = await redisCpuUs();
+      const cpuBefore = process.cpuUsage();
+      for (let i = 0; i < iterations; i++) {
+        const start = hrnow();
+        await op.once();
+        samples[i] = hrnow() - start;
+      }
+      const cpu = process.cpuUsage(cpuBefore);
+      const redisAfter = await redisCpuUs();
+      const values = Array.from(samples);
+      results[index].rounds.push({
+        p50: percentile(values, 50),
+        p99: percentile(values, 99),
+        mean: values.reduce((a, b) => a + b, 0) / values.length,
+        clientCpuUs: (cpu.user + cpu.system) / iterations,
+        redisCpuUs: (redisAfter - redisBefore) / iterations,
+      });
+    }
+  }
+  await Promise.all([redisSemaphore.close(), bottleneckSem.close(), rlf.close(), bottleneckRate.close()]);
+  redis.disconnect();
+  admin.disconnect();
+  return results;
+});
