@@ -60,7 +60,13 @@ export class SemaphoreLimiter implements PermitSource {
   /** Takes a slot if one is free and nobody is queued for it; never waits. */
   async tryAcquire(): Promise<Permit | null> {
     const id = randomUUID();
-    const reply = await this.backend.acquire({ id, capacity: this.capacity, leaseMs: this.leaseMs, waitMs: 0 });
+    const reply = await this.backend
+      .acquire({ id, capacity: this.capacity, leaseMs: this.leaseMs, waitMs: 0 })
+      .catch((error: unknown) => {
+        // A call that timed out may still take the slot when Redis runs it late: the release follows it.
+        void this.backend.release(id, this.capacity).catch(() => undefined);
+        throw error;
+      });
     return reply.status === 'held' ? new Permit(this, id, reply.leaseLeft) : null;
   }
 

@@ -61,7 +61,11 @@ export class SemaphoreWait {
       // The call may still reach Redis later; make sure it leaves no slot behind.
       void backend
         .cancel(this.id)
-        .then((state) => state === 'held' && backend.release(this.id, capacity))
+        .then(
+          (state) => state === 'held' && backend.release(this.id, capacity),
+          // The cancel timed out too and may run late as well: a release sent after it runs after it.
+          () => backend.release(this.id, capacity),
+        )
         .catch(() => undefined);
     }
   }
@@ -94,6 +98,8 @@ export class SemaphoreWait {
       this.fail(reason === 'abort' ? this.signal!.reason : new MaxSleepExceededError(name, this.maxSleep));
     } catch (error) {
       this.fail(error);
+      // The cancel may still run late and find this waiter granted: the release follows it.
+      void backend.release(this.id, capacity).catch(() => undefined);
     }
   }
 
