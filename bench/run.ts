@@ -14,6 +14,8 @@ import { buildLibrary } from './support/build';
 import type { BenchContext, Section } from './support/context';
 import { info } from './support/redis-info';
 import { handoff } from './scenarios/handoff';
+import { http } from './scenarios/http';
+import { manyKeys } from './scenarios/many-keys';
 import { saturated } from './scenarios/saturated';
 import { tokenBucket } from './scenarios/token-bucket';
 import { uncontended } from './scenarios/uncontended';
@@ -23,6 +25,8 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   handoff,
   saturated,
   'token-bucket': tokenBucket,
+  http,
+  'many-keys': manyKeys,
 };
 
 const resultsDir = path.resolve(__dirname, 'results');
@@ -60,6 +64,9 @@ async function main() {
     const redisInfo = { ...(await info(admin, 'server')), ...(await info(admin, 'memory')) };
     const machine = {
       date: new Date().toISOString(),
+      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(),
+      // The bench measures the working tree: say when lib/ or lua/ differ from the commit.
+      uncommittedLibChanges: execFileSync('git', ['status', '--porcelain', 'lib', 'lua']).toString().trim().split('\n').filter(Boolean),
       nproc: Number(execFileSync('nproc').toString().trim()),
       cpu: cpuModel(),
       loadAverageAtStart: os.loadavg().map((l) => Number(l.toFixed(2))),

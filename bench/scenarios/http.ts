@@ -1,0 +1,105 @@
+/** Scenario 5: HTTP, a Nest route with @TokenBucket vs the same route under @nestjs/throttler (Redis storage). */
+import * as net from 'node:net';
+import { startWorker } from '../../test/harness/processes';
+import { sleep } from '../support/clock';
+import type { BenchContext, Section } from '../support/context';
+import { fmtSpread, spread, table } from '../support/stats';
+import type { HttpVariant } from '../workers/http-app.worker';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const autocannon = require('autocannon') as (opts: object) => Promise<any>;
+
+const VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
+  { variant: 'none', label: 'no limiter (baseline)' },
+  { variant: 'throttler', label: '@nestjs/throttler + @nest-lab/throttler-storage-redis' },
+  { variant: 'nestjs-limiters', label: 'nestjs-limiters @TokenBucket (RateLimit headers on: +1 read per admitted request)' },
+  { variant: 'nestjs-limiters-no-headers', label: 'nestjs-limiters @TokenBucket, http.headers: false' },
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(port: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/hit`);
+      await res.arrayBuffer();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+export async function http(ctx: BenchContext): Promise<Section> {
+  const durationS = ctx.quick ? 2 : 4;
+  const rounds = ctx.quick ? 1 : 3;
+  const connections = 20;
+  const sections: string[] = [];
+  const data: Record<string, unknown> = {};
+  for (const mode of [
+    { limit: 0, title: 'Every request admitted (the cost of the limit itself)' },
+    { limit: 100, title: 'Limit 100 per minute per client: after the first 100, every request is refused (429)' },
+  ]) {
+    const apps = await Promise.all(
+      VARIANTS.filter((v) => mode.limit === 0 || v.variant !== 'none').map(async (v) => {
+        const port = await freePort();
+        const worker = startWorker('bench/workers/http-app.worker.ts', { url: ctx.url, variant: v.variant, port, limit: mode.limit }, { timeoutMs: 600_000 });
+        return { ...v, port, worker, runs: [] as any[] };
+      }),
+    );
+    try {
+      await Promise.all(apps.map((a) => waitForHttp(a.port)));
+      for (const app of apps) await autocannon({ url: `http://127.0.0.1:${app.port}/hit`, connections, duration: 1 }); // warm-up
+      for (let round = 0; round < rounds; round++) {
+        for (let k = 0; k < apps.length; k++) {
+          const app = apps[(k + round) % apps.length];
+          ctx.log(`http (limit ${mode.limit || 'none'}): ${app.variant}, round ${round + 1}/${rounds}, ${durationS} s`);
+          app.runs.push(await autocannon({ url: `http://127.0.0.1:${app.port}/hit`, connections, duration: durationS }));
+        }
+      }
+    } finally {
+      for (const app of apps) app.worker.child.kill('SIGTERM');
+      await Promise.all(apps.map((a) => a.worker.result.catch(() => undefined)));
+    }
+    const rows = apps.map((app) => {
+      const rps = spread(app.runs.map((r) => r.requests.average));
+      const statuses = app.runs.reduce(
+        (acc, r) => ({ ok: acc.ok + r['2xx'], other: acc.other + r.non2xx, errors: acc.errors + r.errors + r.timeouts }),
+        { ok: 0, other: 0, errors: 0 },
+      );
+      return [
+        app.label,
+        fmtSpread(rps, 0),
+        fmtSpread(spread(app.runs.map((r) => r.latency.p50)), 1),
+        fmtSpread(spread(app.runs.map((r) => r.latency.p99)), 1),
+        `${statuses.ok} / ${statuses.other} / ${statuses.errors}`,
+      ];
+    });
+    data[`limit-${mode.limit}`] = apps.map((a) => ({ variant: a.variant, runs: a.runs.map((r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], non2xx: r.non2xx })) }));
+    sections.push(
+      `**${mode.title}**`,
+      '',
+      table(['route limited by', 'req/s', 'latency p50 ms', 'latency p99 ms', '2xx / non-2xx / errors'], rows),
+      '',
+    );
+  }
+  const markdown = [
+    `Nest 12 on Express, one GET route, the app in its own process; autocannon in the bench process, ${connections} ` +
+      `connections, ${durationS} s per run, ${rounds} runs per variant interleaved (median, min–max over runs), after a 1 s warm-up. ` +
+      'Both limiters key by client IP (one key here) and keep their state in the same redis-server.',
+    '',
+    ...sections,
+  ].join('\n');
+  return { id: 'http', title: '5. HTTP: @TokenBucket vs @nestjs/throttler (Redis storage)', markdown, data };
+}
