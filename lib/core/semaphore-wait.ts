@@ -13,6 +13,8 @@ export class SemaphoreWait {
   private timer?: NodeJS.Timeout;
   private settled = false;
   private givingUp = false;
+  /** Set when news may have been missed while a call was on its way: look once more after it. */
+  private lookAgainAfter = false;
   private stopListening?: () => void;
   private settle!: { resolve: (leaseLeft: number) => void; reject: (error: unknown) => void };
 
@@ -30,7 +32,11 @@ export class SemaphoreWait {
     this.signal?.throwIfAborted();
     const result = new Promise<number>((resolve, reject) => (this.settle = { resolve, reject }));
     // Listen before queueing, so a grant published right after the queueing call is not missed.
-    const listening = this.semaphore.backend.listen(this.id, () => this.granted());
+    const listening = this.semaphore.backend.listen(
+      this.id,
+      () => this.granted(),
+      () => this.lookAgain(),
+    );
     this.stopListening = listening.stop;
     try {
       await listening.ready;
@@ -54,6 +60,10 @@ export class SemaphoreWait {
       const reply = await backend.acquire({ id: this.id, capacity, leaseMs, waitMs });
       if (this.settled || this.givingUp) return;
       if (reply.status === 'held') return this.finish(reply.leaseLeft);
+      if (this.lookAgainAfter) {
+        this.lookAgainAfter = false;
+        return void this.attempt();
+      }
       this.arm(reply.retryIn);
     } catch (error) {
       if (this.settled || this.givingUp) return;
@@ -73,9 +83,20 @@ export class SemaphoreWait {
   private arm(retryIn = Infinity): void {
     const delay = Math.min(this.remaining(), this.semaphore.leaseMs, retryIn + 1);
     this.timer = setTimeout(() => {
+      this.timer = undefined;
       if (this.remaining() <= 0) void this.giveUp('timeout');
       else void this.attempt();
     }, Math.max(0, delay));
+  }
+
+  /** The grant news may have been lost (the subscriber reconnected): ask Redis now instead of at the timer. */
+  private lookAgain(): void {
+    if (this.settled || this.givingUp) return;
+    // No timer armed: a call is on its way (or about to start) and may have been answered before the loss.
+    if (this.timer === undefined) return void (this.lookAgainAfter = true);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.attempt();
   }
 
   private granted(): void {

@@ -52,8 +52,10 @@ export interface SemaphoreBackend {
    * Calls onGranted when a release hands `id` a slot. `ready` resolves once such news
    * can arrive, so a waiter listens before it queues and never misses its grant.
    * `stop` must be called however the wait ends, also when `ready` rejects.
+   * `onMissed` is called when such news may have been lost (the store's subscriber
+   * reconnected): the waiter should look for itself, as it may hold the slot already.
    */
-  listen(id: string, onGranted: () => void): Listening;
+  listen(id: string, onGranted: () => void, onMissed?: () => void): Listening;
 }
 
 export interface TokenBucketShape {

@@ -15,15 +15,15 @@ export class GrantListener {
   private subscriber?: RedisClient;
   private idleTimer?: NodeJS.Timeout;
   private readonly subscribed = new Map<string, Promise<unknown>>();
-  private readonly waiters = new Map<string, () => void>();
+  private readonly waiters = new Map<string, { granted: () => void; missed?: () => void }>();
 
   constructor(private readonly client: RedisClient) {
     client.once('end', () => this.close());
   }
 
-  listen(channel: string, id: string, onGranted: () => void): Listening {
+  listen(channel: string, id: string, onGranted: () => void, onMissed?: () => void): Listening {
     clearTimeout(this.idleTimer);
-    this.waiters.set(id, onGranted);
+    this.waiters.set(id, { granted: onGranted, missed: onMissed });
     const stop = () => {
       this.waiters.delete(id);
       if (this.waiters.size === 0) this.closeWhenIdle();
@@ -63,12 +63,32 @@ export class GrantListener {
   private connection(): RedisClient {
     if (!this.subscriber) {
       const subscriber = (this.client.duplicate as () => RedisClient).call(this.client);
-      subscriber.on('message', (_channel: string, id: string) => this.waiters.get(id)?.());
+      subscriber.on('message', (_channel: string, id: string) => this.waiters.get(id)?.granted());
+      let connectedBefore = false;
+      subscriber.on('ready', () => {
+        if (connectedBefore) void this.resubscribed(subscriber);
+        connectedBefore = true;
+      });
       // Connection errors surface to waiters through their own timers and calls;
       // without a listener ioredis would print them as unhandled.
       subscriber.on('error', () => undefined);
       this.subscriber = subscriber;
     }
     return this.subscriber;
+  }
+
+  /**
+   * After a reconnect: grants published while the subscriber was away were lost. ioredis
+   * subscribes again by itself; once our own SUBSCRIBE is answered, news can arrive again
+   * and every waiter looks for itself whether it was granted meanwhile.
+   */
+  private async resubscribed(subscriber: RedisClient): Promise<void> {
+    const channels = [...this.subscribed.keys()];
+    try {
+      if (channels.length > 0) await subscriber.subscribe(...channels);
+    } catch {
+      return; // gone again: the next 'ready' tries once more
+    }
+    for (const { missed } of [...this.waiters.values()]) missed?.();
   }
 }

@@ -69,8 +69,8 @@ export class RedisStore implements LimiterStore {
         for (let i = 0; i < live.length; i += 2) list.push({ id: live[i], leaseLeft: Number(live[i + 1]) });
         return { holders: list, waiters: waiting };
       },
-      listen: (id, onGranted) => {
-        const listening = this.grants.listen(channel, id, onGranted);
+      listen: (id, onGranted, onMissed) => {
+        const listening = this.grants.listen(channel, id, onGranted, onMissed);
         return { ready: this.bounded(ref, listening.ready), stop: listening.stop };
       },
     };

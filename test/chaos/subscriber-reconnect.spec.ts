@@ -1,0 +1,44 @@
+/**
+ * Grants travel by pub/sub, which delivers nothing to a subscriber that is reconnecting
+ * (a Redis restart, a dropped connection). A waiter granted meanwhile already holds the
+ * slot but was not told: it must find out once its subscriber is back, not at its
+ * safety-net timer (up to maxSleep or expiry later) while the slot sits idle.
+ * Killing subscriber connections disturbs everyone on the server: this file starts its own Redis.
+ */
+import Redis from 'ioredis';
+import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
+import { startRedis, stopRedis, type RedisServer } from '../harness/redis-servers';
+import { uniqueName } from '../harness/redis-targets';
+import { now, sleep } from '../harness/timing';
+
+describe('grants published while the subscriber reconnects (own Redis)', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let admin: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis(server.url);
+    admin = new Redis(server.url);
+  });
+  afterAll(async () => {
+    await Promise.all([redis, admin].map((c) => c?.quit()));
+    if (server) await stopRedis(server);
+  });
+
+  it('a waiter granted while its subscriber was down takes the slot once the subscriber is back', async () => {
+    const s = new SemaphoreLimiter(redis, { name: uniqueName('resub'), capacity: 1, expiry: 30_000 });
+    const held = await s.acquire();
+    const waiting = s.acquire({ maxSleep: 10_000 });
+    while ((await s.state()).waiters.length === 0) await sleep(10);
+
+    // The subscriber is gone for at least ioredis's first retry delay; the grant is published meanwhile.
+    expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(1);
+    const releasedAt = now();
+    expect(await held.release()).toBe(true);
+    const permit = await waiting;
+    const waited = now() - releasedAt;
+    expect((await s.state()).holders.map((h) => h.id)).toEqual([permit.id]);
+    await permit.release();
+    expect(waited).toBeLessThan(2_000);
+  });
+});
