@@ -5,25 +5,20 @@
  * call took must be given back, not stay held until its lease runs out.
  * Pausing a server disturbs everyone on it: this file starts its own Redis.
  */
-import Redis from 'ioredis';
 import { RedisUnavailableError } from '../../lib/core/errors';
 import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
-import { startRedis, stopRedis, type RedisServer } from '../harness/redis-servers';
+import type Redis from 'ioredis';
 import { uniqueName } from '../harness/redis-targets';
 import { sleep } from '../harness/timing';
+import { useOwnRedis } from './own-redis';
 
 describe('calls that time out but run in Redis later (own Redis, CLIENT PAUSE)', () => {
-  let server: RedisServer;
+  const own = useOwnRedis();
   let redis: Redis;
   let admin: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-    admin = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await Promise.all([redis, admin].map((c) => c?.quit()));
-    if (server) await stopRedis(server);
+  beforeAll(() => {
+    redis = own.client();
+    admin = own.client();
   });
 
   /** Holds every script call for `ms`, then Redis runs them in order. */

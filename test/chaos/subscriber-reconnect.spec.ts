@@ -5,24 +5,19 @@
  * safety-net timer (up to maxSleep or expiry later) while the slot sits idle.
  * Killing subscriber connections disturbs everyone on the server: this file starts its own Redis.
  */
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
-import { startRedis, stopRedis, type RedisServer } from '../harness/redis-servers';
 import { uniqueName } from '../harness/redis-targets';
 import { now, sleep } from '../harness/timing';
+import { useOwnRedis } from './own-redis';
 
 describe('grants published while the subscriber reconnects (own Redis)', () => {
-  let server: RedisServer;
+  const own = useOwnRedis();
   let redis: Redis;
   let admin: Redis;
-  beforeAll(async () => {
-    server = await startRedis();
-    redis = new Redis(server.url);
-    admin = new Redis(server.url);
-  });
-  afterAll(async () => {
-    await Promise.all([redis, admin].map((c) => c?.quit()));
-    if (server) await stopRedis(server);
+  beforeAll(() => {
+    redis = own.client();
+    admin = own.client();
   });
 
   it('a waiter granted while its subscriber was down takes the slot once the subscriber is back', async () => {

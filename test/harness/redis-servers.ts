@@ -100,9 +100,8 @@ function logTail(dir: string): string {
   }
 }
 
-async function startOnce(cluster: boolean): Promise<RedisServer> {
-  const port = await freePort(cluster);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `limiters-redis-${port}-`));
+/** Runs redis-server on `port` with its files in `dir`, and resolves once it answers PING. */
+async function spawnServer(port: number, dir: string, cluster: boolean): Promise<ChildProcess> {
   // prettier-ignore
   const args = [
     '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no',
@@ -113,17 +112,26 @@ async function startOnce(cluster: boolean): Promise<RedisServer> {
   ];
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   killOnExit(child, () => fs.rmSync(dir, { recursive: true, force: true }));
-  const server: RedisServer = { host: HOST, port, url: `redis://${HOST}:${port}`, dir, process: child };
+  await waitFor(`redis-server on port ${port} to answer PING`, 5_000, async () => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`redis-server on port ${port} exited early:\n${logTail(dir)}`);
+    }
+    return redisCli(port, 'ping').then((out) => out.trim() === 'PONG', () => false);
+  }).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  return child;
+}
+
+async function startOnce(cluster: boolean): Promise<RedisServer> {
+  const port = await freePort(cluster);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `limiters-redis-${port}-`));
   try {
-    await waitFor(`redis-server on port ${port} to answer PING`, 5_000, async () => {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`redis-server on port ${port} exited early:\n${logTail(dir)}`);
-      }
-      return redisCli(port, 'ping').then((out) => out.trim() === 'PONG', () => false);
-    });
-    return server;
+    const child = await spawnServer(port, dir, cluster);
+    return { host: HOST, port, url: `redis://${HOST}:${port}`, dir, process: child };
   } catch (err) {
-    await stopRedis(server);
+    fs.rmSync(dir, { recursive: true, force: true });
     throw err;
   } finally {
     claimed.delete(port);
@@ -147,14 +155,19 @@ export function startRedis(): Promise<RedisServer> {
   return startServer(false);
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisClusterServers> {
-  const started = await Promise.allSettled(Array.from({ length: masters }, () => startServer(true)));
+/**
+ * `replicas` per master (default 0): with 1, the first `masters` servers get the slots and
+ * each of the others replicates one of them, so a test can fail a master over.
+ */
+export async function startRedisCluster(masters = 3, { replicas = 0 } = {}): Promise<RedisClusterServers> {
+  const count = masters * (1 + replicas);
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startServer(true)));
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
     const addresses = servers.map((s) => `${s.host}:${s.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], {
       timeout: 20_000,
     }).catch((err: { stdout?: string; stderr?: string }) => {
       throw new Error(`redis-cli --cluster create failed:\n${err.stdout ?? ''}${err.stderr ?? err}`);
@@ -164,11 +177,33 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterServer
       const infos = await Promise.all(servers.map((s) => redisCli(s.port, 'cluster', 'info').catch(() => '')));
       return infos.every((i) => i.includes('cluster_state:ok') && i.includes('cluster_slots_ok:16384'));
     });
+    if (replicas > 0) {
+      await waitFor('every replica to finish its first sync', 20_000, async () => {
+        const infos = await Promise.all(servers.map((s) => redisCli(s.port, 'info', 'replication').catch(() => '')));
+        const synced = infos.filter((i) => i.includes('role:slave') && i.includes('master_link_status:up'));
+        return synced.length === masters * replicas;
+      });
+    }
     return { servers, nodes: addresses.join(',') };
   } catch (err) {
     await stopAll(servers);
     throw err;
   }
+}
+
+/** SHUTDOWN NOSAVE: the server exits at once and, without persistence, its data is gone. */
+export async function shutdownRedis(server: RedisServer): Promise<void> {
+  const child = server.process;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // The server closes the connection instead of answering.
+  await redisCli(server.port, 'shutdown', 'nosave').catch(() => undefined);
+  await exited;
+}
+
+/** Starts redis-server again on the server's port and dir, empty (a standalone server). */
+export async function restartRedis(server: RedisServer): Promise<void> {
+  server.process = await spawnServer(server.port, server.dir, false);
 }
 
 export async function stopRedis(server: RedisServer): Promise<void> {
