@@ -1,0 +1,30 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { LimitersModule } from '../../lib';
+import { Admissions } from './quotes/admissions';
+import { QuotesController } from './quotes/quotes.controller';
+import { SlowApiService } from './quotes/slow-api.service';
+import { UpstreamMeter } from './quotes/upstream-meter';
+import { PER_KEY, SLOW_API } from './sample-limits';
+import { STORE_CHOICE, StatsController } from './stats/stats.controller';
+import type { StoreChoice } from './store/choose-store';
+
+@Module({})
+export class AppModule {
+  static register(store: StoreChoice): DynamicModule {
+    const { name: slowApi, capacity, maxSleep } = SLOW_API;
+    const { name: perKey, ...bucket } = PER_KEY;
+    return {
+      module: AppModule,
+      imports: [
+        LimitersModule.forRoot({
+          ...store.options,
+          keyPrefix: 'sample',
+          semaphores: { [slowApi]: { capacity, maxSleep } },
+          tokenBuckets: { [perKey]: bucket },
+        }),
+      ],
+      controllers: [QuotesController, StatsController],
+      providers: [SlowApiService, UpstreamMeter, Admissions, { provide: STORE_CHOICE, useValue: store }],
+    };
+  }
+}
