@@ -48,6 +48,23 @@ describe('bad options throw at construction, naming the option', () => {
     expect((error as Error).message).toContain(`"${option}"`);
   });
 
+  it.each([-1, NaN, -Infinity, 2 ** 31, 1.5, '5', null])(
+    'rejects per-call maxSleep %p at once, before any Redis call',
+    async (maxSleep) => {
+      const calls = [
+        () => semaphore({}).acquire({ maxSleep: maxSleep as number }),
+        () => semaphore({}).run(() => undefined, { maxSleep: maxSleep as number }),
+        () => bucket({}).take(1, { maxSleep: maxSleep as number }),
+        () => bucket({}).run(() => undefined, { maxSleep: maxSleep as number }),
+      ];
+      for (const call of calls) {
+        const error = await call().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect((error as InvalidOptionError).option).toBe('maxSleep');
+      }
+    },
+  );
+
   it('accepts maxSleep 0 and Infinity', () => {
     expect(semaphore({ maxSleep: 0 }).maxSleep).toBe(0);
     expect(bucket({ maxSleep: Infinity }).maxSleep).toBe(Infinity);

@@ -85,6 +85,11 @@ export class OptionReader {
     };
   }
 
+  /** A per-call maxSleep, checked like the option; the limiter's own when the call gives none. */
+  static callMaxSleep(value: unknown, limiter: string, fallback: number): number {
+    return new OptionReader({ maxSleep: value }, limiter).duration('maxSleep', fallback, { infinite: true });
+  }
+
   private value(option: string, fallback: unknown): unknown {
     const value = this.options[option];
     if (value === undefined) {

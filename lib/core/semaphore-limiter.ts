@@ -46,7 +46,7 @@ export class SemaphoreLimiter implements PermitSource {
 
   /** Waits up to maxSleep for a slot; rejects with MaxSleepExceededError after that. */
   async acquire(options: AcquireOptions = {}): Promise<Permit> {
-    const maxSleep = options.maxSleep ?? this.maxSleep;
+    const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
     if (maxSleep === 0) {
       const permit = await this.tryAcquire();
       if (!permit) throw new MaxSleepExceededError(this.name, 0);

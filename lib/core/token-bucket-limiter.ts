@@ -55,7 +55,8 @@ export class TokenBucketLimiter {
    * waited. Rejects at once, reserving nothing, if that is more than maxSleep away.
    */
   async take(tokens = 1, options: TakeOptions = {}): Promise<number> {
-    const maxSleep = options.maxSleep ?? this.maxSleep;
+    // Checked before Redis sees it: the script reads a negative wait as "no limit".
+    const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
     const startedAt = performance.now();
     const reply = await this.backend.take(this.shape, this.checkTokens(tokens), maxSleep);
     if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait);
