@@ -27,6 +27,10 @@ const awkwardNames = [
   'victim}:holders',
   'limiters:semaphore:{dmljdGlt}',
   'dmljdGlt',
+  // Lone surrogates have no UTF-8 form; each must not turn into U+FFFD and meet the others.
+  '\ud800',
+  '\udc00',
+  '\ufffd',
 ];
 
 describe.each(storeTargets)('limiter names on $name store', (target) => {
@@ -60,6 +64,7 @@ describe.each(targets)('limiter keys on $name Redis', (target) => {
       expect(encoded.length).toBeLessThanOrEqual(64);
     }
     expect(encodeName('x'.repeat(10_000))).not.toBe(encodeName('x'.repeat(10_001)));
+    expect(new Set(['\ud800', '\udc00', '\ufffd', '\ud800\udc00', '\udc00\ud800'].map(encodeName)).size).toBe(5);
   });
 
   it('leaves no key behind once a semaphore is idle', async () => {
