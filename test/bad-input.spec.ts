@@ -65,6 +65,12 @@ describe('bad options throw at construction, naming the option', () => {
     },
   );
 
+  it('rejects tokens null in bucket.run() as take(null) does', async () => {
+    const error = await bucket({}).run(() => undefined, { tokens: null as never }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect((error as InvalidOptionError).option).toBe('tokens');
+  });
+
   it('accepts maxSleep 0 and Infinity', () => {
     expect(semaphore({ maxSleep: 0 }).maxSleep).toBe(0);
     expect(bucket({ maxSleep: Infinity }).maxSleep).toBe(Infinity);

@@ -77,7 +77,8 @@ export class TokenBucketLimiter {
 
   /** Takes `tokens` (default 1), then runs `work`. */
   async run<T>(work: () => Promise<T> | T, options: TakeOptions & { tokens?: number } = {}): Promise<T> {
-    await this.take(options.tokens ?? 1, options);
+    // Left out, take()'s default applies; null is a wrong value, as it is for take().
+    await this.take(options.tokens, options);
     return work();
   }
 
