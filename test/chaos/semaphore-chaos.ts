@@ -192,3 +192,25 @@ export async function watchRecovery(
   );
   return { holdersGoneAfter: holdersGoneAfter!, waitersGoneAfter: waitersGoneAfter! };
 }
+
+// A busy 2-core machine: the survivors' last releases, and state() polls.
+const RECOVERY_SLACK_MS = 1_500;
+
+/**
+ * What is promised once the killing stops: every lease back within one expiry, every
+ * queue entry of a dead waiter gone within two, and then exactly capacity permits.
+ */
+export async function expectFullRecovery(
+  s: { capacity: number; leaseMs: number; state: () => Promise<{ holders: unknown[]; waiters: unknown[] }>; tryAcquire: () => Promise<{ release(): Promise<boolean> } | null> },
+  stoppedAt: number,
+): Promise<Recovery> {
+  const expiry = s.leaseMs;
+  const recovery = await watchRecovery(() => s.state(), stoppedAt, expiry);
+  expect(recovery.holdersGoneAfter).toBeLessThanOrEqual(expiry + RECOVERY_SLACK_MS);
+  expect(recovery.waitersGoneAfter).toBeLessThanOrEqual(2 * expiry + RECOVERY_SLACK_MS);
+  const permits = await Promise.all(Array.from({ length: s.capacity }, () => s.tryAcquire()));
+  expect(permits.every(Boolean)).toBe(true);
+  expect(await s.tryAcquire()).toBeNull();
+  await Promise.all(permits.map((p) => p!.release()));
+  return recovery;
+}

@@ -8,9 +8,7 @@ import { startRedis, startRedisCluster, stopAll, type RedisServer } from '../har
 import { parseNodes } from '../harness/connect';
 import { uniqueName } from '../harness/redis-targets';
 import type { RedisAddress } from './redis-address';
-import { runSemaphoreChaos, watchRecovery } from './semaphore-chaos';
-
-const SLACK_MS = 1_500;
+import { expectFullRecovery, runSemaphoreChaos } from './semaphore-chaos';
 
 describe.each(['standalone', 'cluster'])('SIGKILL holders and waiters at random for 30 s (own %s Redis)', (kind) => {
   let servers: RedisServer[] = [];
@@ -43,9 +41,8 @@ describe.each(['standalone', 'cluster'])('SIGKILL holders and waiters at random 
       processes: 4, callers: 5, holdMs: [10, 900], durationMs: 30_000, killEveryMs: [700, 1_600],
     });
     const s = new SemaphoreLimiter(redis, { name, capacity, expiry });
-    const recovery = await watchRecovery(() => s.state(), report.stoppedAt, expiry);
     // eslint-disable-next-line no-console
-    console.log(JSON.stringify({ kind, ...report, survivors: report.survivors, recovery }));
+    console.log(JSON.stringify({ kind, ...report }));
 
     expect(report.kills).toBeGreaterThanOrEqual(20);
     expect(report.killedHolding.processes).toBeGreaterThanOrEqual(3);
@@ -53,11 +50,7 @@ describe.each(['standalone', 'cluster'])('SIGKILL holders and waiters at random 
     expect(report.peak).toBeLessThanOrEqual(capacity);
     expect(report.peak).toBe(capacity);
     for (const survivor of report.survivors) expect(survivor.otherErrors).toEqual([]);
-    expect(recovery.holdersGoneAfter).toBeLessThanOrEqual(expiry + SLACK_MS);
-    expect(recovery.waitersGoneAfter).toBeLessThanOrEqual(2 * expiry + SLACK_MS);
-    const permits = await Promise.all(Array.from({ length: capacity }, () => s.tryAcquire()));
-    expect(permits.every(Boolean)).toBe(true);
-    expect(await s.tryAcquire()).toBeNull();
-    await Promise.all(permits.map((p) => p!.release()));
+    // eslint-disable-next-line no-console
+    console.log(JSON.stringify({ kind, recovery: await expectFullRecovery(s, report.stoppedAt) }));
   });
 });
