@@ -32,15 +32,7 @@ export class LimitGate {
     const policy = declaration.registered ?? declaration.inline?.name ?? owner;
     const key = keyOf(declaration, keyArgs);
     if (declaration.registered !== undefined) {
-      const registered = this.limiters.getTokenBucket(declaration.registered);
-      if (key === undefined) return { limiter: registered, policy };
-      // forRoot options carry everything (keyPrefix, commandTimeout); a limiter registered
-      // any other way is rebuilt from its shape with the module's defaults.
-      const options = this.limiters.options.tokenBuckets[declaration.registered] ?? {
-        ...registered.shape,
-        maxSleep: registered.maxSleep,
-      };
-      return { limiter: this.limiters.tokenBucket({ ...options, name: `${registered.name}:${key}` }), policy };
+      return { limiter: this.limiters.getTokenBucket(declaration.registered, key), policy };
     }
     const name = key === undefined ? policy : `${policy}:${key}`;
     return { limiter: this.limiters.tokenBucket({ ...declaration.inline, name }), policy };
@@ -50,14 +42,7 @@ export class LimitGate {
     const policy = declaration.registered ?? declaration.inline?.name ?? owner;
     const key = keyOf(declaration, keyArgs);
     if (declaration.registered !== undefined) {
-      const registered = this.limiters.getSemaphore(declaration.registered);
-      if (key === undefined) return { limiter: registered, policy };
-      const options = this.limiters.options.semaphores[declaration.registered] ?? {
-        capacity: registered.capacity,
-        expiry: registered.leaseMs,
-        maxSleep: registered.maxSleep,
-      };
-      return { limiter: this.limiters.semaphore({ ...options, name: `${registered.name}:${key}` }), policy };
+      return { limiter: this.limiters.getSemaphore(declaration.registered, key), policy };
     }
     const name = key === undefined ? policy : `${policy}:${key}`;
     return { limiter: this.limiters.semaphore({ ...declaration.inline, name }), policy };

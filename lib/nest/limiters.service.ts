@@ -19,9 +19,11 @@ import { UnknownLimiterError } from './unknown-limiter.error';
 /** Most limiters made at run time kept for reuse; see LimiterCache for why dropping one is safe. */
 const MAX_CACHED_LIMITERS = 10_000;
 
-interface Registration<L> {
+interface Registration<L, O> {
   limiter: L;
-  /** The merged options it was built from, to tell a repeated registration from a conflicting one. */
+  /** The merged options it was built from: the base of its per-key variants. */
+  options: O;
+  /** Those options as stable JSON, to tell a repeated registration from a conflicting one. */
   key: string;
 }
 
@@ -34,8 +36,8 @@ interface Registration<L> {
 export class LimitersService implements OnModuleInit, OnApplicationShutdown {
   readonly options: ResolvedLimitersOptions;
   private readonly logger = new Logger('LimitersModule');
-  private readonly semaphores = new Map<string, Registration<SemaphoreLimiter>>();
-  private readonly tokenBuckets = new Map<string, Registration<TokenBucketLimiter>>();
+  private readonly semaphores = new Map<string, Registration<SemaphoreLimiter, SemaphoreOptions>>();
+  private readonly tokenBuckets = new Map<string, Registration<TokenBucketLimiter, TokenBucketOptions>>();
   private readonly madeAtRunTime = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_CACHED_LIMITERS);
 
   constructor(@Inject(LIMITERS_MODULE_OPTIONS) options: LimitersModuleOptions) {
@@ -64,14 +66,19 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
     ) as TokenBucketLimiter;
   }
 
-  /** The semaphore registered as `name`; throws UnknownLimiterError listing the registered ones. */
-  getSemaphore(name: string): SemaphoreLimiter {
-    return this.lookup('semaphore', this.semaphores, name);
+  /**
+   * The semaphore registered as `name`; throws UnknownLimiterError listing the registered ones.
+   * With a `key`: a semaphore with all the same options, limiting that key alone.
+   */
+  getSemaphore(name: string, key?: string): SemaphoreLimiter {
+    const { limiter, options } = this.lookup('semaphore', this.semaphores, name);
+    return key === undefined ? limiter : this.semaphore({ ...options, name: `${options.name}:${key}` });
   }
 
-  /** The token bucket registered as `name`; throws UnknownLimiterError listing the registered ones. */
-  getTokenBucket(name: string): TokenBucketLimiter {
-    return this.lookup('token bucket', this.tokenBuckets, name);
+  /** The token bucket registered as `name`; with a `key`, its variant for that key alone. See getSemaphore. */
+  getTokenBucket(name: string, key?: string): TokenBucketLimiter {
+    const { limiter, options } = this.lookup('token bucket', this.tokenBuckets, name);
+    return key === undefined ? limiter : this.tokenBucket({ ...options, name: `${options.name}:${key}` });
   }
 
   /** Every registered semaphore by registered name. */
@@ -89,13 +96,13 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
    * Registering the same name again with the same options returns the same limiter.
    */
   registerSemaphore(name: string, options: RegisteredSemaphoreOptions): SemaphoreLimiter {
-    const merged = this.merge(this.options.defaults.semaphore, { ...options, name: options.name ?? name });
+    const merged = this.merge(this.options.defaults.semaphore, { ...options, name: options.name ?? name }) as SemaphoreOptions;
     return this.register('semaphore', this.semaphores, name, merged, () => this.semaphore(merged));
   }
 
   /** Registers a token bucket under `name`; see registerSemaphore. */
   registerTokenBucket(name: string, options: RegisteredTokenBucketOptions): TokenBucketLimiter {
-    const merged = this.merge(this.options.defaults.tokenBucket, { ...options, name: options.name ?? name });
+    const merged = this.merge(this.options.defaults.tokenBucket, { ...options, name: options.name ?? name }) as TokenBucketOptions;
     return this.register('token bucket', this.tokenBuckets, name, merged, () => this.tokenBucket(merged));
   }
 
@@ -117,11 +124,11 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
     return { ...prefix, ...defaults, ...withoutUndefined(options) } as T;
   }
 
-  private register<L>(
+  private register<L, O>(
     kind: LimiterKind,
-    registry: Map<string, Registration<L>>,
+    registry: Map<string, Registration<L, O>>,
     name: string,
-    options: object,
+    options: O,
     build: () => L,
   ): L {
     const key = stableJson(options);
@@ -129,14 +136,14 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
     if (existing && existing.key !== key) throw new LimiterError(conflictingRegistration(kind, name));
     if (existing) return existing.limiter;
     const limiter = build();
-    registry.set(name, { limiter, key });
+    registry.set(name, { limiter, options, key });
     return limiter;
   }
 
-  private lookup<L>(kind: LimiterKind, registry: Map<string, Registration<L>>, name: string): L {
+  private lookup<L, O>(kind: LimiterKind, registry: Map<string, Registration<L, O>>, name: string): Registration<L, O> {
     const found = registry.get(name);
     if (!found) throw new UnknownLimiterError(kind, name, [...registry.keys()]);
-    return found.limiter;
+    return found;
   }
 
   /** One warning per outage: ioredis reports every failed reconnection attempt. */

@@ -159,6 +159,25 @@ describe.each(targets)('LimitersModule on $name Redis', (target) => {
       expect(limiters.getSemaphore('exports').maxSleep).toBe(1234);
     });
 
+    it('gives per-key variants of a feature limiter all of its own options', async () => {
+      const keyPrefix = uniqueName('feature-prefix');
+      @Module({
+        imports: [
+          LimitersModule.forFeature({
+            tokenBuckets: { search: { capacity: 2, refillFrequency: HOUR, keyPrefix, commandTimeout: 777, maxSleep: 0 } },
+          }),
+        ],
+      })
+      class SearchModule {}
+      const app = await start({ imports: [LimitersModule.forRoot({ redis }), SearchModule] });
+      const perKey = app.get(LimitersService).getTokenBucket('search', 'alice');
+      expect(perKey.name).toBe('search:alice');
+      expect(perKey.shape).toEqual({ capacity: 2, refillFrequency: HOUR, refillAmount: 1 });
+      expect(perKey.maxSleep).toBe(0);
+      await perKey.take();
+      expect(await redis.exists(limiterKey(keyPrefix, 'bucket', 'search:alice'))).toBe(1);
+    });
+
     it('fails at start when two modules declare one name with different options', async () => {
       const error = await compileError({
         imports: [
