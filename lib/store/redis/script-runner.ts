@@ -1,0 +1,33 @@
+import { RedisUnavailableError } from '../../core/errors';
+import type { LimiterRef } from '../limiter-store';
+import { runScript, type RedisClient, type ScriptName } from './lua-scripts';
+
+/** Runs a limiter's scripts on one client, each call bounded by the limiter's commandTimeout. */
+export class ScriptRunner {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly ref: LimiterRef,
+  ) {}
+
+  run(script: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return this.bounded(runScript(this.client, script, keys, args));
+  }
+
+  /**
+   * ioredis queues commands while it reconnects, possibly for a long time. Callers get a
+   * clear error after commandTimeout instead; the command may still run later, which
+   * every script tolerates (a stray lease expires, a stray reservation only under-admits).
+   */
+  bounded<T>(call: Promise<T>): Promise<T> {
+    const { name, commandTimeout } = this.ref;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within commandTimeout ${commandTimeout} ms`)), commandTimeout);
+    });
+    return Promise.race([call, timeout])
+      .catch((error: unknown) => {
+        throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(name, error);
+      })
+      .finally(() => clearTimeout(timer));
+  }
+}
