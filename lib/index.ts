@@ -2,7 +2,7 @@ export { SemaphoreLimiter } from './core/semaphore-limiter';
 export type { SemaphoreOptions, AcquireOptions } from './core/semaphore-limiter';
 export { Permit } from './core/permit';
 export { TokenBucketLimiter } from './core/token-bucket-limiter';
-export type { TokenBucketOptions, TakeOptions, TryTakeResult } from './core/token-bucket-limiter';
+export type { TokenBucketOptions, TakeOptions, TryTakeResult, Reservation } from './core/token-bucket-limiter';
 export type { CommonLimiterOptions } from './core/options';
 export {
   LimiterError,

@@ -3,8 +3,8 @@
 -- KEYS[1] bucket hash {tokens, at}
 -- ARGV[1] capacity, ARGV[2] refill period ms, ARGV[3] refill amount,
 -- ARGV[4] tokens wanted, ARGV[5] ms the caller may wait (-1: no limit)
--- Returns {1, balance after, ms to wait} when reserved,
---         {0, balance now, ms it would have to wait} when not.
+-- Returns {1, balance after, ms to wait, ms until full after it} when reserved,
+--         {0, balance now, ms it would have to wait, ms until full now} when not.
 -- @include server-time
 -- @include token-bucket-refill
 
@@ -16,12 +16,13 @@ local now = server_now_ms()
 local tokens, at = refill(bucket, now, capacity, period, amount)
 local wait = time_until(tokens, wanted, at, now, period, amount)
 if max_wait >= 0 and wait > max_wait then
-  return {0, tokens, wait}
+  return {0, tokens, wait, time_until(tokens, capacity, at, now, period, amount)}
 end
 
 local left = tokens - wanted
+local full_in = time_until(left, capacity, at, now, period, amount)
 redis.call('HSET', bucket, 'tokens', left, 'at', at)
 -- Once full again the bucket is the same as a missing one; one more period of
 -- life keeps any window from seeing two refill phases closer than a period.
-redis.call('PEXPIRE', bucket, time_until(left, capacity, at, now, period, amount) + period)
-return {1, left, wait}
+redis.call('PEXPIRE', bucket, full_in + period)
+return {1, left, wait, full_in}

@@ -49,6 +49,72 @@ describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
     expect(results.map((r) => r.remaining)).toEqual([2, 1, 0, 0]);
     expect(results[3].retryAfter).toBeGreaterThan(50_000);
     expect(results[3].retryAfter).toBeLessThanOrEqual(60_000);
+    // The first take made the bucket: its refills land a whole period from that call.
+    expect(results[0].fullIn).toBe(60_000);
+    // Refused, the bucket is as it was: one refill away from a token, three from full.
+    expect(results[3].fullIn).toBe(results[3].retryAfter + 2 * 60_000);
+  });
+
+  describe('reserve()', () => {
+    it('reserves the earliest refill and says when to go, how much is left and when the bucket is full', async () => {
+      const b = bucket({ capacity: 3, refillFrequency: 300 });
+      const startedAt = now();
+      // Made by this call, the bucket refills at +300, +600, +900 from it.
+      expect(await b.reserve(3)).toEqual({ wait: 0, remaining: 0, fullIn: 900 });
+      const next = await b.reserve();
+      const elapsed = now() - startedAt;
+      // Due at the +300 refill, counted from the second call however late it came
+      // (1 ms for the store clock's whole milliseconds).
+      expect(next.wait).toBeLessThanOrEqual(300);
+      expect(next.wait).toBeGreaterThanOrEqual(300 - elapsed - 1);
+      expect(next.remaining).toBe(0); // the balance is -1: a token promised, not a count below zero
+      // Three more refills pay the debt of one and bring back three, both read on one clock.
+      expect(next.fullIn).toBe(next.wait + 900);
+      expect((await b.state()).tokens).toBe(-1);
+    });
+
+    it('does not sleep: it resolves at once, and later reservations queue behind it', async () => {
+      const b = bucket({ capacity: 1, refillFrequency: 2_000, maxSleep: 10_000 });
+      await b.reserve();
+      const startedAt = now();
+      const first = await b.reserve();
+      const second = await b.reserve();
+      const elapsed = now() - startedAt;
+      // Two round trips, where sleeping would have taken two seconds and more.
+      expect(elapsed).toBeLessThan(1_000);
+      expect(first.wait).toBeGreaterThan(1_000);
+      // The second is owed the refill after the first's, a period later on the store's clock.
+      expect(second.wait).toBeLessThanOrEqual(first.wait + 2_000);
+      expect(second.wait).toBeGreaterThanOrEqual(first.wait + 2_000 - elapsed - 1);
+      // Each leaves the bucket one refill short of full once its own token exists.
+      expect([first.fullIn - first.wait, second.fullIn - second.wait]).toEqual([2_000, 2_000]);
+      expect((await b.state()).tokens).toBe(-2);
+    });
+
+    it('refuses at once, writing nothing, when the wait would exceed maxSleep', async () => {
+      const b = bucket({ capacity: 2, refillFrequency: 1_000, maxSleep: 100 });
+      await b.reserve(2);
+      const before = await b.state();
+      const startedAt = now();
+      const error = await b.reserve().catch((e: unknown) => e);
+      expect(now() - startedAt).toBeLessThan(500);
+      expect(error).toBeInstanceOf(MaxSleepExceededError);
+      expect((error as MaxSleepExceededError).wouldWait).toBeGreaterThan(100);
+      const after = await b.state();
+      expect(after.tokens).toBe(0); // not -1: the refused call owes nothing
+      expect(after.fullIn).toBeLessThanOrEqual(before.fullIn); // and pushed no refill further away
+      // A per-call maxSleep lets the same call through.
+      const reservation = await b.reserve(1, { maxSleep: 1_000 });
+      expect(reservation.wait).toBeGreaterThan(0);
+      expect(reservation.fullIn).toBe(reservation.wait + 2 * 1_000);
+    });
+
+    it('checks its arguments as take() does', async () => {
+      const b = bucket({ capacity: 3 });
+      await expect(b.reserve(4)).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(b.reserve(1, { maxSleep: -1 })).rejects.toThrow(/"maxSleep"/);
+      expect((await b.state()).tokens).toBe(3);
+    });
   });
 
   it('admits exactly refillAmount per refillFrequency under saturation from concurrent callers', async () => {

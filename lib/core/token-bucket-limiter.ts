@@ -24,6 +24,24 @@ export interface TryTakeResult {
   remaining: number;
   /** Ms until the tokens asked for will exist; 0 when allowed. */
   retryAfter: number;
+  /**
+   * Ms until the bucket is full again (after this take when allowed): when a client that
+   * stops calling has its whole burst back, e.g. for a RateLimit `reset`.
+   */
+  fullIn: number;
+}
+
+/**
+ * Tokens reserved by reserve(). They are the caller's from the moment it resolves; the
+ * wait is what the store computed, so it is already a round trip old when read.
+ */
+export interface Reservation {
+  /** Ms until the reserved tokens exist; the caller may go then (0: at once). */
+  wait: number;
+  /** Tokens left after this reservation, never below 0 (0 while tokens are promised to waiting callers). */
+  remaining: number;
+  /** Ms until the bucket is full again, counting this reservation. */
+  fullIn: number;
 }
 
 /**
@@ -51,17 +69,29 @@ export class TokenBucketLimiter {
   }
 
   /**
+   * Reserves `tokens` at the earliest refill that pays for them, as take() does, but
+   * does not sleep: the caller learns how long to wait and may spend that time as it
+   * likes (schedule the work, tell its own client when to come back). Rejects at once
+   * with MaxSleepExceededError, reserving nothing, if the wait is more than maxSleep.
+   * A reservation cannot be handed back: the tokens are spent whether or not the caller goes.
+   */
+  async reserve(tokens = 1, options: TakeOptions = {}): Promise<Reservation> {
+    // Checked before Redis sees it: the script reads a negative wait as "no limit".
+    const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
+    const reply = await this.backend.take(this.shape, this.checkTokens(tokens), maxSleep);
+    if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait);
+    return { wait: reply.wait, remaining: Math.max(0, reply.tokens), fullIn: reply.fullIn };
+  }
+
+  /**
    * Takes `tokens`, sleeping until the refill reserved for them. Resolves with the ms
    * waited. Rejects at once, reserving nothing, if that is more than maxSleep away.
    */
   async take(tokens = 1, options: TakeOptions = {}): Promise<number> {
-    // Checked before Redis sees it: the script reads a negative wait as "no limit".
-    const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
     const startedAt = performance.now();
-    const reply = await this.backend.take(this.shape, this.checkTokens(tokens), maxSleep);
-    if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait);
+    const { wait } = await this.reserve(tokens, options);
     // A reservation can lie further ahead than one Node timer reaches (maxSleep Infinity).
-    for (let left = reply.wait; left > 0; left -= MAX_TIMER_MS) await sleep(Math.min(left, MAX_TIMER_MS));
+    for (let left = wait; left > 0; left -= MAX_TIMER_MS) await sleep(Math.min(left, MAX_TIMER_MS));
     return Math.round(performance.now() - startedAt);
   }
 
@@ -72,6 +102,7 @@ export class TokenBucketLimiter {
       allowed: reply.reserved,
       remaining: Math.max(0, reply.tokens),
       retryAfter: reply.reserved ? 0 : reply.wait,
+      fullIn: reply.fullIn,
     };
   }
 

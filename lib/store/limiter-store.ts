@@ -71,6 +71,8 @@ export interface TakeReply {
   tokens: number;
   /** Ms until the reserved tokens exist (or would have existed, when refused). */
   wait: number;
+  /** Ms until the bucket is full again: after the reservation when reserved, as of now when refused. */
+  fullIn: number;
 }
 
 export interface TokenBucketSnapshot {

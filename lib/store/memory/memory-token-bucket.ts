@@ -28,13 +28,13 @@ export class MemoryTokenBucket implements TokenBucketBackend {
     const { tokens, at } = this.refill(shape, now);
     const wait = timeUntil(shape, tokens, wanted, at, now);
     // A refused call writes nothing: it owes no tokens and moves no refill.
-    if (wait > maxWait) return { reserved: false, tokens, wait };
+    if (wait > maxWait) return { reserved: false, tokens, wait, fullIn: timeUntil(shape, tokens, shape.capacity, at, now) };
     const left = tokens - wanted;
+    const fullIn = timeUntil(shape, left, shape.capacity, at, now);
     // Once full again the bucket is the same as a missing one; one more period of life
     // keeps any window from seeing two refill phases closer than a period.
-    const expiresAt = now + timeUntil(shape, left, shape.capacity, at, now) + shape.refillFrequency;
-    this.context.buckets.set(this.key, { tokens: left, at, expiresAt });
-    return { reserved: true, tokens: left, wait };
+    this.context.buckets.set(this.key, { tokens: left, at, expiresAt: now + fullIn + shape.refillFrequency });
+    return { reserved: true, tokens: left, wait, fullIn };
   }
 
   async inspect(shape: TokenBucketShape): Promise<TokenBucketSnapshot> {

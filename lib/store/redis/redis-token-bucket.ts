@@ -6,12 +6,12 @@ export function redisTokenBucket(scripts: ScriptRunner, bucket: string): TokenBu
   const shapeArgs = (s: TokenBucketShape) => [s.capacity, s.refillFrequency, s.refillAmount];
   return {
     take: async (shape, tokens, maxWait) => {
-      const [reserved, balance, wait] = (await scripts.run('tokenBucketTake', [bucket], [
+      const [reserved, balance, wait, fullIn] = (await scripts.run('tokenBucketTake', [bucket], [
         ...shapeArgs(shape),
         tokens,
         maxWait === Infinity ? -1 : maxWait,
       ])) as number[];
-      return { reserved: reserved === 1, tokens: balance, wait };
+      return { reserved: reserved === 1, tokens: balance, wait, fullIn };
     },
     inspect: async (shape) => {
       const [tokens, nextRefillIn, fullIn] = (await scripts.run('tokenBucketInspect', [bucket], shapeArgs(shape))) as number[];
