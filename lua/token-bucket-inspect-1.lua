@@ -1,5 +1,5 @@
 -- Reads a bucket as of the server's clock, without changing it.
--- KEYS[1] bucket hash; ARGV[1] capacity, ARGV[2] refill period ms, ARGV[3] refill amount
+-- KEYS[1] bucket; ARGV[1] capacity, ARGV[2] refill period ms, ARGV[3] refill amount
 -- Returns {balance (negative: promised to sleeping callers), ms to next refill, ms until full}.
 -- @include server-time
 -- @include token-bucket-refill

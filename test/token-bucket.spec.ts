@@ -173,6 +173,24 @@ describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
     expect((await b.state()).tokens).toBe(0); // not -1: the refused call owes nothing
   });
 
+  it('keeps balances far above and below zero exactly, with their refill phase', async () => {
+    const period = 60_000;
+    const b = bucket({ capacity: 1_000_000, refillFrequency: period, maxSleep: Infinity });
+    const startedAt = now();
+    const balances = [];
+    // Either side of the +-500 000 at which the Redis store changes how it writes a balance.
+    for (const tokens of [500_000, 1, 499_999, 500_000, 1]) {
+      await b.reserve(tokens);
+      const state = await b.state();
+      // The refills still land a whole period after the first call, read on the store's clock.
+      expect(state.nextRefillIn).toBeLessThanOrEqual(period);
+      expect(state.nextRefillIn).toBeGreaterThanOrEqual(period - (now() - startedAt) - 1);
+      expect(state.fullIn).toBe(state.nextRefillIn + (1_000_000 - state.tokens - 1) * period);
+      balances.push(state.tokens);
+    }
+    expect(balances).toEqual([500_000, 499_999, 0, -500_000, -500_001]);
+  });
+
   it('rejects a take of more tokens than the capacity instead of waiting forever', async () => {
     const b = bucket({ capacity: 3 });
     await expect(b.take(4)).rejects.toBeInstanceOf(InvalidOptionError);
@@ -229,6 +247,19 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
     const ttl = await redis.pttl(limiterKey('limiters', 'bucket', b.name));
     expect(ttl).toBeGreaterThan(60_000);
     expect(ttl).toBeLessThanOrEqual(2 * 60_000);
+  });
+
+  it('keeps a bucket in one string key, held as an integer, that a refused take leaves as it was', async () => {
+    const b = bucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0 });
+    await b.take(2);
+    const key = limiterKey('limiters', 'bucket', b.name);
+    // An integer-encoded string needs no allocation of its own: the least memory per idle bucket.
+    expect(await redis.type(key)).toBe('string');
+    expect(await redis.object('ENCODING', key)).toBe('int');
+    const [value, ttl] = [await redis.get(key), await redis.pttl(key)];
+    expect((await b.tryTake()).allowed).toBe(false);
+    expect(await redis.get(key)).toBe(value);
+    expect(await redis.pttl(key)).toBeLessThanOrEqual(ttl);
   });
 
   it('leaves no key behind once the bucket is full again', async () => {

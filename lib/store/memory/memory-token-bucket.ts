@@ -3,7 +3,8 @@ import type { ExpiringMap } from './expiring-map';
 
 /**
  * A bucket as lua/token-bucket-take-1.lua stores it: the balance at the last refill
- * boundary `at` (negative: promised to callers sleeping until their refill).
+ * boundary `at` (negative: promised to callers sleeping until their refill). Redis keeps
+ * the two in one string (lua/includes/token-bucket-refill.lua); here they need no packing.
  */
 export interface BucketState {
   tokens: number;
