@@ -17,16 +17,22 @@ local id, capacity, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local wait, channel = tonumber(ARGV[4]), ARGV[5]
 local now = server_now_ms()
 
-local free = reap_and_grant(holders, queue, waiters, now, capacity, id)
-local held = redis.call('ZSCORE', holders, id)
-if held then
-  return {1, tonumber(held) - now}
+local held = redis.call('ZCARD', holders)
+local waiting = redis.call('ZCARD', queue)
+-- Expired leases only matter when they stand in the way: a full set, or waiters to serve.
+if held >= capacity or waiting > 0 then
+  held = reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, id)
 end
--- Slots left over after the queue was served mean nobody older is waiting.
-if free > 0 then
+-- A slot left over after the queue was served means nobody older is waiting. The id
+-- may hold one already (granted while it waited): adding it again renews that lease.
+if held < capacity then
   redis.call('ZADD', holders, now + lease, id)
-  extend_ttl(holders, lease + 1000)
+  extend_ttl(holders, lease + 1000, held == 0)
   return {1, lease}
+end
+local mine = redis.call('ZSCORE', holders, id)
+if mine then
+  return {1, tonumber(mine) - now}
 end
 
 local retry = earliest_lease_end(holders, now)

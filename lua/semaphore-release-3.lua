@@ -8,5 +8,11 @@
 
 local holders, queue, waiters = KEYS[1], KEYS[2], KEYS[3]
 local removed = redis.call('ZREM', holders, ARGV[1])
-reap_and_grant(holders, queue, waiters, server_now_ms(), tonumber(ARGV[2]), nil)
+-- With nobody queued there is nobody to hand the slot to; expired leases wait for a
+-- caller they stand in the way of.
+local waiting = redis.call('ZCARD', queue)
+if waiting > 0 then
+  local held = redis.call('ZCARD', holders)
+  reap_and_grant(holders, queue, waiters, server_now_ms(), tonumber(ARGV[2]), held, waiting, nil)
+end
 return removed

@@ -127,6 +127,36 @@ describe.each(storeTargets)('SemaphoreLimiter on $name store', (target) => {
     expect(await permit.release()).toBe(false);
   });
 
+  // Expired leases are reaped only when they stand in a caller's way (a full semaphore or
+  // a queue to serve); one that ran out must be gone all the same for its holder.
+  it('treats a lease that ran out as lost even before anyone reaped it', async () => {
+    const s = semaphore({ capacity: 3 });
+    const id = uniqueName('stale');
+    expect((await s.backend.acquire({ id, capacity: 3, leaseMs: 50, waitMs: 0 })).status).toBe('held');
+    await sleep(150);
+    // Traffic below capacity does not reap it.
+    await (await s.tryAcquire())!.release();
+    expect(await s.backend.cancel(id)).toBe('absent');
+    expect(await s.backend.renew(id, 1_000)).toBe(false);
+    expect((await s.state()).holders).toEqual([]);
+  });
+
+  it('hands slots held by expired leases to queued waiters, as many as ran out', async () => {
+    const s = semaphore({ capacity: 2, expiry: 2_000 });
+    // Two holders that stopped, taken straight from the store, then two waiters behind them.
+    for (const name of ['a', 'b']) {
+      const id = uniqueName(`stopped-${name}`);
+      expect((await s.backend.acquire({ id, capacity: 2, leaseMs: 300, waitMs: 0 })).status).toBe('held');
+    }
+    const startedAt = now();
+    const waiters = [s.acquire({ maxSleep: 5_000 }), s.acquire({ maxSleep: 5_000 })];
+    const permits = await Promise.all(waiters);
+    // Both get in once the leases run out (300 ms), not one lease period apiece.
+    expect(now() - startedAt).toBeLessThan(300 + 1_000);
+    expect((await s.state()).holders.map((h) => h.id).sort()).toEqual(permits.map((p) => p.id).sort());
+    await Promise.all(permits.map((p) => p.release()));
+  });
+
   it('rejects a waiter after maxSleep with MaxSleepExceededError and leaves nothing queued or held', async () => {
     const s = semaphore();
     const held = await s.acquire();

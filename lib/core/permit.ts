@@ -17,7 +17,8 @@ export interface PermitSource {
  * LeaseLostError: the work should stop, since the slot may be someone else's now.
  */
 export class Permit extends EventEmitter implements AsyncDisposable {
-  private readonly controller = new AbortController();
+  /** Made when first asked for: most permits are released without anyone reading their signal. */
+  private controller?: AbortController;
   private readonly renewal: NodeJS.Timeout;
   private leaseEndsAt: number;
   private releasing?: Promise<boolean>;
@@ -40,6 +41,7 @@ export class Permit extends EventEmitter implements AsyncDisposable {
 
   /** Aborts when the lease is lost; its reason is a LeaseLostError. */
   get signal(): AbortSignal {
+    this.controller ??= new AbortController();
     return this.controller.signal;
   }
 
@@ -80,10 +82,10 @@ export class Permit extends EventEmitter implements AsyncDisposable {
   }
 
   private lose(reason: string): void {
-    if (this.controller.signal.aborted) return;
+    if (this.signal.aborted) return;
     clearInterval(this.renewal);
     const error = new LeaseLostError(this.source.name, this.id, reason);
-    this.controller.abort(error);
+    this.controller!.abort(error);
     this.emit('lost', error);
   }
 }

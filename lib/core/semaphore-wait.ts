@@ -38,11 +38,13 @@ export class SemaphoreWait {
       () => this.lookAgain(),
     );
     this.stopListening = listening.stop;
-    try {
-      await listening.ready;
-    } catch (error) {
-      listening.stop();
-      throw error;
+    if (listening.ready) {
+      try {
+        await listening.ready;
+      } catch (error) {
+        listening.stop();
+        throw error;
+      }
     }
     this.signal?.addEventListener('abort', this.onAbort);
     void this.attempt();

@@ -32,7 +32,8 @@ export interface SemaphoreSnapshot {
 }
 
 export interface Listening {
-  ready: Promise<void>;
+  /** Resolves once grants can arrive; absent when they can already. */
+  ready?: Promise<void>;
   stop(): void;
 }
 
@@ -49,8 +50,8 @@ export interface SemaphoreBackend {
   cancel(id: string): Promise<CancelReply>;
   inspect(): Promise<SemaphoreSnapshot>;
   /**
-   * Calls onGranted when a release hands `id` a slot. `ready` resolves once such news
-   * can arrive, so a waiter listens before it queues and never misses its grant.
+   * Calls onGranted when a release hands `id` a slot. A waiter listens before it queues,
+   * and awaits `ready` if present, so it never misses its grant.
    * `stop` must be called however the wait ends, also when `ready` rejects.
    * `onMissed` is called when such news may have been lost (the store's subscriber
    * reconnected): the waiter should look for itself, as it may hold the slot already.

@@ -1,14 +1,15 @@
--- Drops expired leases, then hands free slots to the oldest waiters still alive.
--- A granted waiter becomes a holder right here and is told on its own channel, so
--- it needs no second round trip and no other waiter wakes for nothing.
+-- Drops expired leases, then hands free slots to the oldest of the `waiting` queued
+-- waiters still alive. A granted waiter becomes a holder right here and is told on its
+-- own channel, so it needs no second round trip and no other waiter wakes for nothing.
 -- Waiter entries are "deadline:leaseMs:channel" (deadline in server ms).
--- Returns the number of slots still free after the hand-off.
-local function reap_and_grant(holders, queue, waiters, now, capacity, skip_id)
-  redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
-  local free = capacity - redis.call('ZCARD', holders)
-  while free > 0 do
+-- `held` is ZCARD of holders; returns it as it is after the hand-off.
+local function reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, skip_id)
+  if held > 0 then
+    held = held - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+  end
+  while held < capacity and waiting > 0 do
     local head = redis.call('ZPOPMIN', queue)[1]
-    if not head then break end
+    waiting = waiting - 1
     local entry = redis.call('HGET', waiters, head)
     redis.call('HDEL', waiters, head)
     if entry then
@@ -18,15 +19,15 @@ local function reap_and_grant(holders, queue, waiters, now, capacity, skip_id)
       -- dead process from holding up the queue.
       if tonumber(deadline) > now then
         redis.call('ZADD', holders, now + lease, head)
-        extend_ttl(holders, lease + 1000)
-        free = free - 1
+        extend_ttl(holders, lease + 1000, held == 0)
+        held = held + 1
         if head ~= skip_id then
           redis.call('PUBLISH', channel, head)
         end
       end
     end
   end
-  return free
+  return held
 end
 
 -- Milliseconds until the earliest lease runs out: when a waiter should look again

@@ -64,17 +64,21 @@ export class MemorySemaphore implements SemaphoreBackend {
 
   async renew(id: string, leaseMs: number): Promise<boolean> {
     return this.change((state, now) => {
-      // A permit no longer among the holders was reaped: its slot may be someone else's now.
-      if (!state.holders.has(id)) return false;
+      // A lease that ran out is lost, reaped or not: its slot may be someone else's now.
+      const deadline = state.holders.get(id);
+      if (deadline === undefined || deadline <= now) {
+        state.holders.delete(id);
+        return false;
+      }
       hold(state, id, now + leaseMs);
       return true;
     });
   }
 
   async cancel(id: string): Promise<CancelReply> {
-    return this.change((state) => {
+    return this.change((state, now) => {
       // Granted in the same instant as giving up: the waiter is told, so the slot is never lost.
-      if (state.holders.has(id)) return 'held';
+      if ((state.holders.get(id) ?? now) > now) return 'held';
       return state.queue.delete(id) ? 'dequeued' : 'absent';
     });
   }
@@ -93,7 +97,7 @@ export class MemorySemaphore implements SemaphoreBackend {
   }
 
   listen(id: string, onGranted: () => void): Listening {
-    return { ready: Promise.resolve(), stop: this.context.grants.listen(id, onGranted) };
+    return { stop: this.context.grants.listen(id, onGranted) };
   }
 
   /**

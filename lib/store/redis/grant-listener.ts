@@ -14,7 +14,10 @@ const IDLE_CLOSE_MS = 2_000;
 export class GrantListener {
   private subscriber?: RedisClient;
   private idleTimer?: NodeJS.Timeout;
-  private readonly subscribed = new Map<string, Promise<unknown>>();
+  private idleSince = 0;
+  private readonly subscribed = new Map<string, Promise<void>>();
+  /** Channels whose SUBSCRIBE was answered: a wait on them needs no set-up at all. */
+  private readonly live = new Set<string>();
   private readonly waiters = new Map<string, { granted: () => void; missed?: () => void }>();
 
   constructor(private readonly client: RedisClient) {
@@ -22,37 +25,56 @@ export class GrantListener {
   }
 
   listen(channel: string, id: string, onGranted: () => void, onMissed?: () => void): Listening {
-    clearTimeout(this.idleTimer);
     this.waiters.set(id, { granted: onGranted, missed: onMissed });
     const stop = () => {
-      this.waiters.delete(id);
-      if (this.waiters.size === 0) this.closeWhenIdle();
+      if (this.waiters.delete(id) && this.waiters.size === 0) this.closeWhenIdle();
     };
-    return { ready: this.subscribe(channel).then(() => undefined), stop };
+    return { ready: this.live.has(channel) ? undefined : this.subscribe(channel), stop };
   }
 
   close(): void {
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.subscriber?.disconnect();
     this.subscriber = undefined;
     this.subscribed.clear();
+    this.live.clear();
   }
 
   /**
    * The subscriber must not keep the process alive once nobody waits: ioredis does not
    * always emit 'end' on the user's client (a disconnect() while it reconnects), and a
    * subscriber to an unreachable Redis would otherwise retry forever.
+   * One timer checks for idleness instead of a timer per wait: waits end by the
+   * thousand per second under contention.
    */
   private closeWhenIdle(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.close(), IDLE_CLOSE_MS);
-    this.idleTimer.unref();
+    this.idleSince = performance.now();
+    if (this.idleTimer) return;
+    const check = (delay: number) => {
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined;
+        if (this.waiters.size > 0) return; // the wait that ends last arms the check again
+        const idleFor = performance.now() - this.idleSince;
+        if (idleFor >= IDLE_CLOSE_MS) this.close();
+        else check(IDLE_CLOSE_MS - idleFor);
+      }, delay);
+      this.idleTimer.unref();
+    };
+    check(IDLE_CLOSE_MS);
   }
 
-  private subscribe(channel: string): Promise<unknown> {
+  /** Resolves once grants on `channel` can arrive; already settled while subscribed. */
+  private subscribe(channel: string): Promise<void> {
     let done = this.subscribed.get(channel);
     if (!done) {
-      done = this.connection().subscribe(channel);
+      const subscribing = this.connection()
+        .subscribe(channel)
+        .then(() => {
+          // Unless the subscriber was closed meanwhile.
+          if (this.subscribed.get(channel) === subscribing) this.live.add(channel);
+        });
+      done = subscribing;
       // A failed subscribe is retried by the next waiter instead of being cached.
       done.catch(() => this.subscribed.delete(channel));
       this.subscribed.set(channel, done);

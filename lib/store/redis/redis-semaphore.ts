@@ -41,7 +41,7 @@ export function redisSemaphore(
     },
     listen: (id, onGranted, onMissed) => {
       const listening = grants.listen(channel, id, onGranted, onMissed);
-      return { ready: scripts.bounded(listening.ready), stop: listening.stop };
+      return { ready: listening.ready && scripts.bounded(listening.ready), stop: listening.stop };
     },
   };
 }

@@ -20,14 +20,22 @@ export class ScriptRunner {
    */
   bounded<T>(call: Promise<T>): Promise<T> {
     const { name, commandTimeout } = this.ref;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within commandTimeout ${commandTimeout} ms`)), commandTimeout);
+    // One promise and one timer per call: this wraps every command on the hot path.
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new RedisUnavailableError(name, new Error(`no answer within commandTimeout ${commandTimeout} ms`))),
+        commandTimeout,
+      );
+      call.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof RedisUnavailableError ? error : new RedisUnavailableError(name, error));
+        },
+      );
     });
-    return Promise.race([call, timeout])
-      .catch((error: unknown) => {
-        throw error instanceof RedisUnavailableError ? error : new RedisUnavailableError(name, error);
-      })
-      .finally(() => clearTimeout(timer));
   }
 }
