@@ -9,9 +9,10 @@ import IORedis, { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { Semaphore as RedisSemaphore } from 'redis-semaphore';
 import { sleep } from './clock';
+import { floorSemaphore } from './floor-semaphore';
 import { lib } from './limiters';
 
-export type SemaphoreContenderName = 'nestjs-limiters' | 'redis-semaphore' | 'bottleneck';
+export type SemaphoreContenderName = 'floor' | 'nestjs-limiters' | 'redis-semaphore' | 'bottleneck';
 export type BucketContenderName = 'nestjs-limiters' | 'rate-limiter-flexible' | 'bottleneck';
 
 export interface ConcurrencyLimit {
@@ -40,6 +41,8 @@ export function semaphore(
   opts: { key: string; capacity: number },
 ): ConcurrencyLimit {
   switch (name) {
+    case 'floor':
+      return floorSemaphore(redis, opts);
     case 'nestjs-limiters': {
       const sem = new lib.SemaphoreLimiter(redis, { name: opts.key, capacity: opts.capacity, maxSleep: 120_000 });
       return { run: (work) => sem.run(async () => void (await work())), close: async () => {} };
