@@ -21,7 +21,7 @@ local held = redis.call('ZCARD', holders)
 local waiting = redis.call('ZCARD', queue)
 -- Expired leases only matter when they stand in the way: a full set, or waiters to serve.
 if held >= capacity or waiting > 0 then
-  held = reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, id)
+  held, waiting = reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, id)
 end
 -- A slot left over after the queue was served means nobody older is waiting. The id
 -- may hold one already (granted while it waited): adding it again renews that lease.
@@ -40,11 +40,19 @@ if wait <= 0 then
   if redis.call('ZREM', queue, id) == 1 then redis.call('HDEL', waiters, id) end
   return {-1, retry}
 end
-if not redis.call('ZSCORE', queue, id) then
-  redis.call('ZADD', queue, redis.call('INCR', arrivals), id)
+-- The queue exists exactly when someone is in it. The waiters hash may keep a stray
+-- entry or two beside an empty queue, and the counter may outlive it, but each got a TTL
+-- when created: with the queue empty, setting theirs afresh (maybe shorter) loses no one.
+local first = waiting == 0
+local ttl = wait + 1000
+if first or not redis.call('ZSCORE', queue, id) then
+  local arrival = redis.call('INCR', arrivals)
+  redis.call('ZADD', queue, arrival, id)
+  extend_ttl(arrivals, ttl, first or arrival == 1)
+else
+  extend_ttl(arrivals, ttl, false)
 end
 redis.call('HSET', waiters, id, (now + wait) .. ':' .. lease .. ':' .. channel)
-for _, key in ipairs({queue, waiters, arrivals}) do
-  extend_ttl(key, wait + 1000)
-end
+extend_ttl(queue, ttl, first)
+extend_ttl(waiters, ttl, first)
 return {0, retry}

@@ -1,6 +1,6 @@
 import { LeaseLostError, MaxSleepExceededError, SemaphoreLimiter, type Permit, type SemaphoreOptions } from '../lib';
 import type { StoreOrClient } from '../lib/store/resolve-store';
-import { encodeName } from '../lib/store/redis/keys';
+import { encodeName, limiterKey } from '../lib/store/redis/keys';
 import { watchCommands } from './harness/monitor';
 import { spawnWorker, startWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
@@ -253,6 +253,27 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
     expect(peak).toBeLessThanOrEqual(3);
     // The limit was actually reached, so the bound above was tested under contention.
     expect(peak).toBe(3);
+  });
+
+  // The scripts set a TTL in one call when they know whether they created a key: this
+  // checks that no path leaves a key without one, and that every key goes in the end.
+  it('keeps a TTL on every key it writes, and leaves no key once leases and waits are over', async () => {
+    const s = semaphore({ capacity: 1, expiry: 300 });
+    const keys = ['holders', 'queue', 'waiters', 'arrivals'].map((k) => `${limiterKey('limiters', 'semaphore', s.name)}:${k}`);
+    const ttls = async () => Promise.all(keys.map((key) => redis.pttl(key)));
+    const held = await s.acquire();
+    const waiters = [s.acquire({ maxSleep: 5_000 }), s.acquire({ maxSleep: 5_000 }), s.acquire({ maxSleep: 50 })];
+    await expect(waiters[2]).rejects.toBeInstanceOf(MaxSleepExceededError);
+    await queued(s, 2);
+    // -2: no such key; -1 would be a key without a TTL.
+    for (const ttl of await ttls()) expect(ttl === -2 || ttl > 0).toBe(true);
+    await held.release();
+    const next = await waiters[0];
+    await next.release();
+    await (await waiters[1]).release();
+    for (const ttl of await ttls()) expect(ttl === -2 || ttl > 0).toBe(true);
+    // The longest TTL: the queue's, at most two lease periods plus a second.
+    await waitUntil('every key expired', async () => (await ttls()).every((ttl) => ttl === -2), 2 * 300 + 1_000 + 2_000);
   });
 
   it('hands a released slot to a waiter in another process in about one round trip, without polling', async () => {

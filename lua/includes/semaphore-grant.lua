@@ -2,7 +2,7 @@
 -- waiters still alive. A granted waiter becomes a holder right here and is told on its
 -- own channel, so it needs no second round trip and no other waiter wakes for nothing.
 -- Waiter entries are "deadline:leaseMs:channel" (deadline in server ms).
--- `held` is ZCARD of holders; returns it as it is after the hand-off.
+-- `held` is ZCARD of holders; returns it and the queue's length as they are after the hand-off.
 local function reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, skip_id)
   if held > 0 then
     held = held - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
@@ -27,7 +27,7 @@ local function reap_and_grant(holders, queue, waiters, now, capacity, held, wait
       end
     end
   end
-  return held
+  return held, waiting
 end
 
 -- Milliseconds until the earliest lease runs out: when a waiter should look again
