@@ -8,7 +8,7 @@ import Bottleneck from 'bottleneck';
 import IORedis, { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { Semaphore as RedisSemaphore } from 'redis-semaphore';
-import { sleep } from './clock';
+import { hrnow, sleep } from './clock';
 import { floorSemaphore } from './floor-semaphore';
 import { lib } from './limiters';
 
@@ -21,8 +21,12 @@ export interface ConcurrencyLimit {
 }
 
 export interface RateLimit {
-  /** Resolves once admitted (sleeping or retrying as the library does). */
-  take(): Promise<void>;
+  /**
+   * Resolves once admitted (sleeping or retrying as the library does). A library that
+   * schedules admissions may resolve with the time it planned (machine-wide clock), so
+   * that the scenario can tell its schedule from the timers that carry it out.
+   */
+  take(): Promise<number | void>;
   /** Admitted now or not; never waits. */
   tryTake(): Promise<boolean>;
   close(): Promise<void>;
@@ -94,7 +98,13 @@ export function rateLimit(name: BucketContenderName, redis: Redis, url: string, 
         maxSleep: 120_000,
       });
       return {
-        take: async () => void (await bucket.take()),
+        // take() is reserve() + a sleep: this is take() with the planned time kept.
+        take: async () => {
+          const { wait } = await bucket.reserve();
+          const planned = hrnow() + wait;
+          if (wait > 0) await sleep(wait);
+          return planned;
+        },
         tryTake: async () => (await bucket.tryTake()).allowed,
         close: async () => {},
       };
