@@ -4,6 +4,7 @@ import type { Permit } from '../core/permit';
 import type { SemaphoreLimiter } from '../core/semaphore-limiter';
 import type { TokenBucketLimiter } from '../core/token-bucket-limiter';
 import type { SemaphoreDeclaration, TokenBucketDeclaration } from './decorators/limit-options.interface';
+import type { GiveUp } from './limited-call';
 import { LimitersService } from './limiters.service';
 import type { MethodLimits } from './method-limits';
 
@@ -63,13 +64,13 @@ export class LimitGate {
    * Takes a token first, then holds a semaphore slot: a call that is refused by the rate
    * never occupies a slot another call could use.
    */
-  async enter(limits: MethodLimits, keyArgs: unknown[], signal?: AbortSignal): Promise<Release> {
+  async enter(limits: MethodLimits, keyArgs: unknown[], giveUp?: GiveUp): Promise<Release> {
     if (limits.tokenBucket) {
       await this.take(limits.tokenBucket, this.tokenBucketFor(limits.tokenBucket, limits.owner, keyArgs).limiter);
     }
     if (!limits.semaphore) return () => undefined;
     const { limiter } = this.semaphoreFor(limits.semaphore, limits.owner, keyArgs);
-    return releaseOf(await this.acquire(limits.semaphore, limiter, signal));
+    return releaseOf(await this.acquire(limits.semaphore, limiter, giveUp?.signal));
   }
 
   private async failOpen<T>(attempt: Promise<T>, limiter: string): Promise<T | undefined> {

@@ -49,12 +49,12 @@ export class LimitsExplorer implements OnModuleInit {
     const limited = returnsObservable
       ? function (this: unknown, ...args: unknown[]) {
           return limitObservable(
-            (signal) => gate.enter(limits, args, signal),
+            (giveUp) => gate.enter(limits, args, giveUp),
             () => original.apply(this, args) as Observable<unknown>,
           );
         }
       : function (this: unknown, ...args: unknown[]) {
-          return limitPromise((signal) => gate.enter(limits, args, signal), () => original.apply(this, args));
+          return limitPromise(() => gate.enter(limits, args), () => original.apply(this, args));
         };
     instance[methodName] = Object.assign(limited, { [WRAPPED]: true as const });
   }

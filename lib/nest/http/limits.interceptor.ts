@@ -16,10 +16,10 @@ export class LimitsInterceptor implements NestInterceptor {
     const limits = this.requests.limitsOf(context);
     if (!limits) return next.handle();
     return limitObservable(
-      async (signal) => {
+      async (giveUp) => {
         // Rate first, then concurrency: a refused request never holds a slot.
         await this.requests.takeToken(context, limits);
-        return this.requests.holdSlot(context, limits, signal);
+        return this.requests.holdSlot(context, limits, giveUp);
       },
       () => next.handle(),
     );

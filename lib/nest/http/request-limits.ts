@@ -1,6 +1,7 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { MaxSleepExceededError } from '../../core/errors';
 import { LimitGate, releaseOf, type Release } from '../limit-gate';
+import type { GiveUp } from '../limited-call';
 import { LimitersService } from '../limiters.service';
 import { readMethodLimits, type MethodLimits } from '../method-limits';
 import { toHttpException, type LimitKind } from './limit-exceptions';
@@ -60,14 +61,14 @@ export class RequestLimits {
    * No Retry-After: the only wait a semaphore can tell is when the oldest lease would run
    * out, an upper bound that would make polite clients wait far longer than needed.
    */
-  async holdSlot(context: ExecutionContext, limits: MethodLimits, signal: AbortSignal): Promise<Release> {
+  async holdSlot(context: ExecutionContext, limits: MethodLimits, giveUp: GiveUp): Promise<Release> {
     const declaration = limits.semaphore;
     if (!declaration || this.alreadyApplied(context, 'semaphore')) return () => undefined;
     const { limiter, policy } = this.gate.semaphoreFor(declaration, limits.owner, keyArgs(context));
     const response = this.headersTarget(context);
     if (response) appendToListHeader(response, RATELIMIT_POLICY, semaphorePolicy(policy, limiter.capacity));
     try {
-      return releaseOf(await this.gate.acquire(declaration, limiter, signal));
+      return releaseOf(await this.gate.acquire(declaration, limiter, giveUp.signal));
     } catch (error) {
       throw this.answer(context, error, 'semaphore', policy);
     }
