@@ -3,8 +3,9 @@ import { RedisUnavailableError } from '../core/errors';
 import type { Permit } from '../core/permit';
 import type { SemaphoreLimiter } from '../core/semaphore-limiter';
 import type { TokenBucketLimiter } from '../core/token-bucket-limiter';
-import type { SemaphoreDeclaration, TokenBucketDeclaration } from './decorators/limit-options.interface';
+import type { LimitDeclaration, SemaphoreDeclaration, TokenBucketDeclaration } from './decorators/limit-options.interface';
 import type { GiveUp } from './limited-call';
+import { LimiterCache } from './limiter-cache';
 import { LimitersService } from './limiters.service';
 import type { MethodLimits } from './method-limits';
 
@@ -17,6 +18,9 @@ export interface PickedLimiter<L> {
 /** Gives a limit back; safe to call more than once. */
 export type Release = () => void;
 
+/** Most picked limiters kept per kind; see LimiterCache for why dropping one is safe. */
+const MAX_PICKED = 10_000;
+
 /**
  * The one place a declared limit becomes a limiter for one call (name, key, registered
  * or inline) and is entered, with the module's whenRedisFails policy applied. Used by
@@ -26,27 +30,29 @@ export type Release = () => void;
 export class LimitGate {
   private readonly logger = new Logger('LimitersModule');
   private lastWarningAt = -Infinity;
+  // Picking runs on every call: resolved once per method and key, not rebuilt from options.
+  private readonly tokenBuckets = new LimiterCache<PickedLimiter<TokenBucketLimiter>>(MAX_PICKED);
+  private readonly semaphores = new LimiterCache<PickedLimiter<SemaphoreLimiter>>(MAX_PICKED);
+  private readonly methodIds = new WeakMap<MethodLimits, string>();
+  private methodCount = 0;
 
   constructor(private readonly limiters: LimitersService) {}
 
-  tokenBucketFor(declaration: TokenBucketDeclaration, owner: string, keyArgs: unknown[]): PickedLimiter<TokenBucketLimiter> {
-    const policy = declaration.registered ?? declaration.inline?.name ?? owner;
-    const key = keyOf(declaration, keyArgs);
-    if (declaration.registered !== undefined) {
-      return { limiter: this.limiters.getTokenBucket(declaration.registered, key), policy };
-    }
-    const name = key === undefined ? policy : `${policy}:${key}`;
-    return { limiter: this.limiters.tokenBucket({ ...declaration.inline, name }), policy };
+  /** `limits` must be read once per method and reused (see RequestLimits): it identifies the method. */
+  tokenBucketFor(limits: MethodLimits, declaration: TokenBucketDeclaration, keyArgs: unknown[]): PickedLimiter<TokenBucketLimiter> {
+    return this.pick(this.tokenBuckets, limits, declaration, keyArgs, (key, name) =>
+      declaration.registered !== undefined
+        ? this.limiters.getTokenBucket(declaration.registered, key)
+        : this.limiters.tokenBucket({ ...declaration.inline, name }),
+    );
   }
 
-  semaphoreFor(declaration: SemaphoreDeclaration, owner: string, keyArgs: unknown[]): PickedLimiter<SemaphoreLimiter> {
-    const policy = declaration.registered ?? declaration.inline?.name ?? owner;
-    const key = keyOf(declaration, keyArgs);
-    if (declaration.registered !== undefined) {
-      return { limiter: this.limiters.getSemaphore(declaration.registered, key), policy };
-    }
-    const name = key === undefined ? policy : `${policy}:${key}`;
-    return { limiter: this.limiters.semaphore({ ...declaration.inline, name }), policy };
+  semaphoreFor(limits: MethodLimits, declaration: SemaphoreDeclaration, keyArgs: unknown[]): PickedLimiter<SemaphoreLimiter> {
+    return this.pick(this.semaphores, limits, declaration, keyArgs, (key, name) =>
+      declaration.registered !== undefined
+        ? this.limiters.getSemaphore(declaration.registered, key)
+        : this.limiters.semaphore({ ...declaration.inline, name }),
+    );
   }
 
   /** Takes the declared tokens. False: Redis failed and whenRedisFails let the call through unlimited. */
@@ -66,11 +72,33 @@ export class LimitGate {
    */
   async enter(limits: MethodLimits, keyArgs: unknown[], giveUp?: GiveUp): Promise<Release> {
     if (limits.tokenBucket) {
-      await this.take(limits.tokenBucket, this.tokenBucketFor(limits.tokenBucket, limits.owner, keyArgs).limiter);
+      await this.take(limits.tokenBucket, this.tokenBucketFor(limits, limits.tokenBucket, keyArgs).limiter);
     }
     if (!limits.semaphore) return () => undefined;
-    const { limiter } = this.semaphoreFor(limits.semaphore, limits.owner, keyArgs);
+    const { limiter } = this.semaphoreFor(limits, limits.semaphore, keyArgs);
     return releaseOf(await this.acquire(limits.semaphore, limiter, giveUp?.signal));
+  }
+
+  private pick<L>(
+    cache: LimiterCache<PickedLimiter<L>>,
+    limits: MethodLimits,
+    declaration: LimitDeclaration<{ name?: string }>,
+    keyArgs: unknown[],
+    make: (key: string | undefined, name: string) => L,
+  ): PickedLimiter<L> {
+    const key = keyOf(declaration, keyArgs);
+    // The id holds no space, so the first space ends it and any key after it is unambiguous.
+    const id = this.methodId(limits);
+    return cache.getOrCreate(key === undefined ? id : `${id} ${key}`, () => {
+      const policy = declaration.registered ?? declaration.inline?.name ?? limits.owner;
+      return { limiter: make(key, key === undefined ? policy : `${policy}:${key}`), policy };
+    });
+  }
+
+  private methodId(limits: MethodLimits): string {
+    let id = this.methodIds.get(limits);
+    if (id === undefined) this.methodIds.set(limits, (id = String(this.methodCount++)));
+    return id;
   }
 
   private async failOpen<T>(attempt: Promise<T>, limiter: string): Promise<T | undefined> {

@@ -240,6 +240,26 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     await expect(call('globex')).resolves.toBe('placed for globex');
     await app.close();
   });
+
+  it("names an inherited handler's inline limiter after the class it is called on", async () => {
+    const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
+    const interceptor = new LimitsInterceptor(app.get(RequestLimits));
+    class RepeatOrdersHandler extends OrdersHandler {}
+    const call = (owner: typeof OrdersHandler) => {
+      const context = new ExecutionContextHost([{ customer: 'acme' }], owner, OrdersHandler.prototype.placeOrder);
+      context.setType('rpc');
+      return lastValueFrom(interceptor.intercept(context, { handle: () => of('placed') }));
+    };
+    // One token each: the two classes share the handler function, not its bucket.
+    await expect(call(OrdersHandler)).resolves.toBe('placed');
+    await expect(call(RepeatOrdersHandler)).resolves.toBe('placed');
+    await expect(call(RepeatOrdersHandler)).rejects.toBeInstanceOf(MaxSleepExceededError);
+    const limiters = app.get(LimitersService);
+    const bucket = (name: string) => limiters.tokenBucket({ name, capacity: 1, refillFrequency: 60_000, maxSleep: 0 });
+    expect((await bucket('OrdersHandler.placeOrder:acme').state()).tokens).toBe(0);
+    expect((await bucket('RepeatOrdersHandler.placeOrder:acme').state()).tokens).toBe(0);
+    await app.close();
+  });
 });
 
 describe('@Semaphore on a service method when Redis is unreachable', () => {

@@ -16,6 +16,9 @@ import {
 } from './ratelimit-fields';
 import { appendToListHeader, setHeader } from './response-headers';
 
+/** One bit per kind of limit: a number per request, where a Set would be one more object. */
+const APPLIED: Record<LimitKind, number> = { tokenBucket: 1, semaphore: 2 };
+
 /**
  * The limits of a controller handler, applied to one request: by TokenBucketGuard and
  * LimitsInterceptor, for any transport. Each limit is applied once per request, so the
@@ -23,7 +26,10 @@ import { appendToListHeader, setHeader } from './response-headers';
  */
 @Injectable()
 export class RequestLimits {
-  private readonly applied = new WeakMap<object, Set<LimitKind>>();
+  /** The limits applied so far to each request, as bits of APPLIED. */
+  private readonly applied = new WeakMap<object, number>();
+  /** What each handler declares, read once per class: the gate tells methods apart by this object. */
+  private readonly declared = new WeakMap<Function, Map<Function, MethodLimits | null>>();
 
   constructor(
     private readonly gate: LimitGate,
@@ -32,14 +38,19 @@ export class RequestLimits {
 
   limitsOf(context: ExecutionContext): MethodLimits | undefined {
     const handler = context.getHandler();
-    return readMethodLimits(handler, context.getClass().name, handler.name);
+    const owner = context.getClass();
+    let handlers = this.declared.get(owner);
+    if (!handlers) this.declared.set(owner, (handlers = new Map()));
+    let limits = handlers.get(handler);
+    if (limits === undefined) handlers.set(handler, (limits = readMethodLimits(handler, owner.name, handler.name) ?? null));
+    return limits ?? undefined;
   }
 
   /** Takes the handler's tokens, writes the RateLimit fields, and throws the answer when refused. */
   async takeToken(context: ExecutionContext, limits: MethodLimits): Promise<void> {
     const declaration = limits.tokenBucket;
     if (!declaration || this.alreadyApplied(context, 'tokenBucket')) return;
-    const { limiter, policy } = this.gate.tokenBucketFor(declaration, limits.owner, keyArgs(context));
+    const { limiter, policy } = this.gate.tokenBucketFor(limits, declaration, keyArgs(context));
     const response = this.headersTarget(context);
     if (response) appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(policy, limiter.shape));
     try {
@@ -64,7 +75,7 @@ export class RequestLimits {
   async holdSlot(context: ExecutionContext, limits: MethodLimits, giveUp: GiveUp): Promise<Release> {
     const declaration = limits.semaphore;
     if (!declaration || this.alreadyApplied(context, 'semaphore')) return () => undefined;
-    const { limiter, policy } = this.gate.semaphoreFor(declaration, limits.owner, keyArgs(context));
+    const { limiter, policy } = this.gate.semaphoreFor(limits, declaration, keyArgs(context));
     const response = this.headersTarget(context);
     if (response) appendToListHeader(response, RATELIMIT_POLICY, semaphorePolicy(policy, limiter.capacity));
     try {
@@ -87,10 +98,9 @@ export class RequestLimits {
   private alreadyApplied(context: ExecutionContext, kind: LimitKind): boolean {
     const request = requestOf(context);
     if (request === null || typeof request !== 'object') return false;
-    const kinds = this.applied.get(request) ?? new Set<LimitKind>();
-    this.applied.set(request, kinds);
-    if (kinds.has(kind)) return true;
-    kinds.add(kind);
+    const applied = this.applied.get(request) ?? 0;
+    if (applied & APPLIED[kind]) return true;
+    this.applied.set(request, applied | APPLIED[kind]);
     return false;
   }
 }
