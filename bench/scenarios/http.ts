@@ -12,7 +12,7 @@ const autocannon = require('autocannon') as (opts: object) => Promise<any>;
 const VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'none', label: 'no limiter (baseline)' },
   { variant: 'throttler', label: '@nestjs/throttler + @nest-lab/throttler-storage-redis' },
-  { variant: 'nestjs-limiters', label: 'nestjs-limiters @TokenBucket (RateLimit headers on: +1 read per admitted request)' },
+  { variant: 'nestjs-limiters', label: 'nestjs-limiters @TokenBucket (RateLimit headers on, the default)' },
   { variant: 'nestjs-limiters-no-headers', label: 'nestjs-limiters @TokenBucket, http.headers: false' },
 ];
 

@@ -2,12 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { RedisUnavailableError } from '../core/errors';
 import type { Permit } from '../core/permit';
 import type { SemaphoreLimiter } from '../core/semaphore-limiter';
-import type { TokenBucketLimiter } from '../core/token-bucket-limiter';
+import type { Reservation, TokenBucketLimiter } from '../core/token-bucket-limiter';
 import type { LimitDeclaration, SemaphoreDeclaration, TokenBucketDeclaration } from './decorators/limit-options.interface';
 import type { GiveUp } from './limited-call';
 import { LimiterCache } from './limiter-cache';
 import { LimitersService } from './limiters.service';
 import type { MethodLimits } from './method-limits';
+import { sleepFor } from './sleep-for';
 
 /** A limiter picked for one call, and the name it is advertised under (never the caller's key). */
 export interface PickedLimiter<L> {
@@ -55,10 +56,17 @@ export class LimitGate {
     );
   }
 
-  /** Takes the declared tokens. False: Redis failed and whenRedisFails let the call through unlimited. */
-  async take(declaration: TokenBucketDeclaration, limiter: TokenBucketLimiter): Promise<boolean> {
-    const taken = limiter.take(declaration.tokens ?? 1, { maxSleep: declaration.maxSleep }).then(() => true);
-    return (await this.failOpen(taken, limiter.name)) ?? false;
+  /**
+   * Takes the declared tokens: reserves them and sleeps until they exist, as
+   * TokenBucketLimiter.take() does, but keeps the reservation, which says what is left
+   * (the RateLimit field) without a second call. Undefined: Redis failed and
+   * whenRedisFails let the call through unlimited.
+   */
+  async take(declaration: TokenBucketDeclaration, limiter: TokenBucketLimiter): Promise<Reservation | undefined> {
+    const reserving = limiter.reserve(declaration.tokens ?? 1, { maxSleep: declaration.maxSleep });
+    const reservation = await this.failOpen(reserving, limiter.name);
+    if (reservation) await sleepFor(reservation.wait);
+    return reservation;
   }
 
   /** Holds a slot. Undefined: Redis failed and whenRedisFails let the call through unlimited. */

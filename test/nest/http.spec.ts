@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, Injectable, Param, ParseIntPipe, UseGuards, type PipeTransform } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
+import { TokenBucketLimiter } from '../../lib/core/token-bucket-limiter';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { TokenBucketGuard } from '../../lib/nest/http/token-bucket.guard';
@@ -44,6 +45,18 @@ class LimitedController {
   search(): string {
     counters.searches += 1;
     return 'found';
+  }
+
+  @Get('phase')
+  @TokenBucket({ name: 'phase', capacity: 3, refillFrequency: 2_000, maxSleep: 0 })
+  phase(): string {
+    return 'ok';
+  }
+
+  @Get('smoothed')
+  @TokenBucket({ name: 'smoothed', capacity: 1, refillFrequency: 2_000, maxSleep: 3_000 })
+  smoothed(): string {
+    return 'ok';
   }
 
   @Get('per-key')
@@ -164,6 +177,38 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         await sleep(1_100);
         expect((await request(server).get('/search')).status).toBe(200);
         expect(counters.searches).toBe(4);
+      }));
+
+    it('tells in RateLimit what the bucket holds and when the next refill lands, not when it is full', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        const bucket = app.get(LimitersService).tokenBucket({ name: 'phase', capacity: 3, refillFrequency: 2_000 });
+        // The fields come from the take itself, not from a second call.
+        const reads = jest.spyOn(TokenBucketLimiter.prototype, 'state');
+        const first = await request(server).get('/phase');
+        expect(first.headers['ratelimit']).toBe('"phase";r=2;t=2');
+        // Mid-period: the next refill is under a second away, while the bucket is full only in ~2.8 s.
+        await sleep(1_200);
+        const second = await request(server).get('/phase');
+        expect(reads).not.toHaveBeenCalled();
+        reads.mockRestore();
+        const state = await bucket.state();
+        expect(second.headers['ratelimit']).toBe(`"phase";r=${state.tokens};t=${Math.ceil(state.nextRefillIn / 1_000)}`);
+        expect(second.headers['ratelimit']).toBe('"phase";r=1;t=1');
+      }));
+
+    it('tells a request that waited for its tokens that none are left until the next period', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        expect((await request(server).get('/smoothed')).headers['ratelimit']).toBe('"smoothed";r=0;t=2');
+        await sleep(1_000);
+        // Reserved for the refill ~1 s away, and admitted then: the next refill is a whole period later.
+        const startedAt = performance.now();
+        const waited = await request(server).get('/smoothed');
+        expect(waited.status).toBe(200);
+        expect(performance.now() - startedAt).toBeGreaterThan(500);
+        expect(waited.headers['ratelimit-policy']).toBe('"smoothed";q=1;w=2');
+        expect(waited.headers['ratelimit']).toBe('"smoothed";r=0;t=2');
       }));
 
     it('gives each API key its own bucket, and names only the policy in headers', () =>

@@ -21,9 +21,22 @@ export function tokenBucketPolicy(policy: string, shape: Readonly<TokenBucketSha
   return `${sfString(policy)};q=${shape.capacity};w=${Math.max(1, seconds(refillMs))}`;
 }
 
-/** r tokens left now; t seconds until the next refill adds any. */
+/**
+ * r tokens left now; t seconds until the next refill adds any. That is the draft's
+ * "effective window": until then the client can use no more than r. (Not the time until
+ * full: refills before it already add tokens.)
+ */
 export function tokenBucketLimit(policy: string, remaining: number, nextRefillMs: number): string {
   return `${sfString(policy)};r=${Math.max(0, Math.floor(remaining))};t=${seconds(nextRefillMs)}`;
+}
+
+/**
+ * Ms until the next refill, from the ms until the bucket is full. Refills land every
+ * refillFrequency, and a bucket fills at one of them, so the next refill is `fullIn`
+ * less the whole periods that follow it; a full bucket's next refill is a period away.
+ */
+export function nextRefillIn(fullIn: number, refillFrequency: number): number {
+  return fullIn - (Math.ceil(fullIn / refillFrequency) - 1) * refillFrequency;
 }
 
 /** A semaphore's quota is in the draft's "concurrent-requests" unit and has no window. */

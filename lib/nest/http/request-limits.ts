@@ -6,6 +6,7 @@ import { LimitersService } from '../limiters.service';
 import { readMethodLimits, type MethodLimits } from '../method-limits';
 import { toHttpException, type LimitKind } from './limit-exceptions';
 import {
+  nextRefillIn,
   RATELIMIT,
   RATELIMIT_POLICY,
   RETRY_AFTER,
@@ -54,10 +55,12 @@ export class RequestLimits {
     const response = this.headersTarget(context);
     if (response) appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(policy, limiter.shape));
     try {
-      if (!(await this.gate.take(declaration, limiter)) || !response) return;
-      // take() reports the wait, not the balance: one read for the fields clients budget by.
-      const state = await limiter.state().catch(() => undefined);
-      if (state) appendToListHeader(response, RATELIMIT, tokenBucketLimit(policy, state.tokens, state.nextRefillIn));
+      const reservation = await this.gate.take(declaration, limiter);
+      if (!reservation || !response) return;
+      // r is what the reservation left: 0 after a wait, the tokens having been promised
+      // before they existed. t counts from now, the wait being behind us.
+      const nextRefill = nextRefillIn(reservation.fullIn - reservation.wait, limiter.shape.refillFrequency);
+      appendToListHeader(response, RATELIMIT, tokenBucketLimit(policy, reservation.remaining, nextRefill));
     } catch (error) {
       if (response && error instanceof MaxSleepExceededError && error.wouldWait !== undefined) {
         setHeader(response, RETRY_AFTER, String(seconds(error.wouldWait)));
