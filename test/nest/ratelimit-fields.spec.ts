@@ -16,4 +16,10 @@ describe('RateLimit fields of a token bucket', () => {
     expect(tokenBucketLimit('api', -3, 2_000)).toBe('"api";r=0;t=2');
     expect(tokenBucketPolicy('api', { capacity: 100, refillFrequency: 600, refillAmount: 1 })).toBe('"api";q=100;w=60');
   });
+
+  it('names the policy as an sf-string: quotes and backslashes escaped, anything but printable ASCII replaced', () => {
+    expect(tokenBucketLimit('Search.find v2', 1, 1)).toBe('"Search.find v2";r=1;t=1');
+    expect(tokenBucketLimit('a"b\\c', 1, 1)).toBe('"a\\"b\\\\c";r=1;t=1');
+    expect(tokenBucketLimit('café\n', 1, 1)).toBe('"caf??";r=1;t=1');
+  });
 });

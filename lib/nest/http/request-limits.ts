@@ -95,7 +95,7 @@ export class RequestLimits {
 
   private headersTarget(context: ExecutionContext): unknown {
     if (context.getType() !== 'http' || !this.limiters.options.http.headers) return undefined;
-    return context.switchToHttp().getResponse();
+    return context.getArgByIndex(1);
   }
 
   private alreadyApplied(context: ExecutionContext, kind: LimitKind): boolean {
@@ -113,6 +113,10 @@ function keyArgs(context: ExecutionContext): unknown[] {
   return [requestOf(context), context];
 }
 
+/**
+ * HTTP handlers' arguments are [request, response, next]; elsewhere the first is the
+ * message data or the client. Read by index: switchToHttp() makes three closures a call.
+ */
 function requestOf(context: ExecutionContext): unknown {
-  return context.getType() === 'http' ? context.switchToHttp().getRequest() : context.getArgByIndex(0);
+  return context.getArgByIndex(0);
 }
