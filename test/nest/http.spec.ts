@@ -243,6 +243,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         const responses = await Promise.all(Array.from({ length: 6 }, () => request(app.getHttpServer()).get('/upload')));
         const statuses = responses.map((r) => r.status).sort();
         expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+        // Both policies in one list field, the bucket's first as it is applied first.
+        const admitted = responses.find((r) => r.status === 200)!;
+        expect(admitted.headers['ratelimit-policy']).toBe('"uploads";q=4;w=240, "uploads";q=2;qu="concurrent-requests"');
         expect(counters.uploads.peak).toBe(2);
         expect(counters.uploads.finished).toBe(4);
       }));

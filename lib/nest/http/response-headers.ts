@@ -18,6 +18,8 @@ export function setHeader(response: unknown, name: string, value: string): void 
 /** Adds a member to a Structured Fields list header, keeping members set earlier for the same response. */
 export function appendToListHeader(response: unknown, name: string, member: string): void {
   const existing = (response as HeaderTarget).getHeader?.(name);
-  const earlier = typeof existing === 'string' && existing !== '' ? existing.split(/,\s*/) : [];
+  // Usually the first member: then there is nothing to split, compare or join.
+  if (typeof existing !== 'string' || existing === '') return setHeader(response, name, member);
+  const earlier = existing.split(/,\s*/);
   if (!earlier.includes(member)) setHeader(response, name, [...earlier, member].join(', '));
 }
