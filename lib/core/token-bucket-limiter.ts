@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidOptionError, MaxSleepExceededError } from './errors';
-import { MAX_TIMER_MS, OptionReader, type CommonLimiterOptions } from './options';
+import { OptionReader, type CommonLimiterOptions } from './options';
+import { sleepFor } from './sleep-for';
 import type { TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../store/limiter-store';
 import { resolveStore, type StoreOrClient } from '../store/resolve-store';
 
@@ -91,7 +91,7 @@ export class TokenBucketLimiter {
     const startedAt = performance.now();
     const { wait } = await this.reserve(tokens, options);
     // A reservation can lie further ahead than one Node timer reaches (maxSleep Infinity).
-    for (let left = wait; left > 0; left -= MAX_TIMER_MS) await sleep(Math.min(left, MAX_TIMER_MS));
+    await sleepFor(wait);
     return Math.round(performance.now() - startedAt);
   }
 

@@ -8,7 +8,7 @@ import type { GiveUp } from './limited-call';
 import { LimiterCache } from './limiter-cache';
 import { LimitersService } from './limiters.service';
 import type { MethodLimits } from './method-limits';
-import { sleepFor } from './sleep-for';
+import { sleepFor } from '../core/sleep-for';
 
 /** A limiter picked for one call, and the name it is advertised under (never the caller's key). */
 export interface PickedLimiter<L> {

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_TIMER_MS } from '../core/options';
+import { MAX_TIMER_MS } from './options';
 
 /**
  * Sleeps `ms`, in steps one Node timer can carry: a reservation made with maxSleep
  * Infinity can lie further ahead than 2^31-1 ms, where a single timer would fire at once.
- * The same loop TokenBucketLimiter.take() sleeps in, for callers that reserve() instead.
+ * TokenBucketLimiter.take() sleeps here; so do callers that reserve() and wait themselves.
  */
 export async function sleepFor(ms: number): Promise<void> {
   for (let left = ms; left > 0; left -= MAX_TIMER_MS) await sleep(Math.min(left, MAX_TIMER_MS));
