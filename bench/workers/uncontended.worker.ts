@@ -30,6 +30,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   const ours = new lib.SemaphoreLimiter(redis, { name: uniqueKey('sem'), capacity: 10, maxSleep: 10_000 });
   const redisSemaphore = semaphore('redis-semaphore', redis, url, { key: uniqueKey('rs'), capacity: 10 });
   const bottleneckSem = semaphore('bottleneck', redis, url, { key: uniqueKey('bn-sem'), capacity: 10 });
+  const floorSem = semaphore('floor', redis, url, { key: uniqueKey('floor-sem'), capacity: 10 });
 
   // Buckets that never run dry here: the admission path, never a wait.
   const bucket = new lib.TokenBucketLimiter(redis, {
@@ -58,6 +59,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   const ops: Op[] = [
     { group: 'floor', name: 'EVALSHA ×1 (one round trip)', once: evalsha },
     { group: 'floor', name: 'EVALSHA ×2 (two round trips)', once: async () => (await evalsha(), evalsha()) },
+    { group: 'semaphore', name: 'floor semaphore run(noop): minimal scripts, no safety', once: () => floorSem.run(noop) },
     { group: 'semaphore', name: 'our acquire + release scripts, raw EVALSHA', once: rawScripts },
     {
       group: 'semaphore',
@@ -116,7 +118,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
       });
     }
   }
-  await Promise.all([redisSemaphore.close(), bottleneckSem.close(), rlf.close(), bottleneckRate.close()]);
+  await Promise.all([floorSem.close(), redisSemaphore.close(), bottleneckSem.close(), rlf.close(), bottleneckRate.close()]);
   redis.disconnect();
   admin.disconnect();
   return results;
