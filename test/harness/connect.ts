@@ -27,5 +27,7 @@ export function parseNodes(list: string): Array<{ host: string; port: number }> 
 
 export function connect(target: TargetName, options: Partial<RedisOptions> = {}): RedisClient {
   if (target === 'standalone') return new Redis(requireEnv(ENV_REDIS_URL), options);
-  return new Cluster(parseNodes(requireEnv(ENV_CLUSTER_NODES)), { redisOptions: options });
+  // A Cluster takes lazyConnect for itself, not for its node connections.
+  const { lazyConnect, ...redisOptions } = options;
+  return new Cluster(parseNodes(requireEnv(ENV_CLUSTER_NODES)), { lazyConnect, redisOptions });
 }
