@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { LeaseLostError } from './errors';
+import { LazyAbortController } from './lazy-abort-controller';
 import type { SemaphoreBackend } from '../store/limiter-store';
 
 /** What a Permit needs from the semaphore that granted it. */
@@ -17,8 +18,8 @@ export interface PermitSource {
  * LeaseLostError: the work should stop, since the slot may be someone else's now.
  */
 export class Permit extends EventEmitter implements AsyncDisposable {
-  /** Made when first asked for: most permits are released without anyone reading their signal. */
-  private controller?: AbortController;
+  /** Aborted when the lease is lost; most permits are released without anyone reading its signal. */
+  private readonly loss = new LazyAbortController();
   private readonly renewal: NodeJS.Timeout;
   private leaseEndsAt: number;
   private releasing?: Promise<boolean>;
@@ -41,8 +42,7 @@ export class Permit extends EventEmitter implements AsyncDisposable {
 
   /** Aborts when the lease is lost; its reason is a LeaseLostError. */
   get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    return this.controller.signal;
+    return this.loss.signal;
   }
 
   get released(): boolean {
@@ -82,10 +82,10 @@ export class Permit extends EventEmitter implements AsyncDisposable {
   }
 
   private lose(reason: string): void {
-    if (this.signal.aborted) return;
+    if (this.loss.aborted) return;
     clearInterval(this.renewal);
     const error = new LeaseLostError(this.source.name, this.id, reason);
-    this.controller!.abort(error);
+    this.loss.abort(error);
     this.emit('lost', error);
   }
 }

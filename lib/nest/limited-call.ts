@@ -1,27 +1,15 @@
 import { Observable, isObservable, type Subscriber, type Subscription } from 'rxjs';
+import { LazyAbortController } from '../core/lazy-abort-controller';
 import type { Release } from './limit-gate';
 
 /**
- * Tells a semaphore wait that its caller went away. The AbortController is made only when
- * a wait asks for the signal: a call limited by a token bucket alone never does, and
- * making one and aborting it (which builds a DOMException) costs more per request than
- * the rest of the interceptor's own work.
+ * Tells a semaphore wait that its caller went away. Its signal is made only when a wait
+ * asks for it (a call limited by a token bucket alone never does); a caller that leaves
+ * while still waiting for a token finds it aborted when it gets to the semaphore.
  */
-export class GiveUp {
-  private controller: AbortController | undefined;
+export type GiveUp = LazyAbortController;
 
-  get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    return this.controller.signal;
-  }
-
-  /** Aborts the wait that read the signal, if any did. */
-  now(): void {
-    this.controller?.abort();
-  }
-}
-
-/** Enters the limits of one call; aborting `giveUp`'s signal gives up waiting for a semaphore slot. */
+/** Enters the limits of one call; aborting `giveUp` gives up waiting for a semaphore slot. */
 export type Enter = (giveUp: GiveUp) => Promise<Release>;
 
 /**
@@ -44,7 +32,7 @@ export async function limitPromise<T>(enter: () => Promise<Release>, call: () =>
  */
 export function limitObservable<T>(enter: Enter, source: () => Observable<T>): Observable<T> {
   return new Observable<T>((subscriber) => {
-    const giveUp = new GiveUp();
+    const giveUp = new LazyAbortController();
     let release: Release | undefined;
     let inner: Subscription | undefined;
     let closed = false;
@@ -60,7 +48,7 @@ export function limitObservable<T>(enter: Enter, source: () => Observable<T>): O
     return () => {
       closed = true;
       // Once entered there is no wait left to give up.
-      if (!release) giveUp.now();
+      if (!release) giveUp.abort();
       inner?.unsubscribe();
       release?.();
     };

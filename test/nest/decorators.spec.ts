@@ -8,7 +8,7 @@ import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
 import { RequestLimits } from '../../lib/nest/http/request-limits';
 import { LimitersService } from '../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
-import { sleep, waitUntil } from '../harness/timing';
+import { now, sleep, waitUntil } from '../harness/timing';
 import { InFlight, startContext, unreachableRedis, type AppParts } from './limited-app';
 
 @Injectable()
@@ -30,6 +30,14 @@ class ReportService {
   @Semaphore({ name: 'export', capacity: 1, maxSleep: 5_000 })
   stream(): Observable<number> {
     this.inFlight.enter();
+    return timer(0, 20);
+  }
+
+  // A token first, then a slot: a subscriber gone while it waits for its token must not
+  // go on to queue for (or hold) the slot.
+  @TokenBucket({ name: 'paced-rate', capacity: 1, refillFrequency: 600, maxSleep: 5_000 })
+  @Semaphore({ name: 'paced-slots', capacity: 1, maxSleep: 5_000 })
+  paced(): Observable<number> {
     return timer(0, 20);
   }
 
@@ -149,6 +157,27 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     await sleep(100);
     expect(reports.inFlight.now).toBe(1);
     expect((await semaphore.state()).holders).toEqual([]);
+    await app.close();
+  });
+
+  it('gives up an Observable method left while it waits for its token, before it queues for its slot', async () => {
+    const app = await start();
+    const reports = app.get(ReportService);
+    const slots = app.get(LimitersService).semaphore({ name: 'paced-slots', capacity: 1 });
+    const first = reports.paced().subscribe();
+    await waitUntil('the first subscription holds the slot', async () => (await slots.state()).holders.length === 1);
+    // The bucket is empty now: the second one's token is due about 600 ms from here.
+    const second = reports.paced().subscribe();
+    await sleep(100);
+    second.unsubscribe();
+    // Watched past the moment its token came due: it must never appear in the slot's queue.
+    let peakQueued = 0;
+    for (const until = now() + 1_200; now() < until; await sleep(20)) {
+      peakQueued = Math.max(peakQueued, (await slots.state()).waiters.length);
+    }
+    expect(peakQueued).toBe(0);
+    first.unsubscribe();
+    await waitUntil('the slot is free', async () => (await slots.state()).holders.length === 0);
     await app.close();
   });
 
