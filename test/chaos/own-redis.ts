@@ -3,6 +3,7 @@
  * and must never disturb the shared harness servers other test files use.
  */
 import Redis from 'ioredis';
+import { closeClient } from '../harness/connect';
 import { startRedis, stopRedis, type RedisServer } from '../harness/redis-servers';
 
 /** Call inside a describe: starts a standalone Redis in beforeAll; clients and server are closed in afterAll. */
@@ -13,8 +14,7 @@ export function useOwnRedis(): { server(): RedisServer; client(): Redis } {
     server = await startRedis();
   });
   afterAll(async () => {
-    // quit() on a client that is not connected waits for a connection that may never come.
-    await Promise.all(clients.splice(0).map((c) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect())));
+    await Promise.all(clients.splice(0).map(closeClient));
     if (server) await stopRedis(server);
   });
   return {

@@ -31,3 +31,9 @@ export function connect(target: TargetName, options: Partial<RedisOptions> = {})
   const { lazyConnect, ...redisOptions } = options;
   return new Cluster(parseNodes(requireEnv(ENV_CLUSTER_NODES)), { lazyConnect, redisOptions });
 }
+
+/** Closes a test client, whether or not it ever connected. */
+export function closeClient(client: RedisClient): Promise<unknown> {
+  // quit() on a client that is not connected waits for a connection that may never come.
+  return client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : Promise.resolve(client.disconnect());
+}

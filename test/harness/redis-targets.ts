@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
-import { connect, type RedisClient, type TargetName } from './connect';
+import { closeClient, connect, type RedisClient, type TargetName } from './connect';
 
 export type { RedisClient, TargetName } from './connect';
 
@@ -22,9 +22,7 @@ export const targets: RedisTarget[] = [
 export function useClients(target: RedisTarget): { client(options?: Partial<RedisOptions>): RedisClient } {
   const clients: RedisClient[] = [];
   afterAll(async () => {
-    // quit() on a client that is not connected waits for a connection that may never come.
-    const close = (c: RedisClient) => (c.status === 'ready' ? c.quit().catch(() => c.disconnect()) : c.disconnect());
-    await Promise.all(clients.splice(0).map(close));
+    await Promise.all(clients.splice(0).map(closeClient));
   });
   return {
     client(options) {
