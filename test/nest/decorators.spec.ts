@@ -189,7 +189,10 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     const erroring = new Subject<number>();
     const completed = lastValueFrom(reports.finite(completing));
     const errored = firstValueFrom(reports.finite(erroring)).catch((e: Error) => e.message);
+    // The slot shows in Redis a moment before the wrapper subscribes to the source; a Subject
+    // completed before that would look empty, so wait for both to be subscribed as well.
     await waitUntil('both hold a slot', async () => (await semaphore.state()).holders.length === 2);
+    await waitUntil('both sources are subscribed', async () => completing.observed && erroring.observed);
     completing.next(7);
     completing.complete();
     erroring.error(new Error('source failed'));
