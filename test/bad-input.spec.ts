@@ -2,6 +2,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import Redis, { Cluster } from 'ioredis';
 import { InvalidOptionError, RedisUnavailableError, SemaphoreLimiter, TokenBucketLimiter } from '../lib';
 import { now } from './harness/timing';
+import { closeClient } from './harness/connect';
 
 // Options are checked before any Redis call, so a client that never connects will do.
 const offline = new Redis({ lazyConnect: true });
@@ -115,7 +116,7 @@ describe.each(['standalone', 'cluster'])('Redis unreachable (%s client)', (kind)
         expect(now() - startedAt).toBeLessThan(300 + 1_000);
       }
     } finally {
-      redis.disconnect();
+      await closeClient(redis);
     }
   });
 });

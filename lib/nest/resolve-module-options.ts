@@ -71,10 +71,13 @@ export function adoptStore({ redis, store }: Pick<LimitersModuleOptions, 'redis'
  */
 export async function closeRedis(client: Redis | Cluster): Promise<void> {
   if (client.status === 'end') return;
+  // Between two reconnection attempts there is no socket left: disconnect() cancels the
+  // next attempt, and ioredis never emits 'end' for it, so waiting for 'end' would hang.
+  const socketToClose = client.status !== 'reconnecting';
   const ended = new Promise((resolve) => client.once('end', resolve));
   if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
   else client.disconnect();
-  await ended;
+  if (socketToClose) await ended;
 }
 
 /** Drops keys set to undefined, so `{ maxSleep: undefined }` does not override a module default. */

@@ -8,6 +8,7 @@ import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
 import { RequestLimits } from '../../lib/nest/http/request-limits';
 import { LimitersService } from '../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
+import { closeClient } from '../harness/connect';
 import { now, sleep, waitUntil } from '../harness/timing';
 import { InFlight, startContext, unreachableRedis, type AppParts } from './limited-app';
 
@@ -304,7 +305,7 @@ describe('@Semaphore on a service method when Redis is unreachable', () => {
     await expect(reports.render(1)).rejects.toBeInstanceOf(RedisUnavailableError);
     expect(reports.inFlight.finished).toBe(0);
     await app.close();
-    redis.disconnect();
+    await closeClient(redis);
   });
 
   it("runs the call unlimited and logs a warning with whenRedisFails: 'allow'", async () => {
@@ -316,6 +317,6 @@ describe('@Semaphore on a service method when Redis is unreachable', () => {
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('ReportService.render'));
     warn.mockRestore();
     await app.close();
-    redis.disconnect();
+    await closeClient(redis);
   });
 });

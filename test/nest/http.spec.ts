@@ -8,6 +8,7 @@ import { TokenBucketGuard } from '../../lib/nest/http/token-bucket.guard';
 import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.interface';
 import { LimitersService } from '../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';
+import { closeClient } from '../harness/connect';
 import { sleep, waitUntil } from '../harness/timing';
 import { adapters, InFlight, startHttpApp, unreachableRedis, type AdapterName } from './limited-app';
 
@@ -260,7 +261,7 @@ describe.each(adapters)('Limits on controllers when Redis is unreachable, %s', (
       expect(response.status).toBe(503);
       expect(response.text).not.toContain('ran');
     });
-    redis.disconnect();
+    await closeClient(redis);
   });
 
   it("runs the handler unlimited with whenRedisFails: 'allow'", async () => {
@@ -270,6 +271,6 @@ describe.each(adapters)('Limits on controllers when Redis is unreachable, %s', (
       expect(response.status).toBe(200);
       expect(response.text).toBe('ran');
     });
-    redis.disconnect();
+    await closeClient(redis);
   });
 });

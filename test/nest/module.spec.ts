@@ -14,6 +14,7 @@ import { limiterKey } from '../../lib/store/redis/keys';
 import { ENV_REDIS_URL } from '../harness/connect';
 import { useNestModules } from '../harness/nest-modules';
 import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';
+import { sleep, waitUntil } from '../harness/timing';
 
 const HOUR = 3_600_000;
 
@@ -303,5 +304,17 @@ describe('LimitersModule owning its Redis connection (standalone)', () => {
     const owned = app.get(LimitersService).options.redis as RedisClient;
     await app.close();
     expect(owned.status).toBe('end');
+  });
+
+  it('closes a connection that is waiting to retry, and it never retries after', async () => {
+    const app = await start({ imports: [LimitersModule.forRoot({ redis: 'redis://127.0.0.1:1' })] });
+    const owned = app.get(LimitersService).options.redis as RedisClient;
+    await waitUntil('the connection waits to retry', () => owned.status === 'reconnecting');
+    let attemptsAfterClose = 0;
+    owned.on('connecting', () => (attemptsAfterClose += 1));
+    await app.close();
+    // ioredis retries after 50 ms, then 100 ms, ...: a retry left scheduled would show well within this.
+    await sleep(500);
+    expect(attemptsAfterClose).toBe(0);
   });
 });

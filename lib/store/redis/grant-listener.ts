@@ -35,7 +35,9 @@ export class GrantListener {
   close(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    this.subscriber?.disconnect();
+    // disconnect() on an ended connection arms ioredis's 2 s force-close timer for a socket
+    // that is already gone, which holds the process open for nothing.
+    if (this.subscriber?.status !== 'end') this.subscriber?.disconnect();
     this.subscriber = undefined;
     this.subscribed.clear();
     this.live.clear();
