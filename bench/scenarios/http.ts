@@ -11,10 +11,14 @@ const autocannon = require('autocannon') as (opts: object) => Promise<any>;
 
 const VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'none', label: 'no limiter (baseline)' },
+  { variant: 'nestjs-limiters-unlimited-route', label: 'LimitersModule imported, this route not limited' },
   { variant: 'throttler', label: '@nestjs/throttler + @nest-lab/throttler-storage-redis' },
   { variant: 'nestjs-limiters', label: 'nestjs-limiters @TokenBucket (RateLimit headers on, the default)' },
   { variant: 'nestjs-limiters-no-headers', label: 'nestjs-limiters @TokenBucket, http.headers: false' },
 ];
+
+/** Variants whose route has no limit: measured only in the admit-everything mode. */
+const UNLIMITED: HttpVariant[] = ['none', 'nestjs-limiters-unlimited-route'];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,7 +56,7 @@ export async function http(ctx: BenchContext): Promise<Section> {
     { limit: 100, title: 'Limit 100 per minute per client: after the first 100, every request is refused (429)' },
   ]) {
     const apps = await Promise.all(
-      VARIANTS.filter((v) => mode.limit === 0 || v.variant !== 'none').map(async (v) => {
+      VARIANTS.filter((v) => mode.limit === 0 || !UNLIMITED.includes(v.variant)).map(async (v) => {
         const port = await freePort();
         const worker = startWorker('bench/workers/http-app.worker.ts', { url: ctx.url, variant: v.variant, port, limit: mode.limit }, { timeoutMs: 600_000 });
         return { ...v, port, worker, runs: [] as any[] };

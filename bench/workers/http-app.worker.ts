@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { runWorker } from '../../test/harness/processes';
 import { lib } from '../support/limiters';
 
-export type HttpVariant = 'none' | 'throttler' | 'nestjs-limiters' | 'nestjs-limiters-no-headers';
+export type HttpVariant = 'none' | 'throttler' | 'nestjs-limiters' | 'nestjs-limiters-no-headers' | 'nestjs-limiters-unlimited-route';
 
 interface Args {
   url: string;
@@ -72,6 +72,9 @@ function limiterModule(): { imports: DynamicModule[]; controller: Type } {
         ],
         controller: ThrottledController,
       };
+    // The module imported, the route without a limit: what the module costs routes it does not limit.
+    case 'nestjs-limiters-unlimited-route':
+      return { imports: [lib.LimitersModule.forRoot({ redis })], controller: PlainController };
     case 'nestjs-limiters':
     case 'nestjs-limiters-no-headers':
       return {

@@ -258,7 +258,7 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
 
   it('limits an RPC handler and refuses with MaxSleepExceededError rather than an HTTP answer', async () => {
     const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
-    // The one the module installs globally is not injectable by class; this one shares its RequestLimits.
+    // The decorators attach the interceptor to handlers; here it is called by hand, on the app's RequestLimits.
     const interceptor = new LimitsInterceptor(app.get(RequestLimits));
     const call = (customer: string) => {
       const context = new ExecutionContextHost([{ customer }], OrdersHandler, OrdersHandler.prototype.placeOrder);

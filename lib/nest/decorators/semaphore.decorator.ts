@@ -1,16 +1,17 @@
-import { SetMetadata } from '@nestjs/common';
 import { SEMAPHORE_LIMIT } from '../limits.constants';
+import { declareLimit } from './limit-metadata';
 import type { InlineSemaphoreOptions, MethodLimitOptions, SemaphoreDeclaration } from './limit-options.interface';
 
 /**
  * Runs the method while holding a slot of a semaphore: inline options, or the name of
- * a semaphore registered with LimitersModule. Only records metadata; LimitsExplorer
- * wraps service methods at start-up and LimitsInterceptor limits controller handlers.
+ * a semaphore registered with LimitersModule. Only records metadata (see limit-metadata.ts):
+ * LimitsExplorer wraps service methods at start-up and LimitsInterceptor limits controller
+ * handlers.
  */
 export function Semaphore(registered: string, options?: MethodLimitOptions): MethodDecorator;
 export function Semaphore(options: InlineSemaphoreOptions): MethodDecorator;
 export function Semaphore(target: string | InlineSemaphoreOptions, extra: MethodLimitOptions = {}): MethodDecorator {
-  return SetMetadata(SEMAPHORE_LIMIT, declare(target, extra));
+  return declareLimit(SEMAPHORE_LIMIT, declare(target, extra));
 }
 
 function declare(target: string | InlineSemaphoreOptions, extra: MethodLimitOptions): SemaphoreDeclaration {

@@ -1,5 +1,5 @@
-import { SetMetadata } from '@nestjs/common';
 import { TOKEN_BUCKET_LIMIT } from '../limits.constants';
+import { declareLimit } from './limit-metadata';
 import type {
   InlineTokenBucketOptions,
   MethodLimitOptions,
@@ -9,9 +9,9 @@ import type {
 
 /**
  * Takes tokens from a token bucket before the method runs: inline options, or the name
- * of a bucket registered with LimitersModule. Only records metadata; LimitsExplorer wraps
- * service methods at start-up, and LimitsInterceptor (or TokenBucketGuard, to reject
- * before pipes run) limits controller handlers.
+ * of a bucket registered with LimitersModule. Only records metadata (see limit-metadata.ts):
+ * LimitsExplorer wraps service methods at start-up, and LimitsInterceptor (or
+ * TokenBucketGuard, to reject before pipes run) limits controller handlers.
  */
 export function TokenBucket(registered: string, options?: MethodLimitOptions & TokenCost): MethodDecorator;
 export function TokenBucket(options: InlineTokenBucketOptions): MethodDecorator;
@@ -19,7 +19,7 @@ export function TokenBucket(
   target: string | InlineTokenBucketOptions,
   extra: MethodLimitOptions & TokenCost = {},
 ): MethodDecorator {
-  return SetMetadata(TOKEN_BUCKET_LIMIT, declare(target, extra));
+  return declareLimit(TOKEN_BUCKET_LIMIT, declare(target, extra));
 }
 
 function declare(

@@ -4,9 +4,10 @@ import { limitObservable } from '../limited-call';
 import { RequestLimits } from './request-limits';
 
 /**
- * Applies @TokenBucket and @Semaphore to controller handlers. LimitersModule installs it
- * globally (APP_INTERCEPTOR), so importing the module is all the wiring needed. The slot
- * is held until the handler's answer completes, errors or is unsubscribed.
+ * Applies @TokenBucket and @Semaphore to controller handlers. The decorators attach it to
+ * the handlers they decorate (see decorators/limit-metadata.ts), so importing the module
+ * is all the wiring needed. The slot is held until the handler's answer completes, errors
+ * or is unsubscribed.
  */
 @Injectable()
 export class LimitsInterceptor implements NestInterceptor {

@@ -23,8 +23,8 @@ export class Admissions {
 }
 
 /**
- * Runs once a request got past the per-key limit (the global LimitsInterceptor and
- * TokenBucketGuard run before a controller's own interceptors): counts the admission and
+ * Runs once a request got past the per-key limit (LimitsInterceptor, which @TokenBucket
+ * puts first on the controller, and TokenBucketGuard run before it): counts the admission and
  * stamps its time on the answer, so a client can measure the admitted rate whatever time
  * the slow API adds before the answer leaves.
  */

@@ -17,7 +17,7 @@ function apiKeyOf(req: Request): string {
 export class QuotesController {
   constructor(private readonly slowApi: SlowApiService) {}
 
-  /** Limited by the module's global interceptor: 429 with Retry-After once the key's bucket is empty. */
+  /** Limited by the interceptor @TokenBucket puts on the controller: 429 with Retry-After once the key's bucket is empty. */
   @Get('quote/:symbol')
   @TokenBucket(PER_KEY.name, { key: apiKeyOf })
   quote(@Param('symbol') symbol: string): Promise<Quote> {

@@ -1,0 +1,27 @@
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
+import { LimitsInterceptor } from '../http/limits.interceptor';
+
+/**
+ * Records a limit on a method, and puts LimitsInterceptor (once) on its class, which is how
+ * the limits reach controller handlers:
+ * - on the class, not app-wide: an app-wide interceptor puts every route of the app, limited
+ *   or not, through Nest's interceptor machinery, about a tenth of a trivial route's
+ *   throughput; controllers without limits now skip it.
+ * - first among the class's interceptors, not on the method: class interceptors run before
+ *   method ones, and a refused request should not run the controller's own interceptors, as
+ *   it would not under a guard. (Class decorators apply after method decorators, so
+ *   @UseInterceptors on the class appends after it.)
+ * On a provider Nest reads no interceptors: LimitsExplorer wraps the method instead.
+ */
+export function declareLimit(metadataKey: symbol | string, declaration: object): MethodDecorator {
+  return (target, _name, descriptor: PropertyDescriptor) => {
+    Reflect.defineMetadata(metadataKey, declaration, descriptor.value as object);
+    const owner = typeof target === 'function' ? target : target.constructor;
+    // Inherited as well: a subclass of a limited controller already has it.
+    const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, owner) ?? [];
+    if (!interceptors.includes(LimitsInterceptor)) {
+      Reflect.defineMetadata(INTERCEPTORS_METADATA, [LimitsInterceptor, ...interceptors], owner);
+    }
+    return descriptor;
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * LimitsInterceptor sits on the controllers that declare a limit, not on the whole app:
+ * other controllers skip it, it runs before a controller's own interceptors, and a limited
+ * controller needs no wiring of its own, whichever module it lives in.
+ */
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  UseInterceptors,
+  type CallHandler,
+  type ExecutionContext,
+  type INestApplication,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Observable } from 'rxjs';
+import request from 'supertest';
+import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
+import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
+import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
+import { LimitersModule } from '../../lib/nest/limiters.module';
+import { targets, uniqueName, useClients } from '../harness/redis-targets';
+
+/** The requests a controller's own interceptor saw, by path. */
+const seenByControllerInterceptor: string[] = [];
+
+@Injectable()
+class RequestRecorder implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    seenByControllerInterceptor.push(context.switchToHttp().getRequest<{ path: string }>().path);
+    return next.handle();
+  }
+}
+
+@Controller('unlimited')
+class UnlimitedController {
+  @Get()
+  plain(): string {
+    return 'plain';
+  }
+}
+
+@Controller()
+@UseInterceptors(RequestRecorder)
+class MixedController {
+  @Get('plain')
+  plain(): string {
+    return 'plain';
+  }
+
+  @Get('limited')
+  @TokenBucket({ name: 'scope-limited', capacity: 1, refillFrequency: 60_000, maxSleep: 0 })
+  @Semaphore({ name: 'scope-limited', capacity: 1 })
+  limited(): string {
+    return 'limited';
+  }
+}
+
+/** A feature module that does not import LimitersModule, under a root that is not global. */
+@Module({ controllers: [MixedController, UnlimitedController] })
+class FeatureModule {}
+
+const [standalone] = targets;
+
+describe('LimitsInterceptor on limited handlers only, standalone Redis', () => {
+  const { client } = useClients(standalone);
+  const redis = client();
+  let app: INestApplication;
+  let intercepted: jest.SpyInstance;
+
+  beforeEach(async () => {
+    seenByControllerInterceptor.length = 0;
+    intercepted = jest.spyOn(LimitsInterceptor.prototype, 'intercept');
+    const moduleRef = await Test.createTestingModule({
+      imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('scope') }), FeatureModule],
+    }).compile();
+    app = moduleRef.createNestApplication();
+    app.useLogger(false);
+    await app.init();
+  });
+
+  afterEach(async () => {
+    intercepted.mockRestore();
+    await app.close();
+  });
+
+  it('leaves a controller without limits out of it', async () => {
+    await request(app.getHttpServer()).get('/unlimited').expect(200, 'plain');
+    expect(intercepted).not.toHaveBeenCalled();
+  });
+
+  it('lets an unlimited route of a limited controller through untouched', async () => {
+    for (let i = 0; i < 3; i++) await request(app.getHttpServer()).get('/plain').expect(200, 'plain');
+    expect(intercepted).toHaveBeenCalledTimes(3);
+  });
+
+  it('runs it once for a handler with both limits', async () => {
+    await request(app.getHttpServer()).get('/limited').expect(200, 'limited');
+    expect(intercepted).toHaveBeenCalledTimes(1);
+  });
+
+  it('limits a controller of a module that does not import LimitersModule', async () => {
+    await request(app.getHttpServer()).get('/limited').expect(200);
+    await request(app.getHttpServer()).get('/limited').expect(429);
+  });
+
+  it("runs before the controller's own interceptors, which never see a refused request", async () => {
+    await request(app.getHttpServer()).get('/limited').expect(200);
+    await request(app.getHttpServer()).get('/limited').expect(429);
+    await request(app.getHttpServer()).get('/plain').expect(200);
+    expect(seenByControllerInterceptor).toEqual(['/limited', '/plain']);
+  });
+});
