@@ -2,6 +2,7 @@
 import * as net from 'node:net';
 import { startWorker } from '../../test/harness/processes';
 import { sleep } from '../support/clock';
+import { processCpuMicros } from '../support/process-cpu';
 import type { BenchContext, Section } from '../support/context';
 import { fmtSpread, spread, table } from '../support/stats';
 import type { HttpVariant } from '../workers/http-app.worker';
@@ -47,7 +48,7 @@ async function waitForHttp(port: number): Promise<void> {
 
 export async function http(ctx: BenchContext): Promise<Section> {
   const durationS = ctx.quick ? 2 : 4;
-  const rounds = ctx.quick ? 1 : 3;
+  const rounds = ctx.quick ? 1 : 5;
   const connections = 20;
   const sections: string[] = [];
   const data: Record<string, unknown> = {};
@@ -69,7 +70,9 @@ export async function http(ctx: BenchContext): Promise<Section> {
         for (let k = 0; k < apps.length; k++) {
           const app = apps[(k + round) % apps.length];
           ctx.log(`http (limit ${mode.limit || 'none'}): ${app.variant}, round ${round + 1}/${rounds}, ${durationS} s`);
-          app.runs.push(await autocannon({ url: `http://127.0.0.1:${app.port}/hit`, connections, duration: durationS }));
+          const cpuBefore = processCpuMicros(app.worker.child.pid!);
+          const run = await autocannon({ url: `http://127.0.0.1:${app.port}/hit`, connections, duration: durationS });
+          app.runs.push({ ...run, cpuPerRequest: (processCpuMicros(app.worker.child.pid!) - cpuBefore) / run.requests.total });
         }
       }
     } finally {
@@ -85,23 +88,26 @@ export async function http(ctx: BenchContext): Promise<Section> {
       return [
         app.label,
         fmtSpread(rps, 0),
+        fmtSpread(spread(app.runs.map((r) => r.cpuPerRequest)), 0),
         fmtSpread(spread(app.runs.map((r) => r.latency.p50)), 1),
         fmtSpread(spread(app.runs.map((r) => r.latency.p99)), 1),
         `${statuses.ok} / ${statuses.other} / ${statuses.errors}`,
       ];
     });
-    data[`limit-${mode.limit}`] = apps.map((a) => ({ variant: a.variant, runs: a.runs.map((r) => ({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], non2xx: r.non2xx })) }));
+    data[`limit-${mode.limit}`] = apps.map((a) => ({ variant: a.variant, runs: a.runs.map((r) => ({ rps: r.requests.average, cpuPerRequestUs: r.cpuPerRequest, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], non2xx: r.non2xx })) }));
     sections.push(
       `**${mode.title}**`,
       '',
-      table(['route limited by', 'req/s', 'latency p50 ms', 'latency p99 ms', '2xx / non-2xx / errors'], rows),
+      table(['route limited by', 'req/s', 'app CPU µs per request', 'latency p50 ms', 'latency p99 ms', '2xx / non-2xx / errors'], rows),
       '',
     );
   }
   const markdown = [
     `Nest 12 on Express, one GET route, the app in its own process; autocannon in the bench process, ${connections} ` +
       `connections, ${durationS} s per run, ${rounds} runs per variant interleaved (median, min–max over runs), after a 1 s warm-up. ` +
-      'Both limiters key by client IP (one key here) and keep their state in the same redis-server.',
+      'Both limiters key by client IP (one key here) and keep their state in the same redis-server. ' +
+      "App CPU per request is the app process's user + system time (from /proc) over the requests of the run: " +
+      'steadier than req/s, which also moves with what else the two cores are running.',
     '',
     ...sections,
   ].join('\n');
