@@ -216,6 +216,7 @@ const awkward: Array<[string, string]> = [
   ['a key suffix', 'victim}:holders'],
   ['the full key', limiterKey('limiters', 'semaphore', 'victim')],
   ['the encoded name', encodeName('victim')],
+  ['the encoded name of a name that needs encoding', encodeName('victim!')],
   ['a hashed-looking name', `h.${encodeName('victim')}`],
   ['the bucket key', limiterKey('limiters', 'bucket', 'victim')],
 ];

@@ -27,6 +27,8 @@ const awkwardNames = [
   'victim}:holders',
   'limiters:semaphore:{dmljdGlt}',
   'dmljdGlt',
+  'limiters:semaphore:{=victim}',
+  '=victim',
   // Lone surrogates have no UTF-8 form; each must not turn into U+FFFD and meet the others.
   '\ud800',
   '\udc00',
@@ -57,14 +59,21 @@ describe.each(targets)('limiter keys on $name Redis', (target) => {
   const { client } = useClients(target);
   const redis = client();
 
-  it('encodes names so keys never hold a brace or colon of the name and stay short', () => {
+  it('encodes names so keys never hold a brace, a glob character or white space of the name, and stay short', () => {
     for (const name of awkwardNames) {
       const encoded = encodeName(name);
-      expect(encoded).toMatch(/^[\w.-]+$/);
-      expect(encoded.length).toBeLessThanOrEqual(64);
+      expect(encoded).toMatch(/^[\w.:@=-]+$/);
+      expect(encoded.length).toBeLessThanOrEqual(65);
     }
     expect(encodeName('x'.repeat(10_000))).not.toBe(encodeName('x'.repeat(10_001)));
     expect(new Set(['\ud800', '\udc00', '\ufffd', '\ud800\udc00', '\udc00\ud800'].map(encodeName)).size).toBe(5);
+  });
+
+  it('keeps readable names readable in keys, and apart from every encoded name', () => {
+    expect(encodeName('per-key:alice@example.com')).toBe('=per-key:alice@example.com');
+    expect(encodeName('api_v2.search')).toBe('=api_v2.search');
+    // Not readable: encoded, and never equal to a readable name's segment.
+    for (const name of ['=victim', 'a b', 'x'.repeat(65), '*', 'ünï']) expect(encodeName(name)).not.toMatch(/^=/);
   });
 
   it('leaves no key behind once a semaphore is idle', async () => {
