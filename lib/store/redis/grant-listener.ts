@@ -1,4 +1,5 @@
 import type { Listening } from '../limiter-store';
+import type { Cluster, Redis } from 'ioredis';
 import type { RedisClient } from './lua-scripts';
 
 /**
@@ -86,7 +87,7 @@ export class GrantListener {
 
   private connection(): RedisClient {
     if (!this.subscriber) {
-      const subscriber = (this.client.duplicate as () => RedisClient).call(this.client);
+      const subscriber = subscriberFor(this.client);
       subscriber.on('message', (_channel: string, id: string) => this.waiters.get(id)?.granted());
       let connectedBefore = false;
       subscriber.on('ready', () => {
@@ -115,4 +116,17 @@ export class GrantListener {
     }
     for (const { missed } of [...this.waiters.values()]) missed?.();
   }
+}
+
+/**
+ * A connection like `client`'s for SUBSCRIBE. It queues commands until it is connected,
+ * whatever the client does: a client set to fail fast (enableOfflineQueue: false) would
+ * make its fresh duplicate refuse the first SUBSCRIBE, and every first wait with it.
+ * Told apart by `isCluster`, not instanceof: the app may load another copy of ioredis.
+ */
+function subscriberFor(client: RedisClient): RedisClient {
+  const queueUntilConnected = { enableOfflineQueue: true };
+  return client.isCluster
+    ? (client as Cluster).duplicate([], queueUntilConnected)
+    : (client as Redis).duplicate(queueUntilConnected);
 }
