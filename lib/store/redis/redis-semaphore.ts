@@ -1,6 +1,6 @@
 import type { AcquireReply, CancelReply, SemaphoreBackend, SemaphoreSnapshot } from '../limiter-store';
 import type { GrantListener } from './grant-listener';
-import type { ScriptRunner } from './script-runner';
+import { numbers, type ScriptRunner } from './script-runner';
 
 /**
  * A semaphore stored in four Redis keys sharing one hash tag (lua/semaphore-*.lua).
@@ -15,19 +15,17 @@ export function redisSemaphore(
   const [holders, queue, waiters, arrivals] = ['holders', 'queue', 'waiters', 'arrivals'].map((k) => `${base}:${k}`);
   return {
     acquire: async ({ id, capacity, leaseMs, waitMs }): Promise<AcquireReply> => {
-      const [status, ms] = (await scripts.run(
-        'semaphoreAcquire',
-        [holders, queue, waiters, arrivals],
-        [id, capacity, leaseMs, waitMs, channel],
-      )) as [number, number];
+      const [status, ms] = numbers(
+        await scripts.run('semaphoreAcquire', [holders, queue, waiters, arrivals], [id, capacity, leaseMs, waitMs, channel]),
+      );
       if (status === 1) return { status: 'held', leaseLeft: ms };
       return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms };
     },
     release: async (id, capacity) =>
-      (await scripts.run('semaphoreRelease', [holders, queue, waiters], [id, capacity])) === 1,
-    renew: async (id, leaseMs) => (await scripts.run('semaphoreRenew', [holders], [id, leaseMs])) === 1,
+      Number(await scripts.run('semaphoreRelease', [holders, queue, waiters], [id, capacity])) === 1,
+    renew: async (id, leaseMs) => Number(await scripts.run('semaphoreRenew', [holders], [id, leaseMs])) === 1,
     cancel: async (id): Promise<CancelReply> => {
-      const reply = await scripts.run('semaphoreCancel', [holders, queue, waiters], [id]);
+      const reply = Number(await scripts.run('semaphoreCancel', [holders, queue, waiters], [id]));
       return reply === 1 ? 'held' : reply === 0 ? 'dequeued' : 'absent';
     },
     inspect: async (): Promise<SemaphoreSnapshot> => {

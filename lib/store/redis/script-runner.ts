@@ -39,3 +39,12 @@ export class ScriptRunner {
     });
   }
 }
+
+/**
+ * A script's integer array reply as numbers. A client made with `stringNumbers: true`
+ * (ioredis's guard against integers past 2^53) hands integers over as strings, and
+ * "1" === 1 is false: every grant would read as a refusal.
+ */
+export function numbers(reply: unknown): number[] {
+  return (reply as Array<number | string>).map(Number);
+}
