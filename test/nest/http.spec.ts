@@ -1,4 +1,5 @@
-import { Controller, Get, Headers, Injectable, Param, ParseIntPipe, UseGuards, type PipeTransform } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Controller, Get, Headers, Injectable, Param, ParseIntPipe, StreamableFile, UseGuards, type PipeTransform } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { TokenBucketLimiter } from '../../lib/core/token-bucket-limiter';
@@ -13,7 +14,22 @@ import { sleep, waitUntil } from '../harness/timing';
 import { adapters, InFlight, startHttpApp, unreachableRedis, type AdapterName } from './limited-app';
 
 /** Shared by the controllers and the tests: what really ran, counted outside any limiter. */
-const counters = { reports: new InFlight(), searches: 0, pipes: 0, uploads: new InFlight() };
+const counters = { reports: new InFlight(), searches: 0, pipes: 0, uploads: new InFlight(), downloads: new InFlight() };
+
+/** A body sent in 5 chunks over about 300 ms, counted in `downloads` while it is being sent. */
+function slowBody(): Readable {
+  let sent = 0;
+  counters.downloads.enter();
+  return new Readable({
+    read() {
+      setTimeout(() => {
+        sent += 1;
+        this.push(sent <= 5 ? `chunk ${sent}\n` : null);
+        if (sent > 5) counters.downloads.leave();
+      }, 60);
+    },
+  });
+}
 
 @Injectable()
 class CountingPipe implements PipeTransform {
@@ -83,6 +99,13 @@ class LimitedController {
     return 'stored';
   }
 
+  // The handler returns at once; the answer takes ~300 ms to send.
+  @Get('download')
+  @Semaphore({ name: 'downloads', capacity: 1, maxSleep: 0 })
+  download(): StreamableFile {
+    return new StreamableFile(slowBody());
+  }
+
   @Get('down')
   @TokenBucket({ name: 'down', capacity: 5, refillFrequency: 1_000, commandTimeout: 200 })
   @Semaphore({ name: 'down', capacity: 1, commandTimeout: 200 })
@@ -127,6 +150,7 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
     beforeEach(() => {
       counters.reports = new InFlight();
       counters.uploads = new InFlight();
+      counters.downloads = new InFlight();
       counters.searches = 0;
       counters.pipes = 0;
     });
@@ -148,6 +172,38 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         expect(refused.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
         expect(refused.headers['retry-after']).toBeUndefined();
         expect((await holding).status).toBe(200);
+      }));
+
+    it('holds the slot until a streamed answer is sent, not only until the handler returns', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        const first = request(server).get('/download').then((r) => r);
+        await waitUntil('the first answer is being sent', () => counters.downloads.now === 1);
+        const whileSending = await request(server).get('/download');
+        expect(whileSending.status).toBe(429);
+        expect(counters.downloads.now).toBe(1); // the first was still being sent when refused
+        const sent = await first;
+        expect(sent.status).toBe(200);
+        expect(String(sent.text ?? sent.body)).toContain('chunk 5');
+        await waitUntil('the slot is free', async () => (await app.get(LimitersService).semaphore({ name: 'downloads', capacity: 1 }).state()).holders.length === 0);
+        expect((await request(server).get('/download')).status).toBe(200);
+        expect(counters.downloads.peak).toBe(1);
+      }));
+
+    it('keeps the slot of a request whose client left until its handler is done', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        const busy = app.get(LimitersService).semaphore({ name: 'busy', capacity: 1 });
+        const leaving = request(server).get('/busy/600');
+        const gone = leaving.then(() => 'answered', () => 'aborted');
+        await waitUntil('the request holds the slot', async () => (await busy.state()).holders.length === 1);
+        leaving.abort();
+        expect(await gone).toBe('aborted');
+        await sleep(100);
+        // Its handler is still running, so the slot is still taken.
+        expect((await request(server).get('/busy/0')).status).toBe(429);
+        await waitUntil('the slot is free', async () => (await busy.state()).holders.length === 0);
+        expect((await request(server).get('/busy/0')).status).toBe(200);
       }));
 
     it('answers with the semaphore status configured in http options', () =>

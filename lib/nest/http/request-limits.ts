@@ -4,6 +4,7 @@ import { LimitGate, releaseOf, type Release } from '../limit-gate';
 import type { GiveUp } from '../limited-call';
 import { LimitersService } from '../limiters.service';
 import { readMethodLimits, type MethodLimits } from '../method-limits';
+import { releaseWhenSent } from './answer-sent';
 import { toHttpException, type LimitKind } from './limit-exceptions';
 import {
   nextRefillIn,
@@ -82,7 +83,8 @@ export class RequestLimits {
     const response = this.headersTarget(context);
     if (response) appendToListHeader(response, RATELIMIT_POLICY, semaphorePolicy(policy, limiter.capacity));
     try {
-      return releaseOf(await this.gate.acquire(declaration, limiter, giveUp.signal));
+      const release = releaseOf(await this.gate.acquire(declaration, limiter, giveUp.signal));
+      return context.getType() === 'http' ? releaseWhenSent(release, context.getArgByIndex(1)) : release;
     } catch (error) {
       throw this.answer(context, error, 'semaphore', policy);
     }
