@@ -16,6 +16,10 @@ export const MEMORY_STORE_WARNING =
   'this app enforces its own limits, so N instances admit N times the configured limit. ' +
   'Pass "redis" to LimitersModule.forRoot to share limits across processes.';
 
+export const MODULE_NOT_IMPORTED_WARNING =
+  '@Semaphore or @TokenBucket is used, but LimitersModule.forRoot (or forRootAsync) is not imported in this ' +
+  'application, so those methods run without any limit. Import it in the root module.';
+
 export function unknownLimiter(kind: LimiterKind, name: string, known: string[]): string {
   const list = known.length === 0 ? 'none is registered' : `registered: ${known.map((n) => `"${n}"`).join(', ')}`;
   return (

@@ -7,6 +7,7 @@ import {
   Controller,
   Get,
   Injectable,
+  Logger,
   Module,
   UseInterceptors,
   type CallHandler,
@@ -22,6 +23,7 @@ import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
 import { LimitersModule } from '../../lib/nest/limiters.module';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
+import { InFlight } from './limited-app';
 
 /** The requests a controller's own interceptor saw, by path. */
 const seenByControllerInterceptor: string[] = [];
@@ -111,5 +113,36 @@ describe('LimitsInterceptor on limited handlers only, standalone Redis', () => {
     await request(app.getHttpServer()).get('/limited').expect(429);
     await request(app.getHttpServer()).get('/plain').expect(200);
     expect(seenByControllerInterceptor).toEqual(['/limited', '/plain']);
+  });
+});
+
+@Injectable()
+class SlowService {
+  readonly inFlight = new InFlight();
+
+  @Semaphore({ name: 'scope-unimported', capacity: 1 })
+  async work(): Promise<void> {
+    await this.inFlight.during(50);
+  }
+}
+
+describe('limits declared in an app that does not import LimitersModule', () => {
+  it('still starts, runs the methods without limits, and warns once why', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const moduleRef = await Test.createTestingModule({ providers: [SlowService], controllers: [MixedController] }).compile();
+      const app = moduleRef.createNestApplication();
+      app.useLogger(false);
+      await app.init();
+      const service = app.get(SlowService);
+      await Promise.all([service.work(), service.work()]);
+      expect(service.inFlight.peak).toBe(2);
+      for (let i = 0; i < 2; i++) await request(app.getHttpServer()).get('/limited').expect(200);
+      const why = warn.mock.calls.filter(([message]) => String(message).includes('LimitersModule.forRoot'));
+      expect(why).toHaveLength(1);
+      await app.close();
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

@@ -1,6 +1,7 @@
-import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Injectable, Logger, Optional, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { limitObservable } from '../limited-call';
+import { MODULE_NOT_IMPORTED_WARNING } from '../limiters.messages';
 import { RequestLimits } from './request-limits';
 
 /**
@@ -11,16 +12,25 @@ import { RequestLimits } from './request-limits';
  */
 @Injectable()
 export class LimitsInterceptor implements NestInterceptor {
-  constructor(private readonly requests: RequestLimits) {}
+  /**
+   * Nest makes this for every class with a limited method, services too (it reads
+   * interceptors on providers for gateways). Without LimitersModule the app still starts,
+   * as it did before any interceptor existed: a unit test of a decorated service should
+   * not need the module. It says so once instead of failing.
+   */
+  constructor(@Optional() private readonly requests?: RequestLimits) {
+    if (!requests) new Logger('LimitersModule').warn(MODULE_NOT_IMPORTED_WARNING);
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const limits = this.requests.limitsOf(context);
-    if (!limits) return next.handle();
+    const requests = this.requests;
+    const limits = requests?.limitsOf(context);
+    if (!requests || !limits) return next.handle();
     return limitObservable(
       async (giveUp) => {
         // Rate first, then concurrency: a refused request never holds a slot.
-        await this.requests.takeToken(context, limits);
-        return this.requests.holdSlot(context, limits, giveUp);
+        await requests.takeToken(context, limits);
+        return requests.holdSlot(context, limits, giveUp);
       },
       () => next.handle(),
     );
