@@ -6,7 +6,10 @@ export class LimiterError extends Error {
   }
 }
 
-/** A limiter option is missing or out of range. Thrown at construction, never mid-flight. */
+/**
+ * A limiter option is missing or out of range. Thrown at construction, never mid-flight;
+ * except for a decorator's `key`, whose result is only known when a call is made.
+ */
 export class InvalidOptionError extends LimiterError {
   constructor(
     readonly option: string,

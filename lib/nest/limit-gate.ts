@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RedisUnavailableError } from '../core/errors';
+import { InvalidOptionError, RedisUnavailableError } from '../core/errors';
 import type { Permit } from '../core/permit';
 import type { SemaphoreLimiter } from '../core/semaphore-limiter';
 import type { Reservation, TokenBucketLimiter } from '../core/token-bucket-limiter';
-import type { LimitDeclaration, SemaphoreDeclaration, TokenBucketDeclaration } from './decorators/limit-options.interface';
+import type { LimitDeclaration, LimitKey, SemaphoreDeclaration, TokenBucketDeclaration } from './decorators/limit-options.interface';
 import type { GiveUp } from './limited-call';
 import { LimiterCache } from './limiter-cache';
 import { LimitersService } from './limiters.service';
@@ -94,13 +94,14 @@ export class LimitGate {
     keyArgs: unknown[],
     make: (key: string | undefined, name: string) => L,
   ): PickedLimiter<L> {
-    const key = keyOf(declaration, keyArgs);
+    const policy = declaration.registered ?? declaration.inline?.name ?? limits.owner;
+    const key = keyOf(declaration, keyArgs, policy);
     // The id holds no space, so the first space ends it and any key after it is unambiguous.
     const id = this.methodId(limits);
-    return cache.getOrCreate(key === undefined ? id : `${id} ${key}`, () => {
-      const policy = declaration.registered ?? declaration.inline?.name ?? limits.owner;
-      return { limiter: make(key, key === undefined ? policy : `${policy}:${key}`), policy };
-    });
+    return cache.getOrCreate(key === undefined ? id : `${id} ${key}`, () => ({
+      limiter: make(key, key === undefined ? policy : `${policy}:${key}`),
+      policy,
+    }));
   }
 
   private methodId(limits: MethodLimits): string {
@@ -132,7 +133,15 @@ export function releaseOf(permit: Permit | undefined): Release {
   return () => void permit?.release().catch(() => undefined);
 }
 
-function keyOf(declaration: { key?: (...args: any[]) => string | undefined }, keyArgs: unknown[]): string | undefined {
-  const key = declaration.key?.(...keyArgs);
-  return key === undefined || key === '' ? undefined : key;
+/**
+ * What `key` returned, as the limiter name's suffix. Anything but a string, a finite number
+ * or undefined is refused: an object would become "[object Object]" and quietly put every
+ * caller under one limit.
+ */
+function keyOf(declaration: { key?: LimitKey }, keyArgs: unknown[], limiter: string): string | undefined {
+  const key: unknown = declaration.key?.(...keyArgs);
+  if (key === undefined || key === '') return undefined;
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' && Number.isFinite(key)) return String(key);
+  throw new InvalidOptionError('key', limiter, 'must return a string, a finite number, or undefined for the shared limit', key);
 }

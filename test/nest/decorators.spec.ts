@@ -1,7 +1,7 @@
 import { HttpException, Injectable, Logger } from '@nestjs/common';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { Observable, Subject, firstValueFrom, lastValueFrom, of, timer } from 'rxjs';
-import { MaxSleepExceededError, RedisUnavailableError } from '../../lib';
+import { InvalidOptionError, MaxSleepExceededError, RedisUnavailableError } from '../../lib';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
@@ -55,6 +55,12 @@ class TenantService {
   @TokenBucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0, key: (tenant: string) => tenant })
   async search(tenant: string, query: string): Promise<string> {
     return `${tenant}:${query}`;
+  }
+
+  // Numeric ids are common; anything else that is not a string is a mistake.
+  @TokenBucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0, key: (user: { id: never }) => user.id })
+  async forUser(user: { id: unknown }): Promise<unknown> {
+    return user.id;
   }
 
   // Rate and concurrency together: 4 calls a minute, 2 at a time.
@@ -213,6 +219,24 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     await expect(tenants.search('globex', 'a')).resolves.toBe('globex:a');
     await expect(tenants.search('globex', 'b')).resolves.toBe('globex:b');
     await expect(tenants.search('globex', 'c')).rejects.toBeInstanceOf(MaxSleepExceededError);
+    await app.close();
+  });
+
+  it('takes a number from key as its decimal string, and refuses a key that is neither', async () => {
+    const app = await start();
+    const tenants = app.get(TenantService);
+    await tenants.forUser({ id: 7 });
+    await tenants.forUser({ id: 7 });
+    await expect(tenants.forUser({ id: 7 })).rejects.toBeInstanceOf(MaxSleepExceededError);
+    // The string "7" is the same caller; user 8 has a bucket of its own.
+    await expect(tenants.forUser({ id: '7' })).rejects.toBeInstanceOf(MaxSleepExceededError);
+    await expect(tenants.forUser({ id: 8 })).resolves.toBe(8);
+    for (const id of [{}, ['7'], NaN, true, null]) {
+      const error = await tenants.forUser({ id }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionError);
+      expect((error as InvalidOptionError).option).toBe('key');
+      expect((error as Error).message).toContain('TenantService.forUser');
+    }
     await app.close();
   });
 

@@ -7,9 +7,10 @@ import type { TokenBucketOptions } from '../../core/token-bucket-limiter';
  * - On a service method it is called with the method's arguments.
  * - On a controller handler it is called with `(request, context: ExecutionContext)`;
  *   outside HTTP, `request` is the handler's first argument (RPC data, WebSocket client).
- * Returning undefined or '' uses the unkeyed, shared limit.
+ * Returning undefined or '' uses the unkeyed, shared limit. A number (a user id) is used as
+ * its decimal string; anything else fails the call with InvalidOptionError.
  */
-export type LimitKey = (...args: any[]) => string | undefined;
+export type LimitKey = (...args: any[]) => string | number | undefined;
 
 /** What a decorator may add to a limiter, inline or registered. */
 export interface MethodLimitOptions {
