@@ -14,7 +14,7 @@ import { sleep, waitUntil } from '../harness/timing';
 import { adapters, InFlight, startHttpApp, unreachableRedis, type AdapterName } from './limited-app';
 
 /** Shared by the controllers and the tests: what really ran, counted outside any limiter. */
-const counters = { reports: new InFlight(), searches: 0, pipes: 0, uploads: new InFlight(), downloads: new InFlight() };
+const counters = { reports: new InFlight(), searches: 0, pipes: 0, uploads: new InFlight(), downloads: new InFlight(), queuedRuns: 0 };
 
 /** A body sent in 5 chunks over about 300 ms, counted in `downloads` while it is being sent. */
 function slowBody(): Readable {
@@ -99,6 +99,15 @@ class LimitedController {
     return 'stored';
   }
 
+  // One at a time; the others queue for up to 5 s.
+  @Get('queued/:ms')
+  @Semaphore({ name: 'queued', capacity: 1, maxSleep: 5_000 })
+  async queued(@Param('ms', ParseIntPipe) ms: number): Promise<string> {
+    counters.queuedRuns += 1;
+    await sleep(ms);
+    return 'done';
+  }
+
   // The handler returns at once; the answer takes ~300 ms to send.
   @Get('download')
   @Semaphore({ name: 'downloads', capacity: 1, maxSleep: 0 })
@@ -151,6 +160,7 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
       counters.reports = new InFlight();
       counters.uploads = new InFlight();
       counters.downloads = new InFlight();
+      counters.queuedRuns = 0;
       counters.searches = 0;
       counters.pipes = 0;
     });
@@ -188,6 +198,25 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         await waitUntil('the slot is free', async () => (await app.get(LimitersService).semaphore({ name: 'downloads', capacity: 1 }).state()).holders.length === 0);
         expect((await request(server).get('/download')).status).toBe(200);
         expect(counters.downloads.peak).toBe(1);
+      }));
+
+    it('takes a request whose client left out of the queue, and never runs its handler', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        const queue = app.get(LimitersService).semaphore({ name: 'queued', capacity: 1 });
+        const holding = request(server).get('/queued/800').then((r) => r);
+        await waitUntil('the first request runs', () => counters.queuedRuns === 1);
+        const leaving = request(server).get('/queued/0');
+        const gone = leaving.then(() => 'answered', () => 'aborted');
+        await waitUntil('the second request queues', async () => (await queue.state()).waiters.length === 1);
+        leaving.abort();
+        expect(await gone).toBe('aborted');
+        // Well before the first one ends and would have handed it the slot.
+        await waitUntil('the queue is empty', async () => (await queue.state()).waiters.length === 0, 500);
+        expect((await holding).status).toBe(200);
+        await sleep(100);
+        expect(counters.queuedRuns).toBe(1);
+        expect((await queue.state()).holders).toEqual([]);
       }));
 
     it('keeps the slot of a request whose client left until its handler is done', () =>

@@ -4,7 +4,7 @@ import { LimitGate, releaseOf, type Release } from '../limit-gate';
 import type { GiveUp } from '../limited-call';
 import { LimitersService } from '../limiters.service';
 import { readMethodLimits, type MethodLimits } from '../method-limits';
-import { releaseWhenSent } from './answer-sent';
+import { giveUpWhenClientLeaves, nodeResponse, releaseWhenSent } from './client-connection';
 import { toHttpException, type LimitKind } from './limit-exceptions';
 import {
   nextRefillIn,
@@ -82,11 +82,15 @@ export class RequestLimits {
     const { limiter, policy } = this.gate.semaphoreFor(limits, declaration, keyArgs(context));
     const response = this.headersTarget(context);
     if (response) appendToListHeader(response, RATELIMIT_POLICY, semaphorePolicy(policy, limiter.capacity));
+    const node = context.getType() === 'http' ? nodeResponse(context.getArgByIndex(1)) : undefined;
+    const stopWatching = node && giveUpWhenClientLeaves(node, giveUp);
     try {
       const release = releaseOf(await this.gate.acquire(declaration, limiter, giveUp.signal));
-      return context.getType() === 'http' ? releaseWhenSent(release, context.getArgByIndex(1)) : release;
+      return node ? releaseWhenSent(release, node) : release;
     } catch (error) {
       throw this.answer(context, error, 'semaphore', policy);
+    } finally {
+      stopWatching?.();
     }
   }
 

@@ -1,0 +1,61 @@
+import { HttpException } from '@nestjs/common';
+import type { Release } from '../limit-gate';
+import type { GiveUp } from '../limited-call';
+
+/**
+ * What a semaphore slot of an HTTP request follows besides the handler: the response.
+ * Its 'close' comes once the answer is sent, or as soon as the client goes away.
+ */
+interface NodeResponse {
+  readonly closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
+/** The Node response: Express's `res` itself, Fastify's `reply.raw`; undefined for anything else. */
+export function nodeResponse(response: unknown): NodeResponse | undefined {
+  const candidate = (response as { raw?: unknown } | undefined)?.raw ?? response;
+  const node = candidate as Partial<NodeResponse> | undefined;
+  return typeof node?.once === 'function' && typeof node.off === 'function' && typeof node.closed === 'boolean'
+    ? (node as NodeResponse)
+    : undefined;
+}
+
+/** 499, nginx's "client closed request": nobody reads it, Nest logs no error for it. */
+function clientGone(): HttpException {
+  return new HttpException('Client closed the request while it waited for a slot.', 499);
+}
+
+/**
+ * Gives up the wait for a slot when the client goes away: an abandoned request would
+ * otherwise take a slot from the queue, and run its handler, for nobody. Returns what
+ * stops watching once the wait is over.
+ */
+export function giveUpWhenClientLeaves(response: NodeResponse, giveUp: GiveUp): () => void {
+  const leave = () => giveUp.abort(clientGone());
+  if (response.closed) leave();
+  else response.once('close', leave);
+  return () => response.off('close', leave);
+}
+
+/**
+ * Holds a request's slot until its answer is sent as well as until its handler is done.
+ * A handler returning a StreamableFile (or anything Nest writes afterwards) is done long
+ * before the client has its last byte: releasing then would let a second download start
+ * while the first is still being sent. A client that left while its handler runs keeps
+ * the slot taken until the handler is done. The returned release is the handler side's.
+ */
+export function releaseWhenSent(release: Release, response: NodeResponse): Release {
+  if (response.closed) return release;
+  let handlerDone = false;
+  let sent = false;
+  response.once('close', () => {
+    sent = true;
+    if (handlerDone) release();
+  });
+  return () => {
+    if (handlerDone) return;
+    handlerDone = true;
+    if (sent) release();
+  };
+}
