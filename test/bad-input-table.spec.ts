@@ -165,6 +165,10 @@ describe('per-call arguments', () => {
     { call: 'bucket.run(work, { tokens })', option: 'tokens', accepts: [], run: (v) => bucket.run(() => undefined, { tokens: v as number }) },
     { call: 'bucket.take(1, { maxSleep })', option: 'maxSleep', accepts: ['0', 'Infinity'], run: (v) => bucket.take(1, { maxSleep: v as number }) },
     { call: 'bucket.run(work, { maxSleep })', option: 'maxSleep', accepts: ['0', 'Infinity'], run: (v) => bucket.run(() => undefined, { maxSleep: v as number }) },
+    { call: 'semaphore.acquire({ signal })', option: 'signal', accepts: [], run: (v) => semaphore.acquire({ signal: v as AbortSignal }) },
+    { call: 'semaphore.run(work, { signal })', option: 'signal', accepts: [], run: (v) => semaphore.run(() => undefined, { signal: v as AbortSignal }) },
+    { call: 'bucket.take(1, { signal })', option: 'signal', accepts: [], run: (v) => bucket.take(1, { signal: v as AbortSignal }) },
+    { call: 'bucket.run(work, { signal })', option: 'signal', accepts: [], run: (v) => bucket.run(() => undefined, { signal: v as AbortSignal }) },
   ];
   const cases = calls.flatMap(({ call, option, accepts, run }) => [
     ...values.filter(([label]) => !accepts.includes(label)).map(([label, value]) => ({ call, option, label, value, run })),

@@ -202,6 +202,25 @@ describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
     expect(await b.run(() => 'done')).toBe('done');
     expect((await b.tryTake()).allowed).toBe(false);
   });
+
+  it('stops sleeping when the signal aborts, with its reason, the tokens staying spent', async () => {
+    const b = bucket({ capacity: 1, refillFrequency: 5_000, maxSleep: 10_000 });
+    await b.take();
+    const controller = new AbortController();
+    let ran = false;
+    const startedAt = now();
+    const running = b.run(() => (ran = true), { signal: controller.signal }).catch((e: unknown) => e);
+    await sleep(200);
+    controller.abort(new Error('caller left'));
+    expect(await running).toEqual(new Error('caller left'));
+    expect(now() - startedAt).toBeLessThan(2_000);
+    expect(ran).toBe(false);
+    // Reserved before the abort: the next refill's token is promised to it.
+    expect((await b.state()).tokens).toBe(-1);
+    // Already aborted: nothing is reserved at all.
+    await expect(b.take(1, { signal: controller.signal })).rejects.toEqual(new Error('caller left'));
+    expect((await b.state()).tokens).toBe(-1);
+  });
 });
 
 describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {

@@ -85,6 +85,12 @@ export class OptionReader {
     };
   }
 
+  /** A per-call signal: an AbortSignal, or nothing. Checked before anything is sent to the store. */
+  static callSignal(value: unknown, limiter: string): AbortSignal | undefined {
+    if (value === undefined || value instanceof AbortSignal) return value;
+    throw new InvalidOptionError('signal', limiter, 'must be an AbortSignal', value);
+  }
+
   /** A per-call maxSleep, checked like the option; the limiter's own when the call gives none. */
   static callMaxSleep(value: unknown, limiter: string, fallback: number): number {
     return new OptionReader({ maxSleep: value }, limiter).duration('maxSleep', fallback, { infinite: true });

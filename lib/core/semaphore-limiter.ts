@@ -47,13 +47,15 @@ export class SemaphoreLimiter implements PermitSource {
   /** Waits up to maxSleep for a slot; rejects with MaxSleepExceededError after that. */
   async acquire(options: AcquireOptions = {}): Promise<Permit> {
     const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
+    const signal = OptionReader.callSignal(options.signal, this.name);
+    signal?.throwIfAborted();
     if (maxSleep === 0) {
       const permit = await this.tryAcquire();
       if (!permit) throw new MaxSleepExceededError(this.name, 0);
       return permit;
     }
     const id = randomUUID();
-    const leaseLeft = await new SemaphoreWait(this, id, maxSleep, options.signal).wait();
+    const leaseLeft = await new SemaphoreWait(this, id, maxSleep, signal).wait();
     return new Permit(this, id, leaseLeft);
   }
 

@@ -16,6 +16,11 @@ export interface TokenBucketOptions extends CommonLimiterOptions {
 export interface TakeOptions {
   /** Overrides the limiter's maxSleep for this call. */
   maxSleep?: number;
+  /**
+   * take() and run() stop sleeping when it aborts, and reject with its reason. The tokens
+   * stay spent: a reservation cannot be handed back (see reserve()).
+   */
+  signal?: AbortSignal;
 }
 
 export interface TryTakeResult {
@@ -89,9 +94,11 @@ export class TokenBucketLimiter {
    */
   async take(tokens = 1, options: TakeOptions = {}): Promise<number> {
     const startedAt = performance.now();
+    const signal = OptionReader.callSignal(options.signal, this.name);
+    signal?.throwIfAborted();
     const { wait } = await this.reserve(tokens, options);
     // A reservation can lie further ahead than one Node timer reaches (maxSleep Infinity).
-    await sleepFor(wait);
+    await sleepFor(wait, signal);
     return Math.round(performance.now() - startedAt);
   }
 

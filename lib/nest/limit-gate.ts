@@ -62,10 +62,11 @@ export class LimitGate {
    * (the RateLimit field) without a second call. Undefined: Redis failed and
    * whenRedisFails let the call through unlimited.
    */
-  async take(declaration: TokenBucketDeclaration, limiter: TokenBucketLimiter): Promise<Reservation | undefined> {
+  async take(declaration: TokenBucketDeclaration, limiter: TokenBucketLimiter, giveUp?: GiveUp): Promise<Reservation | undefined> {
     const reserving = limiter.reserve(declaration.tokens ?? 1, { maxSleep: declaration.maxSleep });
     const reservation = await this.failOpen(reserving, limiter.name);
-    if (reservation) await sleepFor(reservation.wait);
+    // The signal only when there is a wait to give up: making one costs more than the rest.
+    if (reservation && reservation.wait > 0) await sleepFor(reservation.wait, giveUp?.signal);
     return reservation;
   }
 
@@ -80,7 +81,7 @@ export class LimitGate {
    */
   async enter(limits: MethodLimits, keyArgs: unknown[], giveUp?: GiveUp): Promise<Release> {
     if (limits.tokenBucket) {
-      await this.take(limits.tokenBucket, this.tokenBucketFor(limits, limits.tokenBucket, keyArgs).limiter);
+      await this.take(limits.tokenBucket, this.tokenBucketFor(limits, limits.tokenBucket, keyArgs).limiter, giveUp);
     }
     if (!limits.semaphore) return () => undefined;
     const { limiter } = this.semaphoreFor(limits, limits.semaphore, keyArgs);

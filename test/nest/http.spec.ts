@@ -14,7 +14,7 @@ import { sleep, waitUntil } from '../harness/timing';
 import { adapters, InFlight, startHttpApp, unreachableRedis, type AdapterName } from './limited-app';
 
 /** Shared by the controllers and the tests: what really ran, counted outside any limiter. */
-const counters = { reports: new InFlight(), searches: 0, pipes: 0, uploads: new InFlight(), downloads: new InFlight(), queuedRuns: 0 };
+const counters = { reports: new InFlight(), searches: 0, pipes: 0, uploads: new InFlight(), downloads: new InFlight(), queuedRuns: 0, pacedRuns: 0 };
 
 /** A body sent in 5 chunks over about 300 ms, counted in `downloads` while it is being sent. */
 function slowBody(): Readable {
@@ -99,6 +99,14 @@ class LimitedController {
     return 'stored';
   }
 
+  // One a second; the others sleep for their token, up to 3 s.
+  @Get('paced')
+  @TokenBucket({ name: 'paced', capacity: 1, refillFrequency: 1_000, maxSleep: 3_000 })
+  paced(): string {
+    counters.pacedRuns += 1;
+    return 'ok';
+  }
+
   // One at a time; the others queue for up to 5 s.
   @Get('queued/:ms')
   @Semaphore({ name: 'queued', capacity: 1, maxSleep: 5_000 })
@@ -161,6 +169,7 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
       counters.uploads = new InFlight();
       counters.downloads = new InFlight();
       counters.queuedRuns = 0;
+      counters.pacedRuns = 0;
       counters.searches = 0;
       counters.pipes = 0;
     });
@@ -217,6 +226,25 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         await sleep(100);
         expect(counters.queuedRuns).toBe(1);
         expect((await queue.state()).holders).toEqual([]);
+      }));
+
+    it('never runs the handler of a request whose client left while it slept for its token', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        expect((await request(server).get('/paced')).status).toBe(200);
+        const startedAt = performance.now();
+        const leaving = request(server).get('/paced');
+        const gone = leaving.then(() => 'answered', () => 'aborted');
+        await sleep(200);
+        leaving.abort();
+        expect(await gone).toBe('aborted');
+        // Past the refill its token was reserved for (under 1 s after the first request).
+        await sleep(1_300 - (performance.now() - startedAt));
+        expect(counters.pacedRuns).toBe(1);
+        // The token it reserved is spent: the next one comes a period later.
+        const next = await request(server).get('/paced');
+        expect(next.status).toBe(200);
+        expect(counters.pacedRuns).toBe(2);
       }));
 
     it('keeps the slot of a request whose client left until its handler is done', () =>

@@ -6,7 +6,7 @@ import type { GiveUp } from '../limited-call';
  * What a semaphore slot of an HTTP request follows besides the handler: the response.
  * Its 'close' comes once the answer is sent, or as soon as the client goes away.
  */
-interface NodeResponse {
+export interface NodeResponse {
   readonly closed: boolean;
   once(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
@@ -23,13 +23,13 @@ export function nodeResponse(response: unknown): NodeResponse | undefined {
 
 /** 499, nginx's "client closed request": nobody reads it, Nest logs no error for it. */
 function clientGone(): HttpException {
-  return new HttpException('Client closed the request while it waited for a slot.', 499);
+  return new HttpException('Client closed the request while it waited for its limit.', 499);
 }
 
 /**
- * Gives up the wait for a slot when the client goes away: an abandoned request would
- * otherwise take a slot from the queue, and run its handler, for nobody. Returns what
- * stops watching once the wait is over.
+ * Gives up the request's wait (for a slot, or the sleep until its tokens) when the client
+ * goes away: an abandoned request would otherwise take a slot, and run its handler, for
+ * nobody. Returns what stops watching once the wait is over.
  */
 export function giveUpWhenClientLeaves(response: NodeResponse, giveUp: GiveUp): () => void {
   const leave = () => giveUp.abort(clientGone());

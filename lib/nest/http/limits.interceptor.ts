@@ -29,7 +29,7 @@ export class LimitsInterceptor implements NestInterceptor {
     return limitObservable(
       async (giveUp) => {
         // Rate first, then concurrency: a refused request never holds a slot.
-        await requests.takeToken(context, limits);
+        await requests.takeToken(context, limits, giveUp);
         return requests.holdSlot(context, limits, giveUp);
       },
       () => next.handle(),

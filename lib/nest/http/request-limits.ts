@@ -4,7 +4,8 @@ import { LimitGate, releaseOf, type Release } from '../limit-gate';
 import type { GiveUp } from '../limited-call';
 import { LimitersService } from '../limiters.service';
 import { readMethodLimits, type MethodLimits } from '../method-limits';
-import { giveUpWhenClientLeaves, nodeResponse, releaseWhenSent } from './client-connection';
+import { LazyAbortController } from '../../core/lazy-abort-controller';
+import { giveUpWhenClientLeaves, nodeResponse, releaseWhenSent, type NodeResponse } from './client-connection';
 import { toHttpException, type LimitKind } from './limit-exceptions';
 import {
   nextRefillIn,
@@ -17,6 +18,8 @@ import {
   tokenBucketPolicy,
 } from './ratelimit-fields';
 import { appendToListHeader, setHeader } from './response-headers';
+
+const NOT_WATCHING = { node: undefined, stopWatching: () => undefined };
 
 /** One bit per kind of limit: a number per request, where a Set would be one more object. */
 const APPLIED: Record<LimitKind, number> = { tokenBucket: 1, semaphore: 2 };
@@ -48,15 +51,22 @@ export class RequestLimits {
     return limits ?? undefined;
   }
 
-  /** Takes the handler's tokens, writes the RateLimit fields, and throws the answer when refused. */
-  async takeToken(context: ExecutionContext, limits: MethodLimits): Promise<void> {
+  /**
+   * Takes the handler's tokens, writes the RateLimit fields, and throws the answer when
+   * refused. A client that leaves while the request sleeps for its tokens ends the sleep,
+   * and the handler never runs (the tokens stay spent).
+   */
+  async takeToken(context: ExecutionContext, limits: MethodLimits, giveUp: GiveUp = new LazyAbortController()): Promise<void> {
     const declaration = limits.tokenBucket;
     if (!declaration || this.alreadyApplied(context, 'tokenBucket')) return;
     const { limiter, policy } = this.gate.tokenBucketFor(limits, declaration, keyArgs(context));
     const response = this.headersTarget(context);
     if (response) appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(policy, limiter.shape));
+    // Watched only where a sleep is possible: most routes refuse at once (maxSleep 0).
+    const mayWait = (declaration.maxSleep ?? limiter.maxSleep) > 0;
+    const { stopWatching } = mayWait ? this.watchClient(context, giveUp) : NOT_WATCHING;
     try {
-      const reservation = await this.gate.take(declaration, limiter);
+      const reservation = await this.gate.take(declaration, limiter, giveUp);
       if (!reservation || !response) return;
       // r is what the reservation left: 0 after a wait, the tokens having been promised
       // before they existed. t counts from now, the wait being behind us.
@@ -68,6 +78,8 @@ export class RequestLimits {
         appendToListHeader(response, RATELIMIT, tokenBucketLimit(policy, 0, error.wouldWait));
       }
       throw this.answer(context, error, 'tokenBucket', policy);
+    } finally {
+      stopWatching();
     }
   }
 
@@ -82,16 +94,21 @@ export class RequestLimits {
     const { limiter, policy } = this.gate.semaphoreFor(limits, declaration, keyArgs(context));
     const response = this.headersTarget(context);
     if (response) appendToListHeader(response, RATELIMIT_POLICY, semaphorePolicy(policy, limiter.capacity));
-    const node = context.getType() === 'http' ? nodeResponse(context.getArgByIndex(1)) : undefined;
-    const stopWatching = node && giveUpWhenClientLeaves(node, giveUp);
+    const { node, stopWatching } = this.watchClient(context, giveUp);
     try {
       const release = releaseOf(await this.gate.acquire(declaration, limiter, giveUp.signal));
       return node ? releaseWhenSent(release, node) : release;
     } catch (error) {
       throw this.answer(context, error, 'semaphore', policy);
     } finally {
-      stopWatching?.();
+      stopWatching();
     }
+  }
+
+  /** Over HTTP, gives up the request's wait when its client leaves, until stopWatching(). */
+  private watchClient(context: ExecutionContext, giveUp: GiveUp): { node?: NodeResponse; stopWatching: () => void } {
+    const node = context.getType() === 'http' ? nodeResponse(context.getArgByIndex(1)) : undefined;
+    return node ? { node, stopWatching: giveUpWhenClientLeaves(node, giveUp) } : NOT_WATCHING;
   }
 
   /** HTTP gets a status; other transports get the limiter error itself, to map as they see fit. */
