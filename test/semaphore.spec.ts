@@ -1,4 +1,4 @@
-import { LeaseLostError, MaxSleepExceededError, SemaphoreLimiter, type Permit, type SemaphoreOptions } from '../lib';
+import { LeaseLostError, MaxSleepExceededError, RedisUnavailableError, SemaphoreLimiter, type Permit, type SemaphoreOptions } from '../lib';
 import type { StoreOrClient } from '../lib/store/resolve-store';
 import { encodeName, limiterKey } from '../lib/store/redis/keys';
 import { watchCommands } from './harness/monitor';
@@ -308,6 +308,19 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
     }
     expect(median(latencies)).toBeLessThan(50);
   }, 5 * WORKER_START_MS);
+
+  it('fails its waiters at once when the client is closed, instead of after maxSleep', async () => {
+    const closing = client();
+    const s = semaphoresOn(closing)();
+    const held = await s.acquire();
+    const waiting = s.acquire({ maxSleep: 30_000 }).catch((e: unknown) => e);
+    await queued(s, 1);
+    const closedAt = now();
+    await closing.quit();
+    expect(await waiting).toBeInstanceOf(RedisUnavailableError);
+    expect(now() - closedAt).toBeLessThan(2_000);
+    void held;
+  });
 
   it('does not block the client connection while waiting', async () => {
     const s = semaphore();

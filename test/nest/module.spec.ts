@@ -5,6 +5,7 @@ import {
   LimitersModule,
   LimitersService,
   MemoryStore,
+  RedisUnavailableError,
   SemaphoreLimiter,
   TokenBucketLimiter,
   UnknownLimiterError,
@@ -304,6 +305,19 @@ describe('LimitersModule owning its Redis connection (standalone)', () => {
     const owned = app.get(LimitersService).options.redis as RedisClient;
     await app.close();
     expect(owned.status).toBe('end');
+  });
+
+  it('fails calls still waiting for a slot as soon as the app closes, so shutdown is not held up', async () => {
+    const app = await start({ imports: [LimitersModule.forRoot({ redis: url, keyPrefix: uniqueName('shutdown') })] });
+    const semaphore = app.get(LimitersService).semaphore({ name: 'exports', capacity: 1 });
+    const held = await semaphore.acquire();
+    const waiting = semaphore.acquire({ maxSleep: 30_000 }).catch((e: unknown) => e);
+    await waitUntil('the call waits for the slot', async () => (await semaphore.state()).waiters.length === 1);
+    const closingAt = performance.now();
+    await app.close();
+    expect(await waiting).toBeInstanceOf(RedisUnavailableError);
+    expect(performance.now() - closingAt).toBeLessThan(2_000);
+    void held;
   });
 
   it('closes a connection that is waiting to retry, and it never retries after', async () => {

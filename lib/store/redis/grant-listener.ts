@@ -22,7 +22,13 @@ export class GrantListener {
   private readonly waiters = new Map<string, { granted: () => void; missed?: () => void }>();
 
   constructor(private readonly client: RedisClient) {
-    client.once('end', () => this.close());
+    client.once('end', () => {
+      this.close();
+      // Closed for good (quit, or the app shutting down): no grant can come any more.
+      // Each waiter looks for itself, which fails at once on the closed connection,
+      // instead of sleeping out its maxSleep and holding the process open meanwhile.
+      this.tellEveryWaiterToLook();
+    });
   }
 
   listen(channel: string, id: string, onGranted: () => void, onMissed?: () => void): Listening {
@@ -114,6 +120,10 @@ export class GrantListener {
     } catch {
       return; // gone again: the next 'ready' tries once more
     }
+    this.tellEveryWaiterToLook();
+  }
+
+  private tellEveryWaiterToLook(): void {
     for (const { missed } of [...this.waiters.values()]) missed?.();
   }
 }
