@@ -1,10 +1,10 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { MaxSleepExceededError } from '../../core/errors';
+import { LazyAbortController } from '../../core/lazy-abort-controller';
 import { LimitGate, releaseOf, type Release } from '../limit-gate';
 import type { GiveUp } from '../limited-call';
 import { LimitersService } from '../limiters.service';
 import { readMethodLimits, type MethodLimits } from '../method-limits';
-import { LazyAbortController } from '../../core/lazy-abort-controller';
 import { giveUpWhenClientLeaves, nodeResponse, releaseWhenSent, type NodeResponse } from './client-connection';
 import { toHttpException, type LimitKind } from './limit-exceptions';
 import {
