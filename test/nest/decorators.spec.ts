@@ -276,6 +276,12 @@ class OrdersHandler {
   }
 }
 
+/** A WebSocket gateway's message handler: two messages a minute. */
+class SocketHandler {
+  @TokenBucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0 })
+  onMessage(): void {}
+}
+
 describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) => {
   const { client } = useClients(target);
   const redis = client();
@@ -295,6 +301,25 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     expect(refused).toBeInstanceOf(MaxSleepExceededError);
     expect(refused).not.toBeInstanceOf(HttpException);
     await expect(call('globex')).resolves.toBe('placed for globex');
+    await app.close();
+  });
+
+  it('limits every message of a WebSocket client, not only its first', async () => {
+    const app = await startContext({ redis, options: { keyPrefix: uniqueName('ws') } });
+    const interceptor = new LimitsInterceptor(app.get(RequestLimits));
+    // A gateway handler's arguments are (client, data): the client is the same object for
+    // every message of a connection.
+    const client = { id: 'socket-1' };
+    let handled = 0;
+    const message = () => {
+      const context = new ExecutionContextHost([client, { customer: 'acme' }], SocketHandler, SocketHandler.prototype.onMessage);
+      context.setType('ws');
+      return lastValueFrom(interceptor.intercept(context, { handle: () => of(++handled) }));
+    };
+    await expect(message()).resolves.toBe(1);
+    await expect(message()).resolves.toBe(2);
+    await expect(message()).rejects.toBeInstanceOf(MaxSleepExceededError);
+    expect(handled).toBe(2);
     await app.close();
   });
 

@@ -31,7 +31,7 @@ const APPLIED: Record<LimitKind, number> = { tokenBucket: 1, semaphore: 2 };
  */
 @Injectable()
 export class RequestLimits {
-  /** The limits applied so far to each request, as bits of APPLIED. */
+  /** The limits applied so far to each call (see invocationOf), as bits of APPLIED. */
   private readonly applied = new WeakMap<object, number>();
   /** What each handler declares, read once per class: the gate tells methods apart by this object. */
   private readonly declared = new WeakMap<Function, Map<Function, MethodLimits | null>>();
@@ -122,13 +122,22 @@ export class RequestLimits {
   }
 
   private alreadyApplied(context: ExecutionContext, kind: LimitKind): boolean {
-    const request = requestOf(context);
-    if (request === null || typeof request !== 'object') return false;
-    const applied = this.applied.get(request) ?? 0;
+    const call = invocationOf(context);
+    const applied = this.applied.get(call) ?? 0;
     if (applied & APPLIED[kind]) return true;
-    this.applied.set(request, applied | APPLIED[kind]);
+    this.applied.set(call, applied | APPLIED[kind]);
     return false;
   }
+}
+
+/**
+ * One object per call of a handler, the same for its guard and its interceptor: the
+ * request over HTTP; elsewhere the arguments array, which Nest makes per call and hands
+ * to both. Never the first argument outside HTTP: a gateway's is the WebSocket client,
+ * the same for every message of a connection, which would be limited only once.
+ */
+function invocationOf(context: ExecutionContext): object {
+  return context.getType() === 'http' ? (context.getArgByIndex(0) as object) : context.getArgs();
 }
 
 /** What a handler's `key` gets: the request (outside HTTP, the handler's first argument) and the context. */
