@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InvalidOptionError, RedisUnavailableError } from '../core/errors';
+import { OptionReader } from '../core/options';
 import type { Permit } from '../core/permit';
 import type { SemaphoreLimiter } from '../core/semaphore-limiter';
 import type { Reservation, TokenBucketLimiter } from '../core/token-bucket-limiter';
@@ -41,19 +42,40 @@ export class LimitGate {
 
   /** `limits` must be read once per method and reused (see RequestLimits): it identifies the method. */
   tokenBucketFor(limits: MethodLimits, declaration: TokenBucketDeclaration, keyArgs: unknown[]): PickedLimiter<TokenBucketLimiter> {
-    return this.pick(this.tokenBuckets, limits, declaration, keyArgs, (key, name) =>
-      declaration.registered !== undefined
-        ? this.limiters.getTokenBucket(declaration.registered, key)
-        : this.limiters.tokenBucket({ ...declaration.inline, name }),
-    );
+    return this.pick(this.tokenBuckets, limits, declaration, keyArgs, (key, name) => this.tokenBucket(declaration, key, name));
   }
 
   semaphoreFor(limits: MethodLimits, declaration: SemaphoreDeclaration, keyArgs: unknown[]): PickedLimiter<SemaphoreLimiter> {
-    return this.pick(this.semaphores, limits, declaration, keyArgs, (key, name) =>
-      declaration.registered !== undefined
-        ? this.limiters.getSemaphore(declaration.registered, key)
-        : this.limiters.semaphore({ ...declaration.inline, name }),
-    );
+    return this.pick(this.semaphores, limits, declaration, keyArgs, (key, name) => this.semaphore(declaration, key, name));
+  }
+
+  /**
+   * Builds a method's unkeyed limiters and reads its per-method maxSleep now, so a
+   * misspelt registered name or a bad option fails the application's start, not its first
+   * call of that method. `key` is not called: it needs a real call's arguments.
+   */
+  check(limits: MethodLimits): void {
+    const { tokenBucket, semaphore } = limits;
+    if (tokenBucket) {
+      const limiter = this.tokenBucket(tokenBucket, undefined, policyOf(limits, tokenBucket));
+      OptionReader.callMaxSleep(tokenBucket.maxSleep, limiter.name, limiter.maxSleep);
+    }
+    if (semaphore) {
+      const limiter = this.semaphore(semaphore, undefined, policyOf(limits, semaphore));
+      OptionReader.callMaxSleep(semaphore.maxSleep, limiter.name, limiter.maxSleep);
+    }
+  }
+
+  private tokenBucket(declaration: TokenBucketDeclaration, key: string | undefined, name: string): TokenBucketLimiter {
+    return declaration.registered !== undefined
+      ? this.limiters.getTokenBucket(declaration.registered, key)
+      : this.limiters.tokenBucket({ ...declaration.inline, name });
+  }
+
+  private semaphore(declaration: SemaphoreDeclaration, key: string | undefined, name: string): SemaphoreLimiter {
+    return declaration.registered !== undefined
+      ? this.limiters.getSemaphore(declaration.registered, key)
+      : this.limiters.semaphore({ ...declaration.inline, name });
   }
 
   /**
@@ -95,7 +117,7 @@ export class LimitGate {
     keyArgs: unknown[],
     make: (key: string | undefined, name: string) => L,
   ): PickedLimiter<L> {
-    const policy = declaration.registered ?? declaration.inline?.name ?? limits.owner;
+    const policy = policyOf(limits, declaration);
     const key = keyOf(declaration, keyArgs, policy);
     // The id holds no space, so the first space ends it and any key after it is unambiguous.
     const id = this.methodId(limits);
@@ -132,6 +154,11 @@ export class LimitGate {
 export function releaseOf(permit: Permit | undefined): Release {
   // A release that cannot reach Redis must not fail the call: the lease runs out on its own.
   return () => void permit?.release().catch(() => undefined);
+}
+
+/** The limit's name in answers and headers: the registered name, the inline name, or `Class.method`. */
+function policyOf(limits: MethodLimits, declaration: LimitDeclaration<{ name?: string }>): string {
+  return declaration.registered ?? declaration.inline?.name ?? limits.owner;
 }
 
 /**

@@ -26,15 +26,29 @@ export class LimitsExplorer implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    for (const wrapper of this.discovery.getProviders()) {
+    this.forEachLimitedMethod(this.discovery.getProviders(), (wrapper, instance, prototype, methodName, limits) => {
+      this.gate.check(limits);
+      if (!wrapper.isDependencyTreeStatic()) this.warnNotStatic(wrapper, limits);
+      else this.wrap(instance, prototype, methodName, limits);
+    });
+    // Controllers are limited per request by LimitsInterceptor; their limits are checked here
+    // all the same, so that a bad one fails the start rather than the route's first request.
+    this.forEachLimitedMethod(this.discovery.getControllers(), (_wrapper, _instance, _prototype, _methodName, limits) =>
+      this.gate.check(limits),
+    );
+  }
+
+  private forEachLimitedMethod(
+    wrappers: InstanceWrapper[],
+    visit: (wrapper: InstanceWrapper, instance: Record<string, unknown>, prototype: Record<string, unknown>, methodName: string, limits: MethodLimits) => void,
+  ): void {
+    for (const wrapper of wrappers) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       const prototype = instance && Object.getPrototypeOf(instance);
       if (!prototype) continue;
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
         const limits = readMethodLimits(prototype[methodName], prototype.constructor.name, methodName);
-        if (!limits) continue;
-        if (!wrapper.isDependencyTreeStatic()) this.warnNotStatic(wrapper, limits);
-        else this.wrap(instance, prototype, methodName, limits);
+        if (limits) visit(wrapper, instance, prototype, methodName, limits);
       }
     }
   }

@@ -1,4 +1,4 @@
-import { Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import {
   InjectSemaphore,
   InjectTokenBucket,
@@ -6,7 +6,9 @@ import {
   LimitersService,
   MemoryStore,
   RedisUnavailableError,
+  Semaphore,
   SemaphoreLimiter,
+  TokenBucket,
   TokenBucketLimiter,
   UnknownLimiterError,
   type LimitersModuleOptions,
@@ -48,6 +50,37 @@ async function expectWorking(jobs: Jobs): Promise<void> {
   await permit!.release();
   expect((await jobs.github.tryTake()).allowed).toBe(true);
   expect((await jobs.github.tryTake()).allowed).toBe(false);
+}
+
+/** Limits that are wrong before any call: each must fail the application's start. */
+@Injectable()
+class TypoJobs {
+  @Semaphore('exprots')
+  async run(): Promise<void> {}
+}
+
+@Injectable()
+class NegativeWaitJobs {
+  @Semaphore('exports', { maxSleep: -1 })
+  async run(): Promise<void> {}
+}
+
+@Controller()
+class TypoController {
+  @Get('search')
+  @TokenBucket('serch')
+  search(): string[] {
+    return [];
+  }
+}
+
+@Controller()
+class ZeroCapacityController {
+  @Get('list')
+  @Semaphore({ capacity: 0 })
+  list(): string[] {
+    return [];
+  }
 }
 
 describe.each(targets)('LimitersModule on $name Redis', (target) => {
@@ -272,6 +305,20 @@ describe.each(targets)('LimitersModule on $name Redis', (target) => {
       const app = await start({ imports: [LimitersModule.forRoot({})] });
       expect(app.get(LimitersService).options).toMatchObject({ redis: undefined, ownsRedis: false });
       expect(app.get(LimitersService).options.store).toBeInstanceOf(MemoryStore);
+    });
+
+    it.each([
+      ['a misspelt registered semaphore on a service method', [TypoJobs], [], 'No semaphore is registered as "exprots"'],
+      ['a misspelt registered token bucket on a controller handler', [], [TypoController], 'No token bucket is registered as "serch"'],
+      ['capacity 0 inline on a controller handler', [], [ZeroCapacityController], 'Option "capacity" of limiter "ZeroCapacityController.list"'],
+      ['a negative maxSleep on a decorator', [NegativeWaitJobs], [], 'Option "maxSleep" of limiter "exports"'],
+    ])('%s, before any call', async (_, providers, controllers, message) => {
+      const limits = LimitersModule.forRoot({ redis, semaphores: { exports: { capacity: 1 } }, tokenBuckets: { search: { capacity: 1, refillFrequency: 1_000 } } });
+      const app = await start({ imports: [limits], providers, controllers }).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      expect(app?.message).toContain(message);
     });
 
     it('in forFeature', async () => {
