@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { Observable } from 'rxjs';
@@ -16,7 +16,7 @@ const WRAPPED = Symbol('nestjs-limiters:wrapped');
  * becomes the right HTTP answer.
  */
 @Injectable()
-export class LimitsExplorer implements OnModuleInit {
+export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger('LimitersModule');
 
   constructor(
@@ -27,15 +27,21 @@ export class LimitsExplorer implements OnModuleInit {
 
   onModuleInit(): void {
     this.forEachLimitedMethod(this.discovery.getProviders(), (wrapper, instance, prototype, methodName, limits) => {
-      this.gate.check(limits);
       if (!wrapper.isDependencyTreeStatic()) this.warnNotStatic(wrapper, limits);
       else this.wrap(instance, prototype, methodName, limits);
     });
-    // Controllers are limited per request by LimitsInterceptor; their limits are checked here
-    // all the same, so that a bad one fails the start rather than the route's first request.
-    this.forEachLimitedMethod(this.discovery.getControllers(), (_wrapper, _instance, _prototype, _methodName, limits) =>
-      this.gate.check(limits),
-    );
+  }
+
+  /**
+   * Checks every decorated method's limits, on providers and on controllers (limited per
+   * request by LimitsInterceptor), so that a bad one fails the start rather than the
+   * method's first call. After every module's onModuleInit: one may register a limiter
+   * with LimitersService there.
+   */
+  onApplicationBootstrap(): void {
+    const check = (_w: InstanceWrapper, _i: object, _p: object, _m: string, limits: MethodLimits) => this.gate.check(limits);
+    this.forEachLimitedMethod(this.discovery.getProviders(), check);
+    this.forEachLimitedMethod(this.discovery.getControllers(), check);
   }
 
   private forEachLimitedMethod(

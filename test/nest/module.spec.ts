@@ -65,6 +65,23 @@ class NegativeWaitJobs {
   async run(): Promise<void> {}
 }
 
+@Injectable()
+class LateRegistration {
+  constructor(private readonly limiters: LimitersService) {}
+
+  onModuleInit(): void {
+    this.limiters.registerSemaphore('late', { capacity: 1 });
+  }
+}
+
+@Injectable()
+class LateJobs {
+  @Semaphore('late')
+  async run(): Promise<string> {
+    return 'ran';
+  }
+}
+
 @Controller()
 class TypoController {
   @Get('search')
@@ -319,6 +336,11 @@ describe.each(targets)('LimitersModule on $name Redis', (target) => {
         (error: Error) => error,
       );
       expect(app?.message).toContain(message);
+    });
+
+    it('but a limiter a provider registers in its onModuleInit is there in time', async () => {
+      const app = await start({ imports: [LimitersModule.forRoot({ redis })], providers: [LateRegistration, LateJobs] });
+      await expect(app.get(LateJobs).run()).resolves.toBe('ran');
     });
 
     it('in forFeature', async () => {
