@@ -83,7 +83,7 @@ export class TokenBucketLimiter {
   async reserve(tokens = 1, options: TakeOptions = {}): Promise<Reservation> {
     // Checked before Redis sees it: the script reads a negative wait as "no limit".
     const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
-    const reply = await this.backend.take(this.shape, this.checkTokens(tokens), maxSleep);
+    const reply = await this.backend.take(this.shape, this.validTokens(tokens), maxSleep);
     if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait);
     return { wait: reply.wait, remaining: Math.max(0, reply.tokens), fullIn: reply.fullIn };
   }
@@ -104,7 +104,7 @@ export class TokenBucketLimiter {
 
   /** Takes `tokens` only if they exist now; never waits and reserves nothing otherwise. */
   async tryTake(tokens = 1): Promise<TryTakeResult> {
-    const reply = await this.backend.take(this.shape, this.checkTokens(tokens), 0);
+    const reply = await this.backend.take(this.shape, this.validTokens(tokens), 0);
     return {
       allowed: reply.reserved,
       remaining: Math.max(0, reply.tokens),
@@ -125,8 +125,9 @@ export class TokenBucketLimiter {
     return this.backend.inspect(this.shape);
   }
 
-  private checkTokens(tokens: number): number {
-    if (!Number.isSafeInteger(tokens) || tokens < 1 || tokens > this.shape.capacity) {
+  /** `tokens` when one call may take that many: a whole number from 1 to the capacity; else InvalidOptionError. */
+  validTokens(tokens: unknown): number {
+    if (typeof tokens !== 'number' || !Number.isSafeInteger(tokens) || tokens < 1 || tokens > this.shape.capacity) {
       throw new InvalidOptionError(
         'tokens',
         this.name,

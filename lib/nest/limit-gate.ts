@@ -56,9 +56,15 @@ export class LimitGate {
    */
   check(limits: MethodLimits): void {
     const { tokenBucket, semaphore } = limits;
+    for (const declaration of [tokenBucket, semaphore]) {
+      if (declaration?.key !== undefined && typeof declaration.key !== 'function') {
+        throw new InvalidOptionError('key', policyOf(limits, declaration), 'must be a function', declaration.key);
+      }
+    }
     if (tokenBucket) {
       const limiter = this.tokenBucket(tokenBucket, undefined, policyOf(limits, tokenBucket));
       OptionReader.callMaxSleep(tokenBucket.maxSleep, limiter.name, limiter.maxSleep);
+      limiter.validTokens(tokenBucket.tokens ?? 1);
     }
     if (semaphore) {
       const limiter = this.semaphore(semaphore, undefined, policyOf(limits, semaphore));

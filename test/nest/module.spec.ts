@@ -66,6 +66,18 @@ class NegativeWaitJobs {
 }
 
 @Injectable()
+class GreedyJobs {
+  @TokenBucket('search', { tokens: 2 })
+  async run(): Promise<void> {}
+}
+
+@Injectable()
+class KeyTypoJobs {
+  @Semaphore('exports', { key: 'tenant' as never })
+  async run(): Promise<void> {}
+}
+
+@Injectable()
 class LateRegistration {
   constructor(private readonly limiters: LimitersService) {}
 
@@ -329,6 +341,8 @@ describe.each(targets)('LimitersModule on $name Redis', (target) => {
       ['a misspelt registered token bucket on a controller handler', [], [TypoController], 'No token bucket is registered as "serch"'],
       ['capacity 0 inline on a controller handler', [], [ZeroCapacityController], 'Option "capacity" of limiter "ZeroCapacityController.list"'],
       ['a negative maxSleep on a decorator', [NegativeWaitJobs], [], 'Option "maxSleep" of limiter "exports"'],
+      ['more tokens per call than the bucket holds', [GreedyJobs], [], 'Option "tokens" of limiter "search"'],
+      ['a key that is no function', [KeyTypoJobs], [], 'Option "key" of limiter "exports"'],
     ])('%s, before any call', async (_, providers, controllers, message) => {
       const limits = LimitersModule.forRoot({ redis, semaphores: { exports: { capacity: 1 } }, tokenBuckets: { search: { capacity: 1, refillFrequency: 1_000 } } });
       const app = await start({ imports: [limits], providers, controllers }).then(
