@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import ts from 'typescript';
 
 /**
- * Every ```ts block of README.md is type-checked against the library's source, so the
- * README cannot drift from the API. Each block is its own module; the functions it
+ * Every ```ts block of README.md (and of docs/from-throttler.md) is type-checked against
+ * the library's source, so the examples cannot drift from the API. Each block is its own module; the functions it
  * calls to stand for user code are declared in PLACEHOLDERS.
  */
 const root = join(__dirname, '..');
@@ -55,18 +55,21 @@ function typeErrors(files: Map<string, string>): string[] {
     .map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
 }
 
-describe('README.md', () => {
-  const blocks = codeBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
+describe.each([
+  ['README.md', 6],
+  ['docs/from-throttler.md', 2],
+])('%s', (document, examples) => {
+  const blocks = codeBlocks(readFileSync(join(root, document), 'utf8'));
 
   it('has TypeScript examples', () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(6);
+    expect(blocks.length).toBeGreaterThanOrEqual(examples);
   });
 
   it('has only examples that compile against the library', () => {
     const files = new Map<string, string>([[join(root, 'readme-placeholders.d.ts'), PLACEHOLDERS]]);
     for (const { line, code } of blocks) {
       // `export {}` makes each block a module even when it has no import.
-      files.set(join(root, `README.md.line-${line}.ts`), `${code}\nexport {};\n`);
+      files.set(join(root, `${document}.line-${line}.ts`), `${code}\nexport {};\n`);
     }
     expect(typeErrors(files)).toEqual([]);
   });

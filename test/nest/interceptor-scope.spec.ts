@@ -20,6 +20,7 @@ import type { Observable } from 'rxjs';
 import request from 'supertest';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
+import { LimiterError } from '../../lib/core/errors';
 import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
 import { LimitersModule } from '../../lib/nest/limiters.module';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
@@ -144,5 +145,26 @@ describe('limits declared in an app that does not import LimitersModule', () => 
     } finally {
       warn.mockRestore();
     }
+  });
+});
+
+describe('two limits of one kind on one method', () => {
+  it('fail when the class is defined, rather than the second silently replacing the first', () => {
+    expect(() => {
+      class TwoBuckets {
+        @TokenBucket({ name: 'per-second', capacity: 3, refillFrequency: 1_000 })
+        @TokenBucket({ name: 'per-minute', capacity: 100, refillFrequency: 600 })
+        search(): void {}
+      }
+      return TwoBuckets;
+    }).toThrow('@TokenBucket is applied twice to TwoBuckets.search');
+    expect(() => {
+      class TwoSemaphores {
+        @Semaphore({ capacity: 1 })
+        @Semaphore({ capacity: 2 })
+        render(): void {}
+      }
+      return TwoSemaphores;
+    }).toThrow(LimiterError);
   });
 });

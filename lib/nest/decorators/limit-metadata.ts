@@ -1,4 +1,5 @@
 import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
+import { LimiterError } from '../../core/errors';
 import { LimitsInterceptor } from '../http/limits.interceptor';
 
 /**
@@ -13,10 +14,18 @@ import { LimitsInterceptor } from '../http/limits.interceptor';
  *   @UseInterceptors on the class appends after it.)
  * On a provider Nest reads no interceptors: LimitsExplorer wraps the method instead.
  */
-export function declareLimit(metadataKey: symbol | string, declaration: object): MethodDecorator {
-  return (target, _name, descriptor: PropertyDescriptor) => {
-    Reflect.defineMetadata(metadataKey, declaration, descriptor.value as object);
+export function declareLimit(decorator: string, metadataKey: string, declaration: object): MethodDecorator {
+  return (target, name, descriptor: PropertyDescriptor) => {
     const owner = typeof target === 'function' ? target : target.constructor;
+    const method = descriptor.value as object;
+    // One of each kind per method: a second would silently replace the first.
+    if (Reflect.hasOwnMetadata(metadataKey, method)) {
+      throw new LimiterError(
+        `${decorator} is applied twice to ${owner.name}.${String(name)}: a method takes one token bucket and ` +
+          'one semaphore. Keep one, or put the other on a method it calls.',
+      );
+    }
+    Reflect.defineMetadata(metadataKey, declaration, method);
     // Inherited as well: a subclass of a limited controller already has it.
     const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, owner) ?? [];
     if (!interceptors.includes(LimitsInterceptor)) {
