@@ -42,11 +42,13 @@ export class LimitGate {
 
   /** `limits` must be read once per method and reused (see RequestLimits): it identifies the method. */
   tokenBucketFor(limits: MethodLimits, declaration: TokenBucketDeclaration, keyArgs: unknown[]): PickedLimiter<TokenBucketLimiter> {
-    return this.pick(this.tokenBuckets, limits, declaration, keyArgs, (key, name) => this.tokenBucket(declaration, key, name));
+    // Several buckets on one method: each is told apart by its place.
+    const place = `.${limits.tokenBuckets.indexOf(declaration)}`;
+    return this.pick(this.tokenBuckets, limits, place, declaration, keyArgs, (key, name) => this.tokenBucket(declaration, key, name));
   }
 
   semaphoreFor(limits: MethodLimits, declaration: SemaphoreDeclaration, keyArgs: unknown[]): PickedLimiter<SemaphoreLimiter> {
-    return this.pick(this.semaphores, limits, declaration, keyArgs, (key, name) => this.semaphore(declaration, key, name));
+    return this.pick(this.semaphores, limits, '', declaration, keyArgs, (key, name) => this.semaphore(declaration, key, name));
   }
 
   /**
@@ -55,13 +57,13 @@ export class LimitGate {
    * call of that method. `key` is not called: it needs a real call's arguments.
    */
   check(limits: MethodLimits): void {
-    const { tokenBucket, semaphore } = limits;
-    for (const declaration of [tokenBucket, semaphore]) {
+    const { tokenBuckets, semaphore } = limits;
+    for (const declaration of [...tokenBuckets, semaphore]) {
       if (declaration?.key !== undefined && typeof declaration.key !== 'function') {
         throw new InvalidOptionError('key', policyOf(limits, declaration), 'must be a function', declaration.key);
       }
     }
-    if (tokenBucket) {
+    for (const tokenBucket of tokenBuckets) {
       const limiter = this.tokenBucket(tokenBucket, undefined, policyOf(limits, tokenBucket));
       OptionReader.callMaxSleep(tokenBucket.maxSleep, limiter.name, limiter.maxSleep);
       limiter.validTokens(tokenBucket.tokens ?? 1);
@@ -104,12 +106,13 @@ export class LimitGate {
   }
 
   /**
-   * Takes a token first, then holds a semaphore slot: a call that is refused by the rate
-   * never occupies a slot another call could use.
+   * Takes tokens first, bucket by bucket in the order written, then holds a semaphore slot:
+   * a call that is refused by a rate never occupies a slot another call could use. Tokens
+   * taken from earlier buckets stay spent when a later one refuses.
    */
   async enter(limits: MethodLimits, keyArgs: unknown[], giveUp?: GiveUp): Promise<Release> {
-    if (limits.tokenBucket) {
-      await this.take(limits.tokenBucket, this.tokenBucketFor(limits, limits.tokenBucket, keyArgs).limiter, giveUp);
+    for (const tokenBucket of limits.tokenBuckets) {
+      await this.take(tokenBucket, this.tokenBucketFor(limits, tokenBucket, keyArgs).limiter, giveUp);
     }
     if (!limits.semaphore) return () => undefined;
     const { limiter } = this.semaphoreFor(limits, limits.semaphore, keyArgs);
@@ -119,6 +122,7 @@ export class LimitGate {
   private pick<L>(
     cache: LimiterCache<PickedLimiter<L>>,
     limits: MethodLimits,
+    place: string,
     declaration: LimitDeclaration<{ name?: string }>,
     keyArgs: unknown[],
     make: (key: string | undefined, name: string) => L,
@@ -126,7 +130,7 @@ export class LimitGate {
     const policy = policyOf(limits, declaration);
     const key = keyOf(declaration, keyArgs, policy);
     // The id holds no space, so the first space ends it and any key after it is unambiguous.
-    const id = this.methodId(limits);
+    const id = this.methodId(limits) + place;
     return cache.getOrCreate(key === undefined ? id : `${id} ${key}`, () => ({
       limiter: make(key, key === undefined ? policy : `${policy}:${key}`),
       policy,

@@ -5,14 +5,15 @@ import type { SemaphoreDeclaration, TokenBucketDeclaration } from './decorators/
 export interface MethodLimits {
   /** `ClassName.methodName`: the default name of inline limiters. */
   owner: string;
-  tokenBucket?: TokenBucketDeclaration;
+  /** In the order they are written (top first), which is the order their tokens are taken. */
+  tokenBuckets: TokenBucketDeclaration[];
   semaphore?: SemaphoreDeclaration;
 }
 
 /** Reads what @Semaphore / @TokenBucket recorded on a method; undefined when neither is there. */
 export function readMethodLimits(method: Function, className: string, methodName: string): MethodLimits | undefined {
-  const tokenBucket: TokenBucketDeclaration | undefined = Reflect.getMetadata(TOKEN_BUCKET_LIMIT, method);
+  const tokenBuckets: TokenBucketDeclaration[] = Reflect.getMetadata(TOKEN_BUCKET_LIMIT, method) ?? [];
   const semaphore: SemaphoreDeclaration | undefined = Reflect.getMetadata(SEMAPHORE_LIMIT, method);
-  if (!tokenBucket && !semaphore) return undefined;
-  return { owner: `${className}.${methodName}`, tokenBucket, semaphore };
+  if (tokenBuckets.length === 0 && !semaphore) return undefined;
+  return { owner: `${className}.${methodName}`, tokenBuckets, semaphore };
 }

@@ -57,6 +57,13 @@ class TenantService {
     return `${tenant}:${query}`;
   }
 
+  // Two rates at once, taken in the order written: 3 a minute, then 2 a minute.
+  @TokenBucket({ name: 'wide', capacity: 3, refillFrequency: 60_000, maxSleep: 0 })
+  @TokenBucket({ name: 'narrow', capacity: 2, refillFrequency: 60_000, maxSleep: 0 })
+  async twoRates(): Promise<string> {
+    return 'ok';
+  }
+
   // Numeric ids are common; anything else that is not a string is a mistake.
   @TokenBucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0, key: (user: { id: never }) => user.id })
   async forUser(user: { id: unknown }): Promise<unknown> {
@@ -237,6 +244,26 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
       expect((error as InvalidOptionError).option).toBe('key');
       expect((error as Error).message).toContain('TenantService.forUser');
     }
+    await app.close();
+  });
+
+  it('takes a token from each of two buckets, in the order written', async () => {
+    const app = await start();
+    const tenants = app.get(TenantService);
+    const limiters = app.get(LimitersService);
+    await tenants.twoRates();
+    await tenants.twoRates();
+    // The narrow bucket refuses the third call after the wide one gave it a token.
+    const third = await tenants.twoRates().catch((e: unknown) => e);
+    expect(third).toBeInstanceOf(MaxSleepExceededError);
+    expect((third as MaxSleepExceededError).limiter).toBe('narrow');
+    // Now the wide one is empty too, and refuses first.
+    const fourth = await tenants.twoRates().catch((e: unknown) => e);
+    expect((fourth as MaxSleepExceededError).limiter).toBe('wide');
+    const tokens = async (name: string, capacity: number) =>
+      (await limiters.tokenBucket({ name, capacity, refillFrequency: 60_000, maxSleep: 0 }).state()).tokens;
+    expect(await tokens('wide', 3)).toBe(0);
+    expect(await tokens('narrow', 2)).toBe(0);
     await app.close();
   });
 

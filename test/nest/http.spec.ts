@@ -99,6 +99,15 @@ class LimitedController {
     return 'stored';
   }
 
+  // A burst of 2 within a sustained 3 a minute.
+  @Get('two-rates')
+  @TokenBucket({ name: 'burst', capacity: 2, refillFrequency: 60_000, maxSleep: 0 })
+  @TokenBucket({ name: 'sustained', capacity: 3, refillFrequency: 60_000, maxSleep: 0 })
+  twoRates(): string {
+    counters.searches += 1;
+    return 'ok';
+  }
+
   // One a second; the others sleep for their token, up to 3 s.
   @Get('paced')
   @TokenBucket({ name: 'paced', capacity: 1, refillFrequency: 1_000, maxSleep: 3_000 })
@@ -323,6 +332,28 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         expect(performance.now() - startedAt).toBeGreaterThan(500);
         expect(waited.headers['ratelimit-policy']).toBe('"smoothed";q=1;w=2');
         expect(waited.headers['ratelimit']).toBe('"smoothed";r=0;t=2');
+      }));
+
+    it('takes a token from each of two buckets, with the fields of both, and answers for the one that refuses', () =>
+      run(async (app) => {
+        const server = app.getHttpServer();
+        const policies = '"burst";q=2;w=120, "sustained";q=3;w=180';
+        const first = await request(server).get('/two-rates');
+        expect(first.headers['ratelimit-policy']).toBe(policies);
+        // t: whole seconds to the next refill, 60 unless a busy machine let a second pass.
+        expect(first.headers['ratelimit']).toMatch(/^"burst";r=1;t=(59|60), "sustained";r=2;t=(59|60)$/);
+        const second = await request(server).get('/two-rates');
+        expect(second.headers['ratelimit']).toMatch(/^"burst";r=0;t=(59|60), "sustained";r=1;t=(59|60)$/);
+        const refused = await request(server).get('/two-rates');
+        expect(refused.status).toBe(429);
+        expect(refused.body.message).toContain('"burst"');
+        expect(refused.headers['retry-after']).toMatch(/^(59|60)$/);
+        expect(refused.headers['ratelimit-policy']).toBe(policies);
+        expect(refused.headers['ratelimit']).toMatch(/^"burst";r=0;t=(59|60)$/);
+        expect(counters.searches).toBe(2);
+        // The burst refused before the sustained bucket was asked: it still has its last token.
+        const sustained = app.get(LimitersService).tokenBucket({ name: 'sustained', capacity: 3, refillFrequency: 60_000, maxSleep: 0 });
+        expect((await sustained.state()).tokens).toBe(1);
       }));
 
     it('gives each API key its own bucket, and names only the policy in headers', () =>

@@ -14,18 +14,28 @@ import { LimitsInterceptor } from '../http/limits.interceptor';
  *   @UseInterceptors on the class appends after it.)
  * On a provider Nest reads no interceptors: LimitsExplorer wraps the method instead.
  */
-export function declareLimit(decorator: string, metadataKey: string, declaration: object): MethodDecorator {
+export function declareLimit(
+  decorator: string,
+  metadataKey: string,
+  declaration: object,
+  { many }: { many: boolean },
+): MethodDecorator {
   return (target, name, descriptor: PropertyDescriptor) => {
     const owner = typeof target === 'function' ? target : target.constructor;
     const method = descriptor.value as object;
-    // One of each kind per method: a second would silently replace the first.
-    if (Reflect.hasOwnMetadata(metadataKey, method)) {
+    const earlier: unknown = Reflect.getOwnMetadata(metadataKey, method);
+    if (many) {
+      // Decorators apply bottom-up: putting each one first keeps the order they are written in.
+      Reflect.defineMetadata(metadataKey, [declaration, ...((earlier as object[] | undefined) ?? [])], method);
+    } else if (earlier !== undefined) {
+      // A second would silently replace the first.
       throw new LimiterError(
-        `${decorator} is applied twice to ${owner.name}.${String(name)}: a method takes one token bucket and ` +
-          'one semaphore. Keep one, or put the other on a method it calls.',
+        `${decorator} is applied twice to ${owner.name}.${String(name)}: a method holds one semaphore. ` +
+          'Keep one, or put the other on a method it calls.',
       );
+    } else {
+      Reflect.defineMetadata(metadataKey, declaration, method);
     }
-    Reflect.defineMetadata(metadataKey, declaration, method);
     // Inherited as well: a subclass of a limited controller already has it.
     const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, owner) ?? [];
     if (!interceptors.includes(LimitsInterceptor)) {

@@ -11,7 +11,7 @@ import type { InlineSemaphoreOptions, MethodLimitOptions, SemaphoreDeclaration }
 export function Semaphore(registered: string, options?: MethodLimitOptions): MethodDecorator;
 export function Semaphore(options: InlineSemaphoreOptions): MethodDecorator;
 export function Semaphore(target: string | InlineSemaphoreOptions, extra: MethodLimitOptions = {}): MethodDecorator {
-  return declareLimit('@Semaphore', SEMAPHORE_LIMIT, declare(target, extra));
+  return declareLimit('@Semaphore', SEMAPHORE_LIMIT, declare(target, extra), { many: false });
 }
 
 function declare(target: string | InlineSemaphoreOptions, extra: MethodLimitOptions): SemaphoreDeclaration {

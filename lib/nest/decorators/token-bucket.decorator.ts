@@ -19,7 +19,7 @@ export function TokenBucket(
   target: string | InlineTokenBucketOptions,
   extra: MethodLimitOptions & TokenCost = {},
 ): MethodDecorator {
-  return declareLimit('@TokenBucket', TOKEN_BUCKET_LIMIT, declare(target, extra));
+  return declareLimit('@TokenBucket', TOKEN_BUCKET_LIMIT, declare(target, extra), { many: true });
 }
 
 function declare(

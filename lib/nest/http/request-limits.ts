@@ -1,9 +1,11 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { MaxSleepExceededError } from '../../core/errors';
 import { LazyAbortController } from '../../core/lazy-abort-controller';
+import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
 import { LimitGate, releaseOf, type Release } from '../limit-gate';
 import type { GiveUp } from '../limited-call';
 import { LimitersService } from '../limiters.service';
+import type { TokenBucketDeclaration } from '../decorators/limit-options.interface';
 import { readMethodLimits, type MethodLimits } from '../method-limits';
 import { giveUpWhenClientLeaves, nodeResponse, releaseWhenSent, type NodeResponse } from './client-connection';
 import { toHttpException, type LimitKind } from './limit-exceptions';
@@ -52,19 +54,40 @@ export class RequestLimits {
   }
 
   /**
-   * Takes the handler's tokens, writes the RateLimit fields, and throws the answer when
-   * refused. A client that leaves while the request sleeps for its tokens ends the sleep,
-   * and the handler never runs (the tokens stay spent).
+   * Takes the handler's tokens, bucket by bucket in the order written, writes the RateLimit
+   * fields of each, and throws the answer of the first that refuses. A client that leaves
+   * while the request sleeps for its tokens ends the sleep, and the handler never runs
+   * (tokens already taken stay spent).
    */
   async takeToken(context: ExecutionContext, limits: MethodLimits, giveUp: GiveUp = new LazyAbortController()): Promise<void> {
-    const declaration = limits.tokenBucket;
-    if (!declaration || this.alreadyApplied(context, 'tokenBucket')) return;
-    const { limiter, policy } = this.gate.tokenBucketFor(limits, declaration, keyArgs(context));
+    if (limits.tokenBuckets.length === 0 || this.alreadyApplied(context, 'tokenBucket')) return;
+    const keyArguments = keyArgs(context);
+    const buckets = limits.tokenBuckets.map((declaration) => ({
+      declaration,
+      ...this.gate.tokenBucketFor(limits, declaration, keyArguments),
+    }));
     const response = this.headersTarget(context);
-    if (response) appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(policy, limiter.shape));
+    if (response) {
+      for (const { limiter, policy } of buckets) {
+        appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(policy, limiter.shape));
+      }
+    }
     // Watched only where a sleep is possible: most routes refuse at once (maxSleep 0).
-    const mayWait = (declaration.maxSleep ?? limiter.maxSleep) > 0;
+    const mayWait = buckets.some(({ declaration, limiter }) => (declaration.maxSleep ?? limiter.maxSleep) > 0);
     const { stopWatching } = mayWait ? this.watchClient(context, giveUp) : NOT_WATCHING;
+    try {
+      for (const bucket of buckets) await this.takeFrom(context, bucket, response, giveUp);
+    } finally {
+      stopWatching();
+    }
+  }
+
+  private async takeFrom(
+    context: ExecutionContext,
+    { declaration, limiter, policy }: { declaration: TokenBucketDeclaration; limiter: TokenBucketLimiter; policy: string },
+    response: unknown,
+    giveUp: GiveUp,
+  ): Promise<void> {
     try {
       const reservation = await this.gate.take(declaration, limiter, giveUp);
       if (!reservation || !response) return;
@@ -78,8 +101,6 @@ export class RequestLimits {
         appendToListHeader(response, RATELIMIT, tokenBucketLimit(policy, 0, error.wouldWait));
       }
       throw this.answer(context, error, 'tokenBucket', policy);
-    } finally {
-      stopWatching();
     }
   }
 
