@@ -148,8 +148,8 @@ describe('limits declared in an app that does not import LimitersModule', () => 
   });
 });
 
-describe('two semaphores on one method', () => {
-  it('fail when the class is defined, rather than the second silently replacing the first', () => {
+describe('limits that could not apply', () => {
+  it('fail when the class is defined: two semaphores on one method, a static method, a getter', () => {
     expect(() => {
       class TwoSemaphores {
         @Semaphore({ capacity: 1 })
@@ -158,6 +158,22 @@ describe('two semaphores on one method', () => {
       }
       return TwoSemaphores;
     }).toThrow('@Semaphore is applied twice to TwoSemaphores.render');
+    expect(() => {
+      class OnStatic {
+        @Semaphore({ capacity: 1 })
+        static render(): void {}
+      }
+      return OnStatic;
+    }).toThrow('@Semaphore is on the static method OnStatic.render, which is never limited');
+    expect(() => {
+      class OnGetter {
+        @TokenBucket({ capacity: 1, refillFrequency: 1_000 })
+        get report(): string {
+          return '';
+        }
+      }
+      return OnGetter;
+    }).toThrow('@TokenBucket is on OnGetter.report, which is not a method');
     expect(() => {
       class Fine {
         @Semaphore({ capacity: 1 })

@@ -22,6 +22,14 @@ export function declareLimit(
 ): MethodDecorator {
   return (target, name, descriptor: PropertyDescriptor) => {
     const owner = typeof target === 'function' ? target : target.constructor;
+    const where = `${owner.name}.${String(name)}`;
+    // Limits are applied to the methods of instances: anywhere else they would do nothing.
+    if (typeof target === 'function') {
+      throw new LimiterError(`${decorator} is on the static method ${where}, which is never limited: use an instance method.`);
+    }
+    if (typeof descriptor.value !== 'function') {
+      throw new LimiterError(`${decorator} is on ${where}, which is not a method (a getter or setter), and would limit nothing.`);
+    }
     const method = descriptor.value as object;
     const earlier: unknown = Reflect.getOwnMetadata(metadataKey, method);
     if (many) {
@@ -30,7 +38,7 @@ export function declareLimit(
     } else if (earlier !== undefined) {
       // A second would silently replace the first.
       throw new LimiterError(
-        `${decorator} is applied twice to ${owner.name}.${String(name)}: a method holds one semaphore. ` +
+        `${decorator} is applied twice to ${where}: a method holds one semaphore. ` +
           'Keep one, or put the other on a method it calls.',
       );
     } else {
