@@ -3,13 +3,13 @@ import { LazyAbortController } from '../core/lazy-abort-controller';
 import type { Release } from './limit-gate';
 
 /**
- * Tells a semaphore wait that its caller went away. Its signal is made only when a wait
- * asks for it (a call limited by a token bucket alone never does); a caller that leaves
- * while still waiting for a token finds it aborted when it gets to the semaphore.
+ * Tells a call's waits that its caller went away: the sleep until its tokens exist, and
+ * the wait for a semaphore slot. Its signal is made only when a wait asks for it (a call
+ * that never waits never does); an abort that came first is kept for the wait after it.
  */
 export type GiveUp = LazyAbortController;
 
-/** Enters the limits of one call; aborting `giveUp` gives up waiting for a semaphore slot. */
+/** Enters the limits of one call; aborting `giveUp` gives up its waits (see GiveUp). */
 export type Enter = (giveUp: GiveUp) => Promise<Release>;
 
 /**

@@ -6,6 +6,15 @@ import { LimitGate } from './limit-gate';
 import { limitObservable, limitPromise } from './limited-call';
 import { readMethodLimits, type MethodLimits } from './method-limits';
 
+/** A decorated method of a provider or controller instance. */
+interface LimitedMethod {
+  wrapper: InstanceWrapper;
+  instance: Record<string, unknown>;
+  prototype: Record<string, unknown>;
+  methodName: string;
+  limits: MethodLimits;
+}
+
 /** Marks a method this explorer already wrapped, in case the module is set up more than once. */
 const WRAPPED = Symbol('nestjs-limiters:wrapped');
 
@@ -26,10 +35,10 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
   ) {}
 
   onModuleInit(): void {
-    this.forEachLimitedMethod(this.discovery.getProviders(), (wrapper, instance, prototype, methodName, limits) => {
+    for (const { wrapper, instance, prototype, methodName, limits } of this.limitedMethods(this.discovery.getProviders())) {
       if (!wrapper.isDependencyTreeStatic()) this.warnNotStatic(wrapper, limits);
       else this.wrap(instance, prototype, methodName, limits);
-    });
+    }
   }
 
   /**
@@ -39,22 +48,18 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
    * with LimitersService there.
    */
   onApplicationBootstrap(): void {
-    const check = (_w: InstanceWrapper, _i: object, _p: object, _m: string, limits: MethodLimits) => this.gate.check(limits);
-    this.forEachLimitedMethod(this.discovery.getProviders(), check);
-    this.forEachLimitedMethod(this.discovery.getControllers(), check);
+    const classes = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    for (const { limits } of this.limitedMethods(classes)) this.gate.check(limits);
   }
 
-  private forEachLimitedMethod(
-    wrappers: InstanceWrapper[],
-    visit: (wrapper: InstanceWrapper, instance: Record<string, unknown>, prototype: Record<string, unknown>, methodName: string, limits: MethodLimits) => void,
-  ): void {
+  private *limitedMethods(wrappers: InstanceWrapper[]): Generator<LimitedMethod> {
     for (const wrapper of wrappers) {
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       const prototype = instance && Object.getPrototypeOf(instance);
       if (!prototype) continue;
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
         const limits = readMethodLimits(prototype[methodName], prototype.constructor.name, methodName);
-        if (limits) visit(wrapper, instance, prototype, methodName, limits);
+        if (limits) yield { wrapper, instance, prototype, methodName, limits };
       }
     }
   }

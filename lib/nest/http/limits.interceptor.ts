@@ -6,7 +6,7 @@ import { RequestLimits } from './request-limits';
 
 /**
  * Applies @TokenBucket and @Semaphore to controller handlers. The decorators attach it to
- * the handlers they decorate (see decorators/limit-metadata.ts), so importing the module
+ * the controller classes they are used in (see decorators/limit-metadata.ts), so importing the module
  * is all the wiring needed. The slot is held until the handler's answer completes, errors
  * or is unsubscribed, and over HTTP until the answer is sent too (see client-connection.ts).
  */
