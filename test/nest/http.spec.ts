@@ -164,6 +164,19 @@ async function holdBusySlot(app: INestApplication): Promise<{ holding: Promise<r
   return { holding };
 }
 
+/** Starts a request whose client will leave: leave() aborts it and resolves with how it ended. */
+function requestThatLeaves(app: INestApplication, path: string): { leave(): Promise<string> } {
+  const sent = request(app.getHttpServer()).get(path);
+  // then() sends it now; supertest sends nothing until then.
+  const ended = sent.then(() => 'answered', () => 'aborted');
+  return {
+    leave: () => {
+      sent.abort();
+      return ended;
+    },
+  };
+}
+
 describe.each(targets)('Limits on controllers, $name Redis', (target) => {
   const { client } = useClients(target);
   const redis = client();
@@ -224,11 +237,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         const queue = app.get(LimitersService).semaphore({ name: 'queued', capacity: 1 });
         const holding = request(server).get('/queued/800').then((r) => r);
         await waitUntil('the first request runs', () => counters.queuedRuns === 1);
-        const leaving = request(server).get('/queued/0');
-        const gone = leaving.then(() => 'answered', () => 'aborted');
+        const leaving = requestThatLeaves(app, '/queued/0');
         await waitUntil('the second request queues', async () => (await queue.state()).waiters.length === 1);
-        leaving.abort();
-        expect(await gone).toBe('aborted');
+        expect(await leaving.leave()).toBe('aborted');
         // Well before the first one ends and would have handed it the slot.
         await waitUntil('the queue is empty', async () => (await queue.state()).waiters.length === 0, 500);
         expect((await holding).status).toBe(200);
@@ -242,11 +253,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         const server = app.getHttpServer();
         expect((await request(server).get('/paced')).status).toBe(200);
         const startedAt = performance.now();
-        const leaving = request(server).get('/paced');
-        const gone = leaving.then(() => 'answered', () => 'aborted');
+        const leaving = requestThatLeaves(app, '/paced');
         await sleep(200);
-        leaving.abort();
-        expect(await gone).toBe('aborted');
+        expect(await leaving.leave()).toBe('aborted');
         // Past the refill its token was reserved for (under 1 s after the first request).
         await sleep(1_300 - (performance.now() - startedAt));
         expect(counters.pacedRuns).toBe(1);
@@ -260,11 +269,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
       run(async (app) => {
         const server = app.getHttpServer();
         const busy = app.get(LimitersService).semaphore({ name: 'busy', capacity: 1 });
-        const leaving = request(server).get('/busy/600');
-        const gone = leaving.then(() => 'answered', () => 'aborted');
+        const leaving = requestThatLeaves(app, '/busy/600');
         await waitUntil('the request holds the slot', async () => (await busy.state()).holders.length === 1);
-        leaving.abort();
-        expect(await gone).toBe('aborted');
+        expect(await leaving.leave()).toBe('aborted');
         await sleep(100);
         // Its handler is still running, so the slot is still taken.
         expect((await request(server).get('/busy/0')).status).toBe(429);
