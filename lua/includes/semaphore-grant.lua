@@ -3,6 +3,7 @@
 -- own channel, so it needs no second round trip and no other waiter wakes for nothing.
 -- Waiter entries are "deadline:leaseMs:channel" (deadline in server ms).
 -- `held` is ZCARD of holders; returns it and the queue's length as they are after the hand-off.
+-- @include extend-ttl
 local function reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, skip_id)
   if held > 0 then
     held = held - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)

@@ -1,50 +1,78 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
+import { LimiterError } from '../../core/errors';
 
 export type RedisClient = Redis | Cluster;
 
 // lib/store/redis and dist/store/redis both sit three levels below the package root.
-const LUA_DIR = join(__dirname, '..', '..', '..', 'lua');
+const PACKAGE_DIR = join(__dirname, '..', '..', '..');
+const LUA_DIR = join(PACKAGE_DIR, 'lua');
+const INCLUDES_DIR = join(LUA_DIR, 'includes');
 
-/** Script files in lua/, named "<what it does>-<number of keys>.lua". */
-const SCRIPT_FILES = {
-  semaphoreAcquire: 'semaphore-acquire-4',
-  semaphoreRelease: 'semaphore-release-3',
-  semaphoreRenew: 'semaphore-renew-1',
-  semaphoreCancel: 'semaphore-cancel-3',
-  semaphoreInspect: 'semaphore-inspect-3',
-  tokenBucketTake: 'token-bucket-take-1',
-  tokenBucketInspect: 'token-bucket-inspect-1',
-} as const;
+/** A script's name in code: lua/semaphore-acquire-4.lua is "semaphoreAcquire". */
+export type ScriptName = string;
 
-export type ScriptName = keyof typeof SCRIPT_FILES;
-
-interface Script {
+export interface Script {
+  /** The ioredis command it is defined as; unique to this copy of the package and this text. */
   command: string;
+  /** The script with its includes inlined, as Redis runs it. */
   lua: string;
   numberOfKeys: number;
 }
 
+const SCRIPT_FILE = /^([a-z][a-z-]*[a-z])-(\d+)\.lua$/;
+const INCLUDE_LINE = /^-- @include ([\w-]+)[ \t]*$/gm;
+
 let scripts: Map<ScriptName, Script> | undefined;
 
-function loadScripts(): Map<ScriptName, Script> {
-  scripts ??= new Map(
-    (Object.keys(SCRIPT_FILES) as ScriptName[]).map((name) => {
-      const file = SCRIPT_FILES[name];
-      const numberOfKeys = Number(/-(\d+)$/.exec(file)![1]);
-      const lua = inlineIncludes(readFileSync(join(LUA_DIR, `${file}.lua`), 'utf8'));
-      return [name, { command: `nestjsLimiters_${name}`, lua, numberOfKeys }];
-    }),
-  );
-  return scripts;
+/**
+ * Every script in lua/, read once: each file "<what it does>-<number of keys>.lua" is one
+ * script, so adding a script is adding a file.
+ */
+export function loadScripts(): Map<ScriptName, Script> {
+  if (scripts) return scripts;
+  const version = packageVersion();
+  const loaded = new Map<ScriptName, Script>();
+  for (const file of readdirSync(LUA_DIR).sort()) {
+    const match = SCRIPT_FILE.exec(file);
+    if (!match) continue;
+    const name = match[1].replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const lua = withIncludes(readFileSync(join(LUA_DIR, file), 'utf8'), file);
+    // Two copies of this package can share one ioredis client (an app and a library each
+    // installing their own): a command name that differs with the version and the text
+    // keeps one copy from running the other's script because its name was taken first.
+    const digest = createHash('sha1').update(lua).digest('hex').slice(0, 10);
+    const command = `nestjsLimiters_${version}_${name}_${digest}`;
+    loaded.set(name, { command, lua, numberOfKeys: Number(match[2]) });
+  }
+  return (scripts = loaded);
 }
 
-/** Replaces each "-- @include <name>" line with lua/includes/<name>.lua, as Redis has no require. */
-function inlineIncludes(lua: string): string {
-  return lua.replace(/^-- @include ([\w-]+)$/gm, (_, include: string) =>
-    readFileSync(join(LUA_DIR, 'includes', `${include}.lua`), 'utf8'),
-  );
+/**
+ * Replaces "-- @include <name>" lines with lua/includes/<name>.lua, as Redis has no require.
+ * An include may include others; each piece is inlined once, before the first piece that
+ * names it, so a script gets every helper it needs whatever order its includes are listed in.
+ */
+export function withIncludes(source: string, file: string): string {
+  const inlined = new Set<string>();
+  const expand = (text: string, from: string[]): string =>
+    text.replace(INCLUDE_LINE, (_, include: string) => {
+      if (from.includes(include)) {
+        throw new LimiterError(`lua/${file}: includes form a cycle: ${[...from, include].join(' -> ')}`);
+      }
+      if (inlined.has(include)) return `-- (${include} is inlined above)`;
+      inlined.add(include);
+      const body = readFileSync(join(INCLUDES_DIR, `${include}.lua`), 'utf8');
+      return expand(body, [...from, include]).trimEnd();
+    });
+  return expand(source, []);
+}
+
+function packageVersion(): string {
+  const { version } = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string };
+  return version.replace(/\W/g, '_');
 }
 
 type ScriptCommand = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
@@ -59,7 +87,8 @@ export function runScript(
   keys: string[],
   args: Array<string | number>,
 ): Promise<unknown> {
-  const script = loadScripts().get(name)!;
+  const script = loadScripts().get(name);
+  if (!script) throw new LimiterError(`No Lua script "${name}" in ${LUA_DIR}: the package's lua/ folder is incomplete.`);
   const commands = client as unknown as Record<string, ScriptCommand | undefined>;
   if (typeof commands[script.command] !== 'function') {
     client.defineCommand(script.command, { lua: script.lua, numberOfKeys: script.numberOfKeys });
