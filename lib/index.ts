@@ -40,12 +40,21 @@ export { InjectSemaphore, InjectTokenBucket, getSemaphoreToken, getTokenBucketTo
 export { UnknownLimiterError } from './nest/unknown-limiter.error';
 export { Semaphore } from './nest/decorators/semaphore.decorator';
 export { TokenBucket } from './nest/decorators/token-bucket.decorator';
+export { SkipLimits } from './nest/decorators/skip-limits.decorator';
 export type {
+  CallArgs,
+  CallLimitOptions,
+  CallLimitOptions as MethodLimitOptions,
   LimitKey,
-  MethodLimitOptions,
+  LimitSkip,
+  PerCall,
   InlineSemaphoreOptions,
   InlineTokenBucketOptions,
   TokenCost,
 } from './nest/decorators/limit-options.interface';
-export { TokenBucketGuard } from './nest/http/token-bucket.guard';
-export { LimitsInterceptor } from './nest/http/limits.interceptor';
+export type { LimitKind } from './core/limit-kind';
+export { TokenBucketGuard } from './nest/transport/token-bucket.guard';
+export { LimitsInterceptor } from './nest/transport/limits.interceptor';
+export { LimitsExceptionFilter } from './nest/transport/limits-exception.filter';
+export { LimitExceededException } from './nest/transport/limit-exceeded.exception';
+export type { RefusedLimit } from './nest/transport/limit-exceeded.exception';

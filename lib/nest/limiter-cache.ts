@@ -30,10 +30,12 @@ export class LimiterCache<T> {
 
 /**
  * The same JSON for equal options whatever their key order. Non-finite numbers are
- * kept as text, as JSON would turn maxSleep: Infinity into null.
+ * kept as text, as JSON would turn maxSleep: Infinity into null. `mapValue` may stand in
+ * for values JSON drops (functions).
  */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
+export function stableJson(value: unknown, mapValue: (v: unknown) => unknown = (v) => v): string {
+  return JSON.stringify(value, (_key, raw: unknown) => {
+    const v = mapValue(raw);
     if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       return Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -2,6 +2,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SemaphoreOptions } from '../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../core/token-bucket-limiter';
 import type { LimiterStore } from '../store/limiter-store';
+import type { RefusedLimit } from './transport/limit-exceeded.exception';
 
 /** A limiter declared in module options; the record key is its registered name. */
 export type RegisteredSemaphoreOptions = Omit<SemaphoreOptions, 'name'> & {
@@ -26,6 +27,12 @@ export interface LimitersHttpOptions {
   semaphoreStatus?: number;
   /** Send RateLimit / Retry-After headers. Default true. */
   headers?: boolean;
+  /**
+   * Builds what a refused HTTP call throws instead of LimitExceededException, to shape
+   * the body (Retry-After is still set). Its result is thrown as is: an HttpException
+   * gives its own status.
+   */
+  exceptionFactory?: (refused: RefusedLimit) => unknown;
 }
 
 export type WhenRedisFails = 'reject' | 'allow';
@@ -58,6 +65,12 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
    * store never fails this way, so there it changes nothing.
    */
   whenRedisFails?: WhenRedisFails;
+  /**
+   * True: the call is not limited at all (health checks, internal callers). Called with
+   * what `key` gets: `(request, context)` for handlers, the method's arguments for
+   * service methods. Sync or async.
+   */
+  skip?: (...args: any[]) => boolean | Promise<boolean>;
 }
 
 /** The module options after start-up checks, with every default filled in. */
@@ -75,6 +88,7 @@ export interface ResolvedLimitersOptions {
   };
   semaphores: Record<string, RegisteredSemaphoreOptions>;
   tokenBuckets: Record<string, RegisteredTokenBucketOptions>;
-  http: Required<LimitersHttpOptions>;
+  http: Required<Omit<LimitersHttpOptions, 'exceptionFactory'>> & Pick<LimitersHttpOptions, 'exceptionFactory'>;
   whenRedisFails: WhenRedisFails;
+  skip: ((...args: any[]) => boolean | Promise<boolean>) | undefined;
 }

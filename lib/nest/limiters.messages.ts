@@ -1,6 +1,12 @@
 /** Every user-facing text of the Nest layer, so wording stays consistent and reviewable in one place. */
+import type { LimitKind } from '../core/limit-kind';
+import type { RefusedLimit } from './transport/limit-exceeded.exception';
 
-export type LimiterKind = 'semaphore' | 'token bucket';
+/** A kind as a sentence says it. */
+export function kindText(kind: LimitKind): string {
+  return kind === 'semaphore' ? 'semaphore' : 'token bucket';
+}
+
 
 export const REDIS_OPTION_REQUIREMENT =
   'of LimitersModule must be an ioredis Redis or Cluster instance, a redis:// or rediss:// URL, or ioredis RedisOptions';
@@ -20,22 +26,79 @@ export const MODULE_NOT_IMPORTED_WARNING =
   '@Semaphore or @TokenBucket is used, but LimitersModule.forRoot (or forRootAsync) is not imported in this ' +
   'application, so those methods run without any limit. Import it in the root module.';
 
-export function unknownLimiter(kind: LimiterKind, name: string, known: string[]): string {
+export function unknownLimiter(kind: LimitKind, name: string, known: string[]): string {
   const list = known.length === 0 ? 'none is registered' : `registered: ${known.map((n) => `"${n}"`).join(', ')}`;
   return (
-    `No ${kind} is registered as "${name}" (${list}). ` +
+    `No ${kindText(kind)} is registered as "${name}" (${list}). ` +
     `Declare it in LimitersModule.forRoot({ ${optionKey(kind)}: { ... } }) or LimitersModule.forFeature(...).`
   );
 }
 
-export function conflictingRegistration(kind: LimiterKind, name: string): string {
-  return `The ${kind} "${name}" is registered twice with different options; give one of them another name.`;
+export function conflictingRegistration(kind: LimitKind, name: string): string {
+  return `The ${kindText(kind)} "${name}" is registered twice with different options; give one of them another name.`;
 }
 
-export function redisConnectionError(reason: string): string {
-  return `Lost the Redis connection LimitersModule made: ${reason}. Limiter calls fail until it is back.`;
+export function redisConnectionError(reason: string, owned: boolean): string {
+  const which = owned ? 'the Redis connection LimitersModule made' : 'the Redis connection given to LimitersModule';
+  return `Lost ${which}: ${reason}. Limiter calls fail (or follow whenRedisFails) until it is back.`;
 }
 
-function optionKey(kind: LimiterKind): string {
+export function redisConnectionRecovered(): string {
+  return 'The Redis connection of LimitersModule is back: limits are checked in Redis again.';
+}
+
+export function conflictingDeclarations(kind: LimitKind, name: string, first: string, second: string): string {
+  return (
+    `The ${kindText(kind)} "${name}" is declared with different options on ${first} and on ${second}: ` +
+    'they would share one limit in Redis, each enforcing its own options on it. Give one of them another name, ' +
+    'or register the limiter once in LimitersModule and name it in both decorators.'
+  );
+}
+
+export function classLimitOnProvider(className: string): string {
+  return (
+    `A limit decorator is on the class ${className}, a provider that is not a controller, resolver or gateway, ` +
+    'so it has no handlers to apply to. Put the decorator on the methods to limit.'
+  );
+}
+
+export function onStaticMethod(decorator: string, where: string): string {
+  return `${decorator} is on the static method ${where}, which is never limited: use an instance method.`;
+}
+
+export function notAMethod(decorator: string, where: string): string {
+  return `${decorator} is on ${where}, which is not a method (a getter or setter), and would limit nothing.`;
+}
+
+export function secondSemaphore(decorator: string, where: string): string {
+  return `${decorator} is applied twice to ${where}: a method holds one semaphore. Keep one, or put the other on a method it calls.`;
+}
+
+export function notLimitedNotStatic(owner: string, provider: string): string {
+  return (
+    `${owner} is not limited: ${provider} is request-scoped or transient, and limits are only applied to ` +
+    'singleton providers. Put the limit on a singleton service it calls.'
+  );
+}
+
+export function letThroughUnlimited(limit: string, reason: string): string {
+  return `Limit "${limit}" let a call through unlimited (whenRedisFails: 'allow'): ${reason}`;
+}
+
+export function badCallOption(option: 'key'): string {
+  return option === 'key' ? 'must return a string, a finite number, or undefined for the shared limit' : '';
+}
+
+export const NOT_AN_OBSERVABLE = 'A method declared to return an Observable returned something else.';
+
+export const CLIENT_GONE = 'Client closed the request while it waited for its limit.';
+
+/** The message of a refusal's answer: the declared limit, never the caller's key. */
+export function refusalMessage({ limit, kind, reason }: RefusedLimit): string {
+  if (reason === 'redis-unavailable') return `Limit "${limit}" cannot be checked right now.`;
+  return `${kind === 'token-bucket' ? 'Rate limit' : 'Concurrency limit'} "${limit}" exceeded.`;
+}
+
+function optionKey(kind: LimitKind): string {
   return kind === 'semaphore' ? 'semaphores' : 'tokenBuckets';
 }

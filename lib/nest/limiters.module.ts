@@ -46,9 +46,8 @@ export class LimitersModule extends ConfigurableLimitersModule {
       imports: [...(definition.imports ?? []), DiscoveryModule],
       providers: [
         ...(definition.providers ?? []),
-        LimitersService,
-        { provide: LIMITERS_REGISTRY, useExisting: LimitersService },
         ...limitsProviders,
+        { provide: LIMITERS_REGISTRY, useExisting: LimitersService },
       ],
       exports: [LIMITERS_REGISTRY, ...limitsExports],
     };

@@ -1,69 +1,64 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Cluster, Redis } from 'ioredis';
+import { Inject, Injectable } from '@nestjs/common';
 import { LimiterError } from '../core/errors';
+import type { LimitKind } from '../core/limit-kind';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
-import { MemoryStore } from '../store/memory/memory-store';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
-  LimitersModuleOptions,
   RegisteredSemaphoreOptions,
   RegisteredTokenBucketOptions,
   ResolvedLimitersOptions,
 } from './limiters-options.interface';
-import { LIMITERS_MODULE_OPTIONS } from './limiters.module-definition';
-import { conflictingRegistration, MEMORY_STORE_WARNING, redisConnectionError, type LimiterKind } from './limiters.messages';
-import { adoptStore, closeRedis, resolveModuleOptions, withoutUndefined } from './resolve-module-options';
+import { LIMITERS_OPTIONS } from './limiters-options.provider';
+import { conflictingRegistration } from './limiters.messages';
+import { withoutUndefined } from './resolve-module-options';
 import { UnknownLimiterError } from './unknown-limiter.error';
 
 /** Most limiters made at run time kept for reuse; see LimiterCache for why dropping one is safe. */
 const MAX_CACHED_LIMITERS = 10_000;
 
-interface Registration<L, O> {
-  limiter: L;
+type Limiter = SemaphoreLimiter | TokenBucketLimiter;
+
+/** How each kind is built: adding a kind is one entry here (and its decorator). */
+const KINDS: Record<LimitKind, { build(store: ResolvedLimitersOptions['store'], options: object): Limiter }> = {
+  semaphore: { build: (store, options) => new SemaphoreLimiter(store, options as SemaphoreOptions) },
+  'token-bucket': { build: (store, options) => new TokenBucketLimiter(store, options as TokenBucketOptions) },
+};
+
+interface Registration {
+  limiter: Limiter;
   /** The merged options it was built from: the base of its per-key variants. */
-  options: O;
+  options: { name: string } & Record<string, unknown>;
   /** Those options as stable JSON, to tell a repeated registration from a conflicting one. */
-  key: string;
+  json: string;
 }
 
 /**
- * The limiters of the application: the named ones declared in module options (built at
- * start-up, so bad options fail the start) and those made at run time for a tenant or an
- * API token, which are reused for the same name and options.
+ * The limiters of the application: the named ones declared in module options or with
+ * forFeature (built at start-up, so bad options fail the start), and those made at run
+ * time for a tenant or an API token, reused for the same name, key and options.
  */
 @Injectable()
-export class LimitersService implements OnModuleInit, OnApplicationShutdown {
-  readonly options: ResolvedLimitersOptions;
-  private readonly logger = new Logger('LimitersModule');
-  private readonly semaphores = new Map<string, Registration<SemaphoreLimiter, SemaphoreOptions>>();
-  private readonly tokenBuckets = new Map<string, Registration<TokenBucketLimiter, TokenBucketOptions>>();
-  private readonly madeAtRunTime = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_CACHED_LIMITERS);
+export class LimitersService {
+  private readonly registry: Record<LimitKind, Map<string, Registration>> = {
+    semaphore: new Map(),
+    'token-bucket': new Map(),
+  };
+  private readonly madeAtRunTime = new LimiterCache<Limiter>(MAX_CACHED_LIMITERS);
 
-  constructor(@Inject(LIMITERS_MODULE_OPTIONS) options: LimitersModuleOptions) {
-    const resolved = resolveModuleOptions(options);
-    this.options = { ...resolved, ...adoptStore(options) };
-    if (this.options.ownsRedis) this.reportConnectionErrors(this.options.redis!);
-    // Built now, so a bad option fails the application's start and not its first request.
-    for (const [name, o] of Object.entries(resolved.semaphores)) this.registerSemaphore(name, o);
-    for (const [name, o] of Object.entries(resolved.tokenBuckets)) this.registerTokenBucket(name, o);
+  constructor(@Inject(LIMITERS_OPTIONS) readonly options: ResolvedLimitersOptions) {
+    for (const [name, o] of Object.entries(options.semaphores)) this.register('semaphore', name, o);
+    for (const [name, o] of Object.entries(options.tokenBuckets)) this.register('token-bucket', name, o);
   }
 
   /** A semaphore for a name known only at run time, with the module's defaults and keyPrefix. */
   semaphore(options: Partial<SemaphoreOptions> & { name: string }): SemaphoreLimiter {
-    const merged = this.merge(this.options.defaults.semaphore, options) as SemaphoreOptions;
-    const key = `semaphore ${stableJson(merged)}`;
-    return this.madeAtRunTime.getOrCreate(key, () => new SemaphoreLimiter(this.options.store, merged)) as SemaphoreLimiter;
+    return this.made('semaphore', options) as SemaphoreLimiter;
   }
 
   /** A token bucket for a name known only at run time, with the module's defaults and keyPrefix. */
   tokenBucket(options: Partial<TokenBucketOptions> & { name: string }): TokenBucketLimiter {
-    const merged = this.merge(this.options.defaults.tokenBucket, options) as TokenBucketOptions;
-    const key = `token bucket ${stableJson(merged)}`;
-    return this.madeAtRunTime.getOrCreate(
-      key,
-      () => new TokenBucketLimiter(this.options.store, merged),
-    ) as TokenBucketLimiter;
+    return this.made('token-bucket', options) as TokenBucketLimiter;
   }
 
   /**
@@ -71,24 +66,22 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
    * With a `key`: a semaphore with all the same options, limiting that key alone.
    */
   getSemaphore(name: string, key?: string): SemaphoreLimiter {
-    const { limiter, options } = this.lookup('semaphore', this.semaphores, name);
-    return key === undefined ? limiter : this.semaphore({ ...options, name: `${options.name}:${key}` });
+    return this.registered('semaphore', name, key) as SemaphoreLimiter;
   }
 
   /** The token bucket registered as `name`; with a `key`, its variant for that key alone. See getSemaphore. */
   getTokenBucket(name: string, key?: string): TokenBucketLimiter {
-    const { limiter, options } = this.lookup('token bucket', this.tokenBuckets, name);
-    return key === undefined ? limiter : this.tokenBucket({ ...options, name: `${options.name}:${key}` });
+    return this.registered('token-bucket', name, key) as TokenBucketLimiter;
   }
 
   /** Every registered semaphore by registered name. */
   getSemaphores(): Map<string, SemaphoreLimiter> {
-    return new Map([...this.semaphores].map(([name, r]) => [name, r.limiter]));
+    return this.all('semaphore') as Map<string, SemaphoreLimiter>;
   }
 
   /** Every registered token bucket by registered name. */
   getTokenBuckets(): Map<string, TokenBucketLimiter> {
-    return new Map([...this.tokenBuckets].map(([name, r]) => [name, r.limiter]));
+    return this.all('token-bucket') as Map<string, TokenBucketLimiter>;
   }
 
   /**
@@ -96,63 +89,64 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
    * Registering the same name again with the same options returns the same limiter.
    */
   registerSemaphore(name: string, options: RegisteredSemaphoreOptions): SemaphoreLimiter {
-    const merged = this.merge(this.options.defaults.semaphore, { ...options, name: options.name ?? name }) as SemaphoreOptions;
-    return this.register('semaphore', this.semaphores, name, merged, () => this.semaphore(merged));
+    return this.register('semaphore', name, options) as SemaphoreLimiter;
   }
 
   /** Registers a token bucket under `name`; see registerSemaphore. */
   registerTokenBucket(name: string, options: RegisteredTokenBucketOptions): TokenBucketLimiter {
-    const merged = this.merge(this.options.defaults.tokenBucket, { ...options, name: options.name ?? name }) as TokenBucketOptions;
-    return this.register('token bucket', this.tokenBuckets, name, merged, () => this.tokenBucket(merged));
+    return this.register('token-bucket', name, options) as TokenBucketLimiter;
   }
 
-  onModuleInit(): void {
-    const { store, redis, ownsRedis } = this.options;
-    // Said at every start: an app scaled to N instances silently admits N times its limits.
-    if (store instanceof MemoryStore) this.logger.warn(MEMORY_STORE_WARNING);
-    // Connecting now shows a wrong address in the start-up log, not at the first request.
-    // A failure is logged by reportConnectionErrors and retried by ioredis.
-    if (ownsRedis && redis?.status === 'wait') redis.connect().catch(() => undefined);
+  /** The registered limiter of a kind, or its variant for `key`. */
+  registered(kind: LimitKind, name: string, key?: string): Limiter {
+    const found = this.registry[kind].get(name);
+    if (!found) throw new UnknownLimiterError(kind, name, [...this.registry[kind].keys()]);
+    return key === undefined ? found.limiter : this.made(kind, found.options, key);
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.options.ownsRedis) await closeRedis(this.options.redis!);
+  /** A limiter made at run time from options (with the module's defaults), reused while cached. */
+  made(kind: LimitKind, options: { name: string } & object, key?: string): Limiter {
+    const merged = this.merge(kind, options);
+    const keyed = key === undefined ? merged : withKey(merged, key);
+    return this.madeAtRunTime.getOrCreate(`${kind} ${stableJson(keyed)}`, () => KINDS[kind].build(this.options.store, keyed));
   }
 
-  private merge<T extends object>(defaults: object, options: T): T {
-    const prefix = this.options.keyPrefix === undefined ? {} : { keyPrefix: this.options.keyPrefix };
-    return { ...prefix, ...defaults, ...withoutUndefined(options) } as T;
+  /**
+   * The name a limit has in Redis and its options as stable JSON (per-call functions as
+   * such): two declarations with the same name and different JSON would share one limiter's
+   * state with different rules. A registered name that is not registered throws here.
+   */
+  describe(kind: LimitKind, registered?: string, inline?: { name: string } & object): { name: string; json: string } {
+    if (registered !== undefined) this.registered(kind, registered);
+    const options = registered === undefined ? this.merge(kind, inline!) : this.registry[kind].get(registered)!.options;
+    const json = stableJson(options, (v) => (typeof v === 'function' ? '(per call)' : v));
+    return { name: options.name, json };
   }
 
-  private register<L, O>(
-    kind: LimiterKind,
-    registry: Map<string, Registration<L, O>>,
-    name: string,
-    options: O,
-    build: () => L,
-  ): L {
-    const key = stableJson(options);
-    const existing = registry.get(name);
-    if (existing && existing.key !== key) throw new LimiterError(conflictingRegistration(kind, name));
+  private register(kind: LimitKind, name: string, options: object): Limiter {
+    const merged = this.merge(kind, { ...options, name: (options as { name?: string }).name ?? name });
+    const json = stableJson(merged);
+    const existing = this.registry[kind].get(name);
+    if (existing && existing.json !== json) throw new LimiterError(conflictingRegistration(kind, name));
     if (existing) return existing.limiter;
-    const limiter = build();
-    registry.set(name, { limiter, options, key });
+    const limiter = this.made(kind, merged);
+    this.registry[kind].set(name, { limiter, options: merged, json });
     return limiter;
   }
 
-  private lookup<L, O>(kind: LimiterKind, registry: Map<string, Registration<L, O>>, name: string): Registration<L, O> {
-    const found = registry.get(name);
-    if (!found) throw new UnknownLimiterError(kind, name, [...registry.keys()]);
-    return found;
+  private all(kind: LimitKind): Map<string, Limiter> {
+    return new Map([...this.registry[kind]].map(([name, r]) => [name, r.limiter]));
   }
 
-  /** One warning per outage: ioredis reports every failed reconnection attempt. */
-  private reportConnectionErrors(redis: Redis | Cluster): void {
-    let down = false;
-    redis.on('error', (error: Error) => {
-      if (!down) this.logger.warn(redisConnectionError(error.message));
-      down = true;
-    });
-    redis.on('ready', () => (down = false));
+  private merge(kind: LimitKind, options: object): { name: string } & Record<string, unknown> {
+    const { keyPrefix, defaults } = this.options;
+    const prefix = keyPrefix === undefined ? {} : { keyPrefix };
+    const ofKind = kind === 'semaphore' ? defaults.semaphore : defaults.tokenBucket;
+    return { ...prefix, ...ofKind, ...withoutUndefined(options) } as { name: string } & Record<string, unknown>;
   }
+}
+
+/** The limiter options of `key`'s own limit of that name. */
+function withKey(options: { name: string } & Record<string, unknown>, key: string): { name: string } & Record<string, unknown> {
+  return { ...options, name: `${options.name}:${key}` };
 }

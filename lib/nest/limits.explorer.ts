@@ -2,9 +2,13 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } fr
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { Observable } from 'rxjs';
-import { LimitGate } from './limit-gate';
-import { limitObservable, limitPromise } from './limited-call';
-import { readMethodLimits, type MethodLimits } from './method-limits';
+import { LimiterError } from '../core/errors';
+import { LIMITS_METADATA } from './limits.constants';
+import { classLimitOnProvider, notLimitedNotStatic } from './limiters.messages';
+import { Admission } from './pipeline/admission';
+import { Refusal } from './pipeline/admission-outcome';
+import { limitsOf, type MethodLimits } from './pipeline/declared-limits';
+import { limitObservable, limitPromise, type GiveUp } from './pipeline/limited-call';
 
 /** A decorated method of a provider or controller instance. */
 interface LimitedMethod {
@@ -19,10 +23,18 @@ interface LimitedMethod {
 const WRAPPED = Symbol('nestjs-limiters:wrapped');
 
 /**
- * Finds @Semaphore / @TokenBucket methods of providers once at start-up and wraps them
- * on the instance, so the body runs inside the limits with no wiring by the user.
- * Controllers are left alone: LimitsInterceptor limits their handlers, so a refusal
- * becomes the right HTTP answer.
+ * Handlers that Nest calls through interceptors although they live on providers: GraphQL
+ * resolvers and WebSocket gateways. LimitsInterceptor limits them; wrapping them too
+ * would limit each call twice.
+ */
+const HANDLER_METADATA = ['graphql:resolver_type', 'websockets:message_mapping'];
+const HANDLER_CLASS_METADATA = ['graphql:resolver_type', 'graphql:resolver_name', 'websockets:is_gateway'];
+
+/**
+ * Finds limited methods of providers once at start-up and wraps them on the instance, so
+ * the body runs inside the limits (through the one pipeline) with no wiring by the user.
+ * Controllers, resolvers and gateways are left to LimitsInterceptor, so a refusal becomes
+ * the transport's answer. At bootstrap it checks every limit of the app.
  */
 @Injectable()
 export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
@@ -31,25 +43,28 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-    private readonly gate: LimitGate,
+    private readonly admission: Admission,
   ) {}
 
   onModuleInit(): void {
     for (const { wrapper, instance, prototype, methodName, limits } of this.limitedMethods(this.discovery.getProviders())) {
-      if (!wrapper.isDependencyTreeStatic()) this.warnNotStatic(wrapper, limits);
+      const owner = prototype.constructor as Function;
+      if (isHandler(owner, prototype[methodName] as Function)) continue;
+      // A plain service has no handlers: a limit on its class would have nothing to apply to.
+      if (Reflect.hasOwnMetadata(LIMITS_METADATA, owner)) throw new LimiterError(classLimitOnProvider(owner.name));
+      if (!wrapper.isDependencyTreeStatic()) this.logger.warn(notLimitedNotStatic(limits.owner, wrapper.name));
       else this.wrap(instance, prototype, methodName, limits);
     }
   }
 
   /**
-   * Checks every decorated method's limits, on providers and on controllers (limited per
-   * request by LimitsInterceptor), so that a bad one fails the start rather than the
-   * method's first call. After every module's onModuleInit: one may register a limiter
-   * with LimitersService there.
+   * Checks every limit of the app, on providers and on handlers, so that a bad one fails
+   * the start rather than the method's first call. After every module's onModuleInit: one
+   * may register a limiter with LimitersService there.
    */
   onApplicationBootstrap(): void {
     const classes = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    for (const { limits } of this.limitedMethods(classes)) this.gate.check(limits);
+    this.admission.checkAll([...this.limitedMethods(classes)].map((m) => m.limits));
   }
 
   private *limitedMethods(wrappers: InstanceWrapper[]): Generator<LimitedMethod> {
@@ -58,7 +73,7 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
       const prototype = instance && Object.getPrototypeOf(instance);
       if (!prototype) continue;
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const limits = readMethodLimits(prototype[methodName], prototype.constructor.name, methodName);
+        const limits = limitsOf(prototype.constructor, prototype[methodName] as Function, methodName);
         if (limits) yield { wrapper, instance, prototype, methodName, limits };
       }
     }
@@ -67,27 +82,34 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
   private wrap(instance: Record<string, unknown>, prototype: object, methodName: string, limits: MethodLimits): void {
     const original = instance[methodName] as ((...args: unknown[]) => unknown) & { [WRAPPED]?: true };
     if (original[WRAPPED]) return;
-    const gate = this.gate;
+    const admission = this.admission;
+    // A service method's caller gets the limiter's own error (MaxSleepExceededError,
+    // RedisUnavailableError); LimitsExceptionFilter answers it if it reaches a handler.
+    const enter = (args: unknown[], giveUp?: GiveUp) =>
+      admission.enter(limits, { args, giveUp }).then(
+        (admitted) => admitted.release,
+        (error: unknown) => Promise.reject(error instanceof Refusal ? error.error : error),
+      );
     // A limit is entered asynchronously, so a method gives back a Promise, unless it is
     // declared to return an Observable: then it still does, and limits its subscription.
     const returnsObservable = Reflect.getMetadata('design:returntype', prototype, methodName) === Observable;
     const limited = returnsObservable
       ? function (this: unknown, ...args: unknown[]) {
           return limitObservable(
-            (giveUp) => gate.enter(limits, args, giveUp),
+            (giveUp) => enter(args, giveUp),
             () => original.apply(this, args) as Observable<unknown>,
           );
         }
       : function (this: unknown, ...args: unknown[]) {
-          return limitPromise(() => gate.enter(limits, args), () => original.apply(this, args));
+          return limitPromise(() => enter(args), () => original.apply(this, args));
         };
     instance[methodName] = Object.assign(limited, { [WRAPPED]: true as const });
   }
+}
 
-  private warnNotStatic(wrapper: InstanceWrapper, limits: MethodLimits): void {
-    this.logger.warn(
-      `${limits.owner} is not limited: ${wrapper.name} is request-scoped or transient, and limits are ` +
-        'only applied to singleton providers. Put the limit on a singleton service it calls.',
-    );
-  }
+function isHandler(owner: Function, method: Function): boolean {
+  return (
+    HANDLER_METADATA.some((key) => Reflect.hasMetadata(key, method)) ||
+    HANDLER_CLASS_METADATA.some((key) => Reflect.hasMetadata(key, owner))
+  );
 }

@@ -1,15 +1,30 @@
 import type { Provider } from '@nestjs/common';
-import { RequestLimits } from './http/request-limits';
-import { LimitGate } from './limit-gate';
+import { APP_FILTER } from '@nestjs/core';
+import { LimitersConnection } from './limiters-connection';
+import { limitersOptionsProvider } from './limiters-options.provider';
+import { LimitersService } from './limiters.service';
+import { LIMITS_ADMISSION } from './limits.constants';
 import { LimitsExplorer } from './limits.explorer';
+import { Admission } from './pipeline/admission';
+import { HandlerLimits } from './transport/handler-limits';
+import { LimitsExceptionFilter } from './transport/limits-exception.filter';
 
 /**
- * What makes @Semaphore / @TokenBucket work with no wiring: the explorer wraps service
- * methods; the decorators put LimitsInterceptor on controller handlers, and Nest makes it
- * in the controller's module from what this exports. Provided once, by the app's one
- * global core module, so nothing is wrapped or limited twice.
+ * The module's parts, provided once by the app's one global core module, so nothing is
+ * wrapped or limited twice: resolved options, the registry, the connection's lifecycle,
+ * the pipeline with its two entrances (the explorer for service methods, HandlerLimits for
+ * the interceptor and the guard), and the filter that answers refused service methods.
  */
-export const limitsProviders: Provider[] = [LimitGate, RequestLimits, LimitsExplorer];
+export const limitsProviders: Provider[] = [
+  limitersOptionsProvider,
+  LimitersService,
+  LimitersConnection,
+  Admission,
+  HandlerLimits,
+  { provide: LIMITS_ADMISSION, useExisting: HandlerLimits },
+  LimitsExplorer,
+  { provide: APP_FILTER, useClass: LimitsExceptionFilter },
+];
 
 /** What LimitsInterceptor and TokenBucketGuard need wherever a controller uses them. */
-export const limitsExports = [LimitGate, RequestLimits];
+export const limitsExports = [LIMITS_ADMISSION];

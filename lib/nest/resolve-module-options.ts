@@ -1,11 +1,16 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { InvalidOptionError } from '../core/errors';
+import { checkKnownOptions } from '../core/known-options';
 import type { LimiterStore } from '../store/limiter-store';
 import { MemoryStore } from '../store/memory/memory-store';
 import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
 import { REDIS_AND_STORE_CONFLICT, REDIS_OPTION_REQUIREMENT, STORE_OPTION_REQUIREMENT } from './limiters.messages';
 
 export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
+
+/** Every option LimitersModule takes (forRoot adds isGlobal, which Nest's builder takes off first). */
+const MODULE_OPTIONS = ['redis', 'store', 'keyPrefix', 'keySecret', 'readableKeys', 'defaults', 'http', 'whenRedisFails', 'skip', 'semaphores', 'tokenBuckets'];
+const HTTP_OPTIONS = ['tokenBucketStatus', 'semaphoreStatus', 'headers', 'exceptionFactory'];
 
 /** Where the module's limits live, and whether the module owns a Redis connection it must close. */
 export type ModuleStore = Pick<ResolvedLimitersOptions, 'store' | 'redis' | 'ownsRedis'>;
@@ -18,6 +23,7 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError('options', undefined, 'of LimitersModule must be an object', options);
   }
+  checkKnownOptions(options, MODULE_OPTIONS, undefined, 'of LimitersModule ');
   checkStoreOptions(options);
   const http = { ...HTTP_DEFAULTS, ...withoutUndefined(options.http ?? {}) };
   for (const option of ['tokenBucketStatus', 'semaphoreStatus'] as const) {
@@ -25,6 +31,13 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new InvalidOptionError(`http.${option}`, undefined, 'of LimitersModule must be an HTTP error status (400-599)', status);
     }
+  }
+  checkKnownOptions(http, HTTP_OPTIONS, undefined, 'of LimitersModule ');
+  if (http.exceptionFactory !== undefined && typeof http.exceptionFactory !== 'function') {
+    throw new InvalidOptionError('http.exceptionFactory', undefined, 'of LimitersModule must be a function', http.exceptionFactory);
+  }
+  if (options.skip !== undefined && typeof options.skip !== 'function') {
+    throw new InvalidOptionError('skip', undefined, 'of LimitersModule must be a function', options.skip);
   }
   if (typeof http.headers !== 'boolean') {
     throw new InvalidOptionError('http.headers', undefined, 'of LimitersModule must be true or false', http.headers);
@@ -43,6 +56,7 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
     tokenBuckets: { ...options.tokenBuckets },
     http,
     whenRedisFails,
+    skip: options.skip,
   };
 }
 

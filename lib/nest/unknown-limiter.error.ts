@@ -1,10 +1,11 @@
 import { LimiterError } from '../core/errors';
-import { unknownLimiter, type LimiterKind } from './limiters.messages';
+import type { LimitKind } from '../core/limit-kind';
+import { unknownLimiter } from './limiters.messages';
 
 /** LimitersService.getSemaphore / getTokenBucket was asked for a name nobody registered. */
 export class UnknownLimiterError extends LimiterError {
   constructor(
-    readonly kind: LimiterKind,
+    readonly kind: LimitKind,
     readonly limiter: string,
     readonly known: string[],
   ) {

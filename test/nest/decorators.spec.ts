@@ -4,8 +4,10 @@ import { Observable, Subject, firstValueFrom, lastValueFrom, of, timer } from 'r
 import { InvalidOptionError, MaxSleepExceededError, RedisUnavailableError } from '../../lib';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
-import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
-import { RequestLimits } from '../../lib/nest/http/request-limits';
+import { LimitsInterceptor } from '../../lib/nest/transport/limits.interceptor';
+import { LIMITS_ADMISSION } from '../../lib/nest/limits.constants';
+import { RpcException } from '@nestjs/microservices';
+import { WsException } from '@nestjs/websockets';
 import { LimitersService } from '../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
 import { closeClient } from '../harness/connect';
@@ -313,10 +315,10 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
   const { client } = useClients(target);
   const redis = client();
 
-  it('limits an RPC handler and refuses with MaxSleepExceededError rather than an HTTP answer', async () => {
+  it('limits an RPC handler and refuses with an RpcException carrying the limit, not an HTTP answer', async () => {
     const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
-    // The decorators attach the interceptor to handlers; here it is called by hand, on the app's RequestLimits.
-    const interceptor = new LimitsInterceptor(app.get(RequestLimits));
+    // The decorators attach the interceptor to handlers; here it is called by hand, on the app's pipeline.
+    const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
     const call = (customer: string) => {
       const context = new ExecutionContextHost([{ customer }], OrdersHandler, OrdersHandler.prototype.placeOrder);
       context.setType('rpc');
@@ -325,15 +327,21 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     };
     await expect(call('acme')).resolves.toBe('placed for acme');
     const refused = await call('acme').catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(MaxSleepExceededError);
+    expect(refused).toBeInstanceOf(RpcException);
     expect(refused).not.toBeInstanceOf(HttpException);
+    expect((refused as RpcException).getError()).toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      limit: 'OrdersHandler.placeOrder',
+      kind: 'token-bucket',
+      retryAfter: expect.any(Number),
+    });
     await expect(call('globex')).resolves.toBe('placed for globex');
     await app.close();
   });
 
   it('limits every message of a WebSocket client, not only its first', async () => {
     const app = await startContext({ redis, options: { keyPrefix: uniqueName('ws') } });
-    const interceptor = new LimitsInterceptor(app.get(RequestLimits));
+    const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
     // A gateway handler's arguments are (client, data): the client is the same object for
     // every message of a connection.
     const client = { id: 'socket-1' };
@@ -345,14 +353,16 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     };
     await expect(message()).resolves.toBe(1);
     await expect(message()).resolves.toBe(2);
-    await expect(message()).rejects.toBeInstanceOf(MaxSleepExceededError);
+    const refused = await message().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WsException);
+    expect((refused as WsException).getError()).toMatchObject({ code: 'TOO_MANY_REQUESTS', limit: 'SocketHandler.onMessage' });
     expect(handled).toBe(2);
     await app.close();
   });
 
   it("names an inherited handler's inline limiter after the class it is called on", async () => {
     const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
-    const interceptor = new LimitsInterceptor(app.get(RequestLimits));
+    const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
     class RepeatOrdersHandler extends OrdersHandler {}
     const call = (owner: typeof OrdersHandler) => {
       const context = new ExecutionContextHost([{ customer: 'acme' }], owner, OrdersHandler.prototype.placeOrder);
@@ -362,7 +372,7 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     // One token each: the two classes share the handler function, not its bucket.
     await expect(call(OrdersHandler)).resolves.toBe('placed');
     await expect(call(RepeatOrdersHandler)).resolves.toBe('placed');
-    await expect(call(RepeatOrdersHandler)).rejects.toBeInstanceOf(MaxSleepExceededError);
+    await expect(call(RepeatOrdersHandler)).rejects.toBeInstanceOf(RpcException);
     const limiters = app.get(LimitersService);
     const bucket = (name: string) => limiters.tokenBucket({ name, capacity: 1, refillFrequency: 60_000, maxSleep: 0 });
     expect((await bucket('OrdersHandler.placeOrder:acme').state()).tokens).toBe(0);

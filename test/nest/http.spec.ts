@@ -5,7 +5,7 @@ import request from 'supertest';
 import { TokenBucketLimiter } from '../../lib/core/token-bucket-limiter';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
-import { TokenBucketGuard } from '../../lib/nest/http/token-bucket.guard';
+import { TokenBucketGuard } from '../../lib/nest/transport/token-bucket.guard';
 import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.interface';
 import { LimitersService } from '../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';

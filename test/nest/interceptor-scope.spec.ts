@@ -21,7 +21,7 @@ import request from 'supertest';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { LimiterError } from '../../lib/core/errors';
-import { LimitsInterceptor } from '../../lib/nest/http/limits.interceptor';
+import { LimitsInterceptor } from '../../lib/nest/transport/limits.interceptor';
 import { LimitersModule } from '../../lib/nest/limiters.module';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
 import { InFlight } from './limited-app';

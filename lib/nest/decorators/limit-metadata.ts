@@ -1,54 +1,67 @@
 import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import { LimiterError } from '../../core/errors';
-import { LimitsInterceptor } from '../http/limits.interceptor';
+import { checkKnownOptions, LIMITER_OPTIONS } from '../../core/known-options';
+import { LIMITS_METADATA } from '../limits.constants';
+import { notAMethod, onStaticMethod, secondSemaphore } from '../limiters.messages';
+import { LimitsInterceptor } from '../transport/limits.interceptor';
+import type { LimitKind } from '../../core/limit-kind';
+import { CALL_OPTIONS, type LimitRecord } from './limit-options.interface';
+
+/** A decorator for a method or a whole class (every handler of a controller, resolver or gateway). */
+export type LimitDecorator = MethodDecorator & ClassDecorator;
 
 /**
- * Records a limit on a method, and puts LimitsInterceptor (once) on its class, which is how
- * the limits reach controller handlers:
- * - on the class, not app-wide: an app-wide interceptor puts every route of the app, limited
- *   or not, through Nest's interceptor machinery, about a tenth of a trivial route's
- *   throughput; controllers without limits now skip it.
- * - first among the class's interceptors, not on the method: class interceptors run before
- *   method ones, and a refused request should not run the controller's own interceptors, as
- *   it would not under a guard. (Class decorators apply after method decorators, so
- *   @UseInterceptors on the class appends after it.)
+ * Records a limit on a method or a class, in the order written, and puts LimitsInterceptor
+ * (once) on the class, which is how limits reach handlers. Records only: the pipeline does
+ * everything else (see pipeline/admission.ts).
+ * - the interceptor on the class, not app-wide: an app-wide interceptor puts every route
+ *   through Nest's interceptor machinery, about a tenth of a trivial route's throughput;
+ * - first among the class's interceptors: a refused request should not run the
+ *   controller's own interceptors, as it would not under a guard. (Class decorators apply
+ *   after method decorators, so @UseInterceptors on the class appends after it.)
  * On a provider Nest reads no interceptors: LimitsExplorer wraps the method instead.
  */
 export function declareLimit(
   decorator: string,
-  metadataKey: string,
-  declaration: object,
-  { many }: { many: boolean },
-): MethodDecorator {
-  return (target, name, descriptor: PropertyDescriptor) => {
-    const owner = typeof target === 'function' ? target : target.constructor;
-    const where = `${owner.name}.${String(name)}`;
-    // Limits are applied to the methods of instances: anywhere else they would do nothing.
-    if (typeof target === 'function') {
-      throw new LimiterError(`${decorator} is on the static method ${where}, which is never limited: use an instance method.`);
+  kind: LimitKind,
+  target: string | Record<string, unknown>,
+  extra: Record<string, unknown>,
+): LimitDecorator {
+  const record = recordOf(kind, target, extra);
+  return ((target: object, name?: string | symbol, descriptor?: PropertyDescriptor) => {
+    const onClass = name === undefined;
+    const owner = (onClass ? target : typeof target === 'function' ? target : target.constructor) as Function;
+    const declaredAt = onClass ? owner.name : `${owner.name}.${String(name)}`;
+    if (!onClass && typeof target === 'function') throw new LimiterError(onStaticMethod(decorator, declaredAt));
+    if (!onClass && typeof descriptor?.value !== 'function') throw new LimiterError(notAMethod(decorator, declaredAt));
+    // At class definition: a misspelt option is an error the moment the file loads.
+    const given = typeof target === 'string' ? extra : target;
+    const known = typeof target === 'string' ? CALL_OPTIONS : [...LIMITER_OPTIONS[kind], ...CALL_OPTIONS];
+    checkKnownOptions(given, known, record.registered ?? (record.inline?.name as string | undefined) ?? declaredAt);
+    const holder = onClass ? owner : (descriptor!.value as object);
+    const earlier: LimitRecord[] = Reflect.getOwnMetadata(LIMITS_METADATA, holder) ?? [];
+    if (record.kind === 'semaphore' && earlier.some((r) => r.kind === 'semaphore')) {
+      throw new LimiterError(secondSemaphore(decorator, declaredAt));
     }
-    if (typeof descriptor.value !== 'function') {
-      throw new LimiterError(`${decorator} is on ${where}, which is not a method (a getter or setter), and would limit nothing.`);
-    }
-    const method = descriptor.value as object;
-    const earlier: unknown = Reflect.getOwnMetadata(metadataKey, method);
-    if (many) {
-      // Decorators apply bottom-up: putting each one first keeps the order they are written in.
-      Reflect.defineMetadata(metadataKey, [declaration, ...((earlier as object[] | undefined) ?? [])], method);
-    } else if (earlier !== undefined) {
-      // A second would silently replace the first.
-      throw new LimiterError(
-        `${decorator} is applied twice to ${where}: a method holds one semaphore. ` +
-          'Keep one, or put the other on a method it calls.',
-      );
-    } else {
-      Reflect.defineMetadata(metadataKey, declaration, method);
-    }
+    // Decorators apply bottom-up: putting each one first keeps the order they are written in.
+    Reflect.defineMetadata(LIMITS_METADATA, [{ ...record, declaredAt, onClass }, ...earlier], holder);
     // Inherited as well: a subclass of a limited controller already has it.
     const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, owner) ?? [];
     if (!interceptors.includes(LimitsInterceptor)) {
       Reflect.defineMetadata(INTERCEPTORS_METADATA, [LimitsInterceptor, ...interceptors], owner);
     }
-    return descriptor;
-  };
+    return onClass ? undefined : descriptor;
+  }) as LimitDecorator;
+}
+
+/** Splits a decorator's options into the limiter's own and those of the call. */
+function recordOf(
+  kind: LimitKind,
+  target: string | Record<string, unknown>,
+  extra: Record<string, unknown>,
+): Omit<LimitRecord, 'declaredAt' | 'onClass'> {
+  const options = typeof target === 'string' ? extra : target;
+  const { key, skip, maxSleep, tokens, ...inline } = options as Partial<LimitRecord> & Record<string, unknown>;
+  const call = { key, skip, maxSleep, tokens };
+  return typeof target === 'string' ? { kind, registered: target, ...call } : { kind, inline, ...call };
 }

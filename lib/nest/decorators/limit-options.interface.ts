@@ -1,45 +1,81 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { LimitKind } from '../../core/limit-kind';
 import type { SemaphoreOptions } from '../../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../../core/token-bucket-limiter';
 
 /**
- * Derives the part of a limiter's name that gives each caller (API token, user, tenant)
- * its own limit: the limiter used is `${name}:${key}`.
- * - On a service method it is called with the method's arguments.
- * - On a controller handler it is called with `(request, context: ExecutionContext)`;
- *   outside HTTP, `request` is the handler's first argument (RPC data, WebSocket client).
- * Returning undefined or '' uses the unkeyed, shared limit. A number (a user id) is used as
- * its decimal string; anything else fails the call with InvalidOptionError.
+ * What `key`, `skip` and per-call options are called with:
+ * - on a controller handler, resolver or gateway: `(request, context)`. `request` is the
+ *   HTTP request (for GraphQL, the one behind the GraphQL context; outside HTTP, the
+ *   handler's first argument: RPC data, WebSocket client);
+ * - on a service method: the method's own arguments.
+ * `@TokenBucket<Request>({...})` types `request` (and so catches `req.usr`); without the type
+ * argument the arguments are untyped.
  */
-export type LimitKey = (...args: any[]) => string | number | undefined;
+export type CallArgs<Req> = unknown extends Req ? any[] : [request: Req, context: ExecutionContext];
 
-/** What a decorator may add to a limiter, inline or registered. */
-export interface MethodLimitOptions {
-  key?: LimitKey;
+/** A value fixed in the decorator, or worked out for each call (sync or async: a plan lookup). */
+export type PerCall<T, Args extends unknown[]> = T | ((...args: Args) => T | Promise<T>);
+
+/**
+ * Gives each caller (API token, user, tenant) its own limit. The key is hashed before it
+ * goes anywhere (Redis keys, messages, logs). undefined or '' means the shared, unkeyed
+ * limit; to exempt a caller use `skip`. A number (a user id) counts as its decimal string.
+ */
+export type LimitKey<Args extends unknown[] = any[]> = (
+  ...args: Args
+) => string | number | undefined | Promise<string | number | undefined>;
+
+/** True: this call is not limited by this limit (health checks, internal callers, an admin plan). */
+export type LimitSkip<Args extends unknown[] = any[]> = (...args: Args) => boolean | Promise<boolean>;
+
+/** What a decorator adds to any limit, inline or registered. */
+export interface CallLimitOptions<Req = any> {
+  key?: LimitKey<CallArgs<Req>>;
+  skip?: LimitSkip<CallArgs<Req>>;
   /** Overrides the limiter's maxSleep (ms) for calls of this method. 0: answer at once. */
-  maxSleep?: number;
+  maxSleep?: PerCall<number, CallArgs<Req>>;
 }
 
-/** `@Semaphore({...})`: a limiter made for this method; `name` defaults to `ClassName.methodName`. */
-export type InlineSemaphoreOptions = Omit<SemaphoreOptions, 'name'> & { name?: string } & MethodLimitOptions;
-
-/** `@TokenBucket({...})`: a limiter made for this method; `name` defaults to `ClassName.methodName`. */
-export type InlineTokenBucketOptions = Omit<TokenBucketOptions, 'name'> & { name?: string } & TokenCost &
-  MethodLimitOptions;
-
-export interface TokenCost {
-  /** Tokens one call takes. Default 1. */
-  tokens?: number;
+export interface TokenCost<Req = any> {
+  /** Tokens one call takes (a query's cost, say). Default 1. */
+  tokens?: PerCall<number, CallArgs<Req>>;
 }
 
-/** What a decorator records: either inline limiter options or the name of a registered limiter. */
-export interface LimitDeclaration<LimiterOptions> extends MethodLimitOptions, TokenCost {
+/** Options that may be worked out per call, keeping whether each is optional. */
+type Dynamic<T, K extends keyof T, Args extends unknown[]> = Omit<T, K | 'name'> & {
+  [P in keyof Pick<T, K>]: PerCall<T[P], Args>;
+};
+
+/** `@Semaphore({...})`: a semaphore made for this method (or class); `name` defaults to `Class.method` (or `Class`). */
+export type InlineSemaphoreOptions<Req = any> = Dynamic<SemaphoreOptions, 'capacity', CallArgs<Req>> & {
+  name?: string;
+} & CallLimitOptions<Req>;
+
+/** `@TokenBucket({...})`: a bucket made for this method (or class); `name` defaults to `Class.method` (or `Class`). */
+export type InlineTokenBucketOptions<Req = any> = Dynamic<
+  TokenBucketOptions,
+  'capacity' | 'refillFrequency' | 'refillAmount',
+  CallArgs<Req>
+> & { name?: string } & CallLimitOptions<Req> &
+  TokenCost<Req>;
+
+/** What a decorator records (see limit-metadata.ts): the pipeline reads nothing else. */
+export interface LimitRecord {
+  kind: LimitKind;
   /** A limiter registered with LimitersModule.forRoot/forFeature. */
   registered?: string;
-  /** Options of a limiter made for this method (without key, maxSleep override or tokens). */
-  inline?: LimiterOptions;
+  /** Options of a limiter made for this declaration; values may be functions of the call. */
+  inline?: Record<string, unknown>;
+  key?: LimitKey;
+  skip?: LimitSkip;
+  maxSleep?: PerCall<number, any[]>;
+  tokens?: PerCall<number, any[]>;
+  /** `Class.method` or `Class`: where it is written, for messages. */
+  declaredAt: string;
+  /** On a class (every handler of it) rather than on one method. */
+  onClass: boolean;
 }
 
-export type SemaphoreDeclaration = LimitDeclaration<Omit<InlineSemaphoreOptions, keyof MethodLimitOptions>>;
-export type TokenBucketDeclaration = LimitDeclaration<
-  Omit<InlineTokenBucketOptions, keyof MethodLimitOptions | keyof TokenCost>
->;
+/** Options of the decorators that are not the limiter's own. */
+export const CALL_OPTIONS = ['key', 'skip', 'maxSleep', 'tokens'] as const;

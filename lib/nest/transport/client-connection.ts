@@ -1,6 +1,7 @@
 import { HttpException } from '@nestjs/common';
-import type { Release } from '../limit-gate';
-import type { GiveUp } from '../limited-call';
+import { CLIENT_GONE } from '../limiters.messages';
+import type { Release } from '../pipeline/admission-outcome';
+import type { GiveUp } from '../pipeline/limited-call';
 
 /**
  * What a semaphore slot of an HTTP request follows besides the handler: the response.
@@ -23,7 +24,7 @@ export function nodeResponse(response: unknown): NodeResponse | undefined {
 
 /** 499, nginx's "client closed request": nobody reads it, Nest logs no error for it. */
 function clientGone(): HttpException {
-  return new HttpException('Client closed the request while it waited for its limit.', 499);
+  return new HttpException(CLIENT_GONE, 499);
 }
 
 /**

@@ -1,6 +1,8 @@
 import { Observable, isObservable, type Subscriber, type Subscription } from 'rxjs';
-import { LazyAbortController } from '../core/lazy-abort-controller';
-import type { Release } from './limit-gate';
+import { LazyAbortController } from '../../core/lazy-abort-controller';
+import { LimiterError } from '../../core/errors';
+import { NOT_AN_OBSERVABLE } from '../limiters.messages';
+import type { Release } from './admission-outcome';
 
 /**
  * Tells a call's waits that its caller went away: the sleep until its tokens exist, and
@@ -64,7 +66,7 @@ function subscribeTo<T>(source: () => Observable<T>, subscriber: Subscriber<T>):
     return undefined;
   }
   if (!isObservable(observable)) {
-    subscriber.error(new TypeError('A method declared to return an Observable returned something else.'));
+    subscriber.error(new LimiterError(NOT_AN_OBSERVABLE));
     return undefined;
   }
   return observable.subscribe(subscriber);

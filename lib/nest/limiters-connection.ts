@@ -1,0 +1,52 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import { MemoryStore } from '../store/memory/memory-store';
+import type { ResolvedLimitersOptions } from './limiters-options.interface';
+import { LIMITERS_OPTIONS } from './limiters-options.provider';
+import { MEMORY_STORE_WARNING, redisConnectionError, redisConnectionRecovered } from './limiters.messages';
+import { LimitersService } from './limiters.service';
+import { closeRedis } from './resolve-module-options';
+
+/**
+ * The module's side of the Redis connection: connects one it made at start, says once when
+ * a connection (made here or passed in) is lost and once when it is back, and at shutdown
+ * gives every wait and permit back before closing a connection it made.
+ */
+@Injectable()
+export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('LimitersModule');
+
+  constructor(
+    @Inject(LIMITERS_OPTIONS) private readonly options: ResolvedLimitersOptions,
+    private readonly limiters: LimitersService,
+  ) {}
+
+  onModuleInit(): void {
+    const { store, redis, ownsRedis } = this.options;
+    // Said at every start: an app scaled to N instances silently admits N times its limits.
+    if (store instanceof MemoryStore) this.logger.warn(MEMORY_STORE_WARNING);
+    if (!redis) return;
+    this.reportConnection(redis);
+    // Connecting now shows a wrong address in the start-up log, not at the first request.
+    // A failure is logged by reportConnection and retried by ioredis.
+    if (ownsRedis && redis.status === 'wait') redis.connect().catch(() => undefined);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const { redis, ownsRedis } = this.options;
+    if (ownsRedis) await closeRedis(redis!);
+  }
+
+  /** One warning per outage and one line when it ends: ioredis reports every failed reconnection attempt. */
+  private reportConnection(redis: Redis | Cluster): void {
+    let down = false;
+    redis.on('error', (error: Error) => {
+      if (!down) this.logger.warn(redisConnectionError(error.message, this.options.ownsRedis));
+      down = true;
+    });
+    redis.on('ready', () => {
+      if (down) this.logger.log(redisConnectionRecovered());
+      down = false;
+    });
+  }
+}

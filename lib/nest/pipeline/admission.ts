@@ -1,0 +1,271 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InvalidOptionError, LimiterError, MaxSleepExceededError, RedisUnavailableError } from '../../core/errors';
+import type { LimitKind } from '../../core/limit-kind';
+import { OptionReader } from '../../core/options';
+import type { Permit } from '../../core/permit';
+import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
+import { sleepFor } from '../../core/sleep-for';
+import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
+import { LimiterCache } from '../limiter-cache';
+import { LIMITERS_OPTIONS } from '../limiters-options.provider';
+import type { ResolvedLimitersOptions } from '../limiters-options.interface';
+import { badCallOption, conflictingDeclarations, letThroughUnlimited } from '../limiters.messages';
+import { LimitersService } from '../limiters.service';
+import { Refusal, type Admitted, type Release, type TokensTaken } from './admission-outcome';
+import type { DeclaredLimit, MethodLimits } from './declared-limits';
+import type { GiveUp } from './limited-call';
+
+/** One limited call as the pipeline sees it, whatever its transport. */
+export interface LimitCall {
+  /** What `key`, `skip` and per-call options are called with (see CallArgs). */
+  args: unknown[];
+  /** Aborted when the caller goes away: ends the call's waits. */
+  giveUp?: GiveUp;
+  /** Starts watching for the caller going away, once a wait is possible; returns what stops it. */
+  watch?: () => () => void;
+}
+
+/** A declared limit worked out for one call. */
+interface CallLimit {
+  limiter: SemaphoreLimiter | TokenBucketLimiter;
+  tokens: number;
+  maxSleep: number | undefined;
+}
+
+/** Most limiters kept for (limit, key, per-call options); see LimiterCache for why dropping one is safe. */
+const MAX_PICKED = 10_000;
+
+/** Options of a declaration that may be functions of the call, besides the limiter's own. */
+const NOT_LIMITER_OPTIONS = new Set(['name']);
+
+/**
+ * The admission pipeline: the one place a call enters its limits. Service methods (through
+ * LimitsExplorer) and handlers (through LimitsInterceptor and TokenBucketGuard) all come
+ * here; nothing else takes a token or a slot. For each call it
+ *   1. asks the module-wide `skip`, then each limit's own;
+ *   2. works out each limit for the call: key, per-call options, tokens, maxSleep;
+ *   3. takes tokens bucket by bucket in the order declared, then holds the semaphore slot
+ *      (a call refused by a rate never occupies a slot another call could use);
+ *   4. hands back what the transport needs, and how to give the slot back.
+ * A refusal is thrown as a Refusal; whenRedisFails 'allow' lets the call through here.
+ */
+@Injectable()
+export class Admission {
+  private readonly logger = new Logger('LimitersModule');
+  private lastWarningAt = -Infinity;
+  private readonly picked = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_PICKED);
+
+  constructor(
+    private readonly limiters: LimitersService,
+    @Inject(LIMITERS_OPTIONS) private readonly options: ResolvedLimitersOptions,
+  ) {}
+
+  async enter(limits: MethodLimits, call: LimitCall): Promise<Admitted> {
+    const admitted: Admitted = { release: nothingToRelease, tokens: [] };
+    if (this.options.skip && (await this.options.skip(...call.args))) return admitted;
+    let stopWatching: (() => void) | undefined;
+    const mayWait = (maxSleep: number) => {
+      if (maxSleep > 0 && call.watch && !stopWatching) stopWatching = call.watch();
+    };
+    try {
+      // Every bucket is worked out before any is taken: a refusal's answer names them all.
+      const buckets: Array<{ limit: DeclaredLimit; picked: CallLimit }> = [];
+      for (const limit of limits.tokenBuckets) {
+        const picked = await this.pick(limit, call.args);
+        if (picked) buckets.push({ limit, picked });
+      }
+      const policies = buckets.map(({ limit, picked }) => ({ limit, limiter: picked.limiter as TokenBucketLimiter }));
+      for (const { limit, picked } of buckets) {
+        const bucket = picked.limiter as TokenBucketLimiter;
+        mayWait(picked.maxSleep ?? bucket.maxSleep);
+        admitted.tokens.push(await this.take(limit, bucket, picked, call, admitted.tokens, policies));
+      }
+      const limit = limits.semaphore;
+      const picked = limit && (await this.pick(limit, call.args));
+      if (picked) {
+        const semaphore = picked.limiter as SemaphoreLimiter;
+        mayWait(picked.maxSleep ?? semaphore.maxSleep);
+        admitted.release = releaseOf(await this.hold(limit!, semaphore, picked, call, admitted.tokens));
+        admitted.slot = { limit: limit!, limiter: semaphore };
+      }
+      return admitted;
+    } finally {
+      stopWatching?.();
+    }
+  }
+
+  /**
+   * Checks every limit of the app at start (see check), and that one name of a kind means
+   * one set of options: two declarations of "api" with different capacities would
+   * otherwise share one bucket in Redis, each enforcing its own capacity on it.
+   */
+  checkAll(methods: MethodLimits[]): void {
+    const seen = new Map<string, { json: string; declaredAt: string }>();
+    for (const limits of methods) {
+      this.check(limits);
+      for (const limit of [...limits.tokenBuckets, limits.semaphore]) {
+        if (!limit) continue;
+        const { name, json } = this.limiters.describe(limit.kind, limit.registered, limit.inline && { ...limit.inline, name: limit.name });
+        const id = `${limit.kind} ${name}`;
+        const earlier = seen.get(id);
+        if (earlier && earlier.json !== json) {
+          throw new LimiterError(conflictingDeclarations(limit.kind, name, earlier.declaredAt, limit.declaredAt));
+        }
+        seen.set(id, { json, declaredAt: limit.declaredAt });
+      }
+    }
+  }
+
+  /**
+   * Builds each limit's unkeyed limiter with its fixed options, so a misspelt registered
+   * name or a bad option fails the application's start, not its first call. Functions of
+   * the call are checked for being functions; their results are checked per call.
+   */
+  check(limits: MethodLimits): void {
+    for (const limit of [...limits.tokenBuckets, limits.semaphore]) {
+      if (!limit) continue;
+      for (const option of ['key', 'skip'] as const) {
+        if (limit[option] !== undefined && typeof limit[option] !== 'function') {
+          throw new InvalidOptionError(option, limit.name, 'must be a function', limit[option]);
+        }
+      }
+      const probe = this.limiterOf(limit, undefined, placeholders(limit));
+      if (typeof limit.maxSleep !== 'function') OptionReader.callMaxSleep(limit.maxSleep, limit.name, probe.maxSleep);
+      if (limit.kind === 'token-bucket' && typeof limit.tokens !== 'function') {
+        (probe as TokenBucketLimiter).validTokens(limit.tokens ?? 1);
+      }
+    }
+  }
+
+  private async take(
+    limit: DeclaredLimit,
+    bucket: TokenBucketLimiter,
+    { tokens, maxSleep }: CallLimit,
+    call: LimitCall,
+    taken: TokensTaken[],
+    buckets: TokensTaken[],
+  ): Promise<TokensTaken> {
+    let reservation;
+    try {
+      reservation = await bucket.reserve(tokens, { maxSleep });
+    } catch (error) {
+      if (!this.letThrough(limit, error)) throw refusal(limit, bucket, error, taken, buckets);
+      return { limit, limiter: bucket };
+    }
+    // The signal only when there is a wait to give up: making one costs more than the rest.
+    if (reservation.wait > 0) await sleepFor(reservation.wait, call.giveUp?.signal);
+    return { limit, limiter: bucket, reservation };
+  }
+
+  private async hold(
+    limit: DeclaredLimit,
+    semaphore: SemaphoreLimiter,
+    { maxSleep }: CallLimit,
+    call: LimitCall,
+    taken: TokensTaken[],
+  ): Promise<Permit | undefined> {
+    try {
+      return await semaphore.acquire({ maxSleep, signal: call.giveUp?.signal });
+    } catch (error) {
+      if (!this.letThrough(limit, error)) throw refusal(limit, semaphore, error, taken);
+      return undefined;
+    }
+  }
+
+  /**
+   * The limiter a limit uses for this call, or undefined when `skip` says so. Functions of
+   * the call may be sync or async: each result is awaited.
+   */
+  private async pick(limit: DeclaredLimit, args: unknown[]): Promise<CallLimit | undefined> {
+    if (limit.skip && (await limit.skip(...args))) return undefined;
+    const key = keyOf(limit, limit.key === undefined ? undefined : await limit.key(...args));
+    const dynamic = dynamicOptions(limit);
+    let perCall: Record<string, unknown> | undefined;
+    if (dynamic.length > 0) {
+      perCall = {};
+      for (const option of dynamic) perCall[option] = await (limit.inline![option] as Function)(...args);
+    }
+    const tokens = typeof limit.tokens === 'function' ? await limit.tokens(...args) : (limit.tokens ?? 1);
+    const maxSleep = typeof limit.maxSleep === 'function' ? await limit.maxSleep(...args) : limit.maxSleep;
+    const id = perCall ? `${limit.id} ${key ?? ''} ${JSON.stringify(perCall)}` : key === undefined ? limit.id : `${limit.id} ${key}`;
+    const limiter = this.picked.getOrCreate(id, () => this.limiterOf(limit, key, perCall));
+    return { limiter, tokens: tokens as number, maxSleep: maxSleep as number | undefined };
+  }
+
+  private limiterOf(
+    limit: DeclaredLimit,
+    key: string | undefined,
+    perCall: Record<string, unknown> | undefined,
+  ): SemaphoreLimiter | TokenBucketLimiter {
+    if (limit.registered !== undefined) return this.limiters.registered(limit.kind, limit.registered, key);
+    return this.limiters.made(limit.kind, { ...limit.inline, ...perCall, name: limit.name }, key);
+  }
+
+  /** With whenRedisFails 'allow', a call Redis could not check runs unlimited, and the log says so. */
+  private letThrough(limit: DeclaredLimit, error: unknown): boolean {
+    if (!(error instanceof RedisUnavailableError)) {
+      if (error instanceof MaxSleepExceededError) return false;
+      throw error;
+    }
+    if (this.options.whenRedisFails !== 'allow') return false;
+    // One line a second is enough to see an outage; one per request would flood the log.
+    if (performance.now() - this.lastWarningAt >= 1_000) {
+      this.lastWarningAt = performance.now();
+      this.logger.warn(letThroughUnlimited(limit.name, error.message));
+    }
+    return true;
+  }
+}
+
+const nothingToRelease: Release = () => undefined;
+
+function releaseOf(permit: Permit | undefined): Release {
+  // A release that cannot reach Redis must not fail the call: the lease runs out on its own.
+  return permit ? () => void permit.release().catch(() => undefined) : nothingToRelease;
+}
+
+function refusal(
+  limit: DeclaredLimit,
+  limiter: SemaphoreLimiter | TokenBucketLimiter,
+  error: unknown,
+  taken: TokensTaken[],
+  buckets: TokensTaken[] = taken,
+): Refusal {
+  return new Refusal(limit, limiter, error as MaxSleepExceededError | RedisUnavailableError, [...taken], buckets);
+}
+
+const dynamicCache = new WeakMap<DeclaredLimit, string[]>();
+
+/** The inline options given as functions of the call. */
+function dynamicOptions(limit: DeclaredLimit): string[] {
+  let found = dynamicCache.get(limit);
+  if (!found) {
+    const inline = limit.inline ?? {};
+    found = Object.keys(inline).filter((o) => !NOT_LIMITER_OPTIONS.has(o) && typeof inline[o] === 'function');
+    dynamicCache.set(limit, found);
+  }
+  return found;
+}
+
+/** Valid stand-ins for per-call options, so the start-up check can build a limiter with the fixed ones. */
+function placeholders(limit: DeclaredLimit): Record<string, unknown> | undefined {
+  const dynamic = dynamicOptions(limit);
+  if (dynamic.length === 0) return undefined;
+  const standIns: Record<LimitKind, Record<string, number>> = {
+    semaphore: { capacity: 1 },
+    'token-bucket': { capacity: 1, refillFrequency: 1_000, refillAmount: 1 },
+  };
+  return Object.fromEntries(dynamic.map((o) => [o, standIns[limit.kind][o]]));
+}
+
+/**
+ * What `key` returned, as a limiter key. Anything but a string, a finite number or
+ * undefined is refused: an object would become "[object Object]" and quietly put every
+ * caller under one limit.
+ */
+function keyOf(limit: DeclaredLimit, key: unknown): string | undefined {
+  if (key === undefined || key === '') return undefined;
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' && Number.isFinite(key)) return String(key);
+  throw new InvalidOptionError('key', limit.name, badCallOption('key'), key);
+}

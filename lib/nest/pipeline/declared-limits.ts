@@ -1,0 +1,80 @@
+import type { LimitRecord } from '../decorators/limit-options.interface';
+import { LIMITS_METADATA, SKIP_LIMITS_METADATA } from '../limits.constants';
+
+/** One limit as it applies to one method: its record and the name it goes by. */
+export interface DeclaredLimit extends LimitRecord {
+  /**
+   * The registered name, the inline name, or else `Class.method` (on a class: `Class`),
+   * the class being the one the method is called on: a subclass's inherited handler has
+   * a limit of its own.
+   */
+  name: string;
+  /** Tells this limit of this method apart in the pipeline's caches. */
+  id: string;
+}
+
+/** The limits of one method, in the order they are entered. */
+export interface MethodLimits {
+  /** `Class.method`. */
+  owner: string;
+  /** In the order written, class ones first; their tokens are taken in this order. */
+  tokenBuckets: DeclaredLimit[];
+  semaphore?: DeclaredLimit;
+}
+
+let methods = 0;
+
+/**
+ * What applies to `method` of `owner`: the class's limits, then the method's own. A method's
+ * limit with the name of a class one replaces it (a handler that needs another rate), and
+ * a method's @Semaphore replaces the class's (a method holds one). @SkipLimits() on the
+ * method or the class drops all of them; @SkipLimits('name') only those of that name.
+ * Undefined when nothing applies.
+ */
+export function readMethodLimits(owner: Function, method: Function, methodName: string): MethodLimits | undefined {
+  const own: LimitRecord[] = Reflect.getMetadata(LIMITS_METADATA, method) ?? [];
+  const inherited: LimitRecord[] = Reflect.getMetadata(LIMITS_METADATA, owner) ?? [];
+  if (own.length === 0 && inherited.length === 0) return undefined;
+  const skipped = [skipsOf(method), skipsOf(owner)];
+  if (skipped.includes(true)) return undefined;
+  const skippedNames = new Set(skipped.flatMap((s) => (Array.isArray(s) ? s : [])));
+  const methodOwner = `${owner.name}.${methodName}`;
+  const id = String(methods++);
+  const named = (record: LimitRecord, place: number): DeclaredLimit => ({
+    ...record,
+    name: record.registered ?? (record.inline?.name as string | undefined) ?? (record.onClass ? owner.name : methodOwner),
+    id: `${id}.${place}`,
+  });
+  const all = [...inherited, ...own].map(named).filter((limit) => !skippedNames.has(limit.name));
+  const ownNames = new Set(all.slice(inherited.length).map((l) => `${l.kind} ${l.name}`));
+  const ownSemaphore = all.slice(inherited.length).some((l) => l.kind === 'semaphore');
+  const applied = all.filter((limit, index) => {
+    if (index >= inherited.length) return true;
+    if (limit.kind === 'semaphore') return !ownSemaphore;
+    return !ownNames.has(`${limit.kind} ${limit.name}`);
+  });
+  if (applied.length === 0) return undefined;
+  return {
+    owner: methodOwner,
+    tokenBuckets: applied.filter((l) => l.kind === 'token-bucket'),
+    semaphore: applied.find((l) => l.kind === 'semaphore'),
+  };
+}
+
+function skipsOf(target: Function): true | string[] | undefined {
+  return Reflect.getMetadata(SKIP_LIMITS_METADATA, target);
+}
+
+const byClass = new WeakMap<Function, Map<Function, MethodLimits | null>>();
+
+/**
+ * readMethodLimits, read once per class and method: the pipeline's caches tell limits
+ * apart by the objects this returns, and handlers look theirs up on every call.
+ */
+export function limitsOf(owner: Function, method: Function, methodName = method.name): MethodLimits | undefined {
+  let methods = byClass.get(owner);
+  if (!methods) byClass.set(owner, (methods = new Map()));
+  let limits = methods.get(method);
+  if (limits === undefined) methods.set(method, (limits = readMethodLimits(owner, method, methodName) ?? null));
+  return limits ?? undefined;
+}

@@ -1,0 +1,145 @@
+import { HttpStatus } from '@nestjs/common';
+import { MaxSleepExceededError, RedisUnavailableError } from '../../core/errors';
+import type { LimitKind } from '../../core/limit-kind';
+import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
+import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
+import type { LimitersHttpOptions } from '../limiters-options.interface';
+import { refusalMessage } from '../limiters.messages';
+import type { Admitted, Refusal, TokensTaken } from '../pipeline/admission-outcome';
+import type { HandlerCall } from './handler-call';
+import { LimitExceededException, type RefusedLimit } from './limit-exceeded.exception';
+import {
+  nextRefillIn,
+  RATELIMIT,
+  RATELIMIT_POLICY,
+  RETRY_AFTER,
+  seconds,
+  semaphorePolicy,
+  tokenBucketLimit,
+  tokenBucketPolicy,
+} from './ratelimit-fields';
+import { appendToListHeader, setHeader } from './response-headers';
+
+/** What the transport layer is configured with (LimitersModuleOptions.http, resolved). */
+export type HttpAnswerOptions = Required<Omit<LimitersHttpOptions, 'exceptionFactory'>> &
+  Pick<LimitersHttpOptions, 'exceptionFactory'>;
+
+/**
+ * The one place an outcome of the pipeline becomes a transport's answer: RateLimit fields
+ * of admitted HTTP calls, and for refused calls an HTTP exception (429/503 with Retry-After),
+ * a GraphQL error (extensions.code TOO_MANY_REQUESTS / SERVICE_UNAVAILABLE, retryAfter in
+ * seconds), a WsException or an RpcException carrying the same fields. Answers name the
+ * declared limit, never the caller's key.
+ */
+export function writeAdmittedFields(call: HandlerCall, admitted: Admitted, http: HttpAnswerOptions): void {
+  const response = fieldsTarget(call, http);
+  if (!response) return;
+  for (const taken of admitted.tokens) writeTokenFields(response, taken);
+  if (admitted.slot) writeSlotPolicy(response, admitted.slot.limit.name, admitted.slot.limiter);
+}
+
+/** The answer to throw for a handler call the pipeline refused, with its fields written where they go. */
+export function refusalAnswer(call: HandlerCall, refusal: Refusal, http: HttpAnswerOptions): unknown {
+  const response = fieldsTarget(call, http);
+  if (response) {
+    for (const { limit, limiter } of refusal.buckets) appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(limit.name, limiter.shape));
+    for (const taken of refusal.tokens) writeTokenFields(response, taken);
+    if (refusal.kind === 'semaphore') writeSlotPolicy(response, refusal.limit.name, refusal.limiter as SemaphoreLimiter);
+    const retryAfterMs = refusal.retryAfterMs;
+    if (retryAfterMs !== undefined) appendToListHeader(response, RATELIMIT, tokenBucketLimit(refusal.limit.name, 0, retryAfterMs));
+  }
+  return answer(call, describe(refusal.limit.name, refusal.kind, refusal.error), refusal.error, http);
+}
+
+/**
+ * The answer for a limiter error that reached a handler from a service method it called
+ * (see LimitsExceptionFilter); undefined for any other error.
+ */
+export function limiterErrorAnswer(call: HandlerCall, error: unknown, http: HttpAnswerOptions): unknown {
+  if (!(error instanceof MaxSleepExceededError) && !(error instanceof RedisUnavailableError)) return undefined;
+  const kind: LimitKind = (error as { kind?: LimitKind }).kind ?? 'token-bucket';
+  return answer(call, describe(error.limiter, kind, error), error, http);
+}
+
+function describe(limit: string, kind: LimitKind, error: MaxSleepExceededError | RedisUnavailableError): RefusedLimit {
+  if (!(error instanceof MaxSleepExceededError)) return { limit, kind, reason: 'redis-unavailable' };
+  // A semaphore only knows when its oldest lease runs out: an upper bound, not a retry time.
+  const retryAfterMs = kind === 'token-bucket' ? error.wouldWait : undefined;
+  return { limit, kind, reason: 'limit', retryAfterMs };
+}
+
+function answer(call: HandlerCall, refused: RefusedLimit, cause: Error, http: HttpAnswerOptions): unknown {
+  const message = refusalMessage(refused);
+  const retryAfter = refused.retryAfterMs === undefined ? undefined : seconds(refused.retryAfterMs);
+  if (retryAfter !== undefined && call.response && http.headers) setHeader(call.response, RETRY_AFTER, String(retryAfter));
+  const code = refused.reason === 'limit' ? 'TOO_MANY_REQUESTS' : 'SERVICE_UNAVAILABLE';
+  const fields = { message, code, limit: refused.limit, kind: refused.kind, retryAfter };
+  switch (call.transport) {
+    case 'http': {
+      if (http.exceptionFactory) return http.exceptionFactory(refused);
+      const status = statusOf(refused, http);
+      return new LimitExceededException(refused, status, { statusCode: status, error: statusText(status), message }, cause);
+    }
+    case 'graphql': {
+      const { GraphQLError } = optional<typeof import('graphql')>('graphql') ?? {};
+      const { message: _, ...extensions } = fields;
+      return GraphQLError ? new GraphQLError(message, { extensions: withoutUndefined(extensions) }) : cause;
+    }
+    case 'ws': {
+      const { WsException } = optional<typeof import('@nestjs/websockets')>('@nestjs/websockets') ?? {};
+      return WsException ? new WsException(withoutUndefined({ status: 'error', ...fields })) : cause;
+    }
+    case 'rpc': {
+      const { RpcException } = optional<typeof import('@nestjs/microservices')>('@nestjs/microservices') ?? {};
+      return RpcException ? new RpcException(withoutUndefined({ status: 'error', ...fields })) : cause;
+    }
+    default:
+      return cause;
+  }
+}
+
+function statusOf(refused: RefusedLimit, http: HttpAnswerOptions): number {
+  if (refused.reason === 'redis-unavailable') return HttpStatus.SERVICE_UNAVAILABLE;
+  return refused.kind === 'token-bucket' ? http.tokenBucketStatus : http.semaphoreStatus;
+}
+
+function writeTokenFields(response: unknown, { limit, limiter, reservation }: TokensTaken): void {
+  appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(limit.name, limiter.shape));
+  if (!reservation) return;
+  // r is what the reservation left: 0 after a wait, the tokens having been promised before
+  // they existed. t counts from now, the wait being behind us.
+  const nextRefill = nextRefillIn(reservation.fullIn - reservation.wait, limiter.shape.refillFrequency);
+  appendToListHeader(response, RATELIMIT, tokenBucketLimit(limit.name, reservation.remaining, nextRefill));
+}
+
+function writeSlotPolicy(response: unknown, name: string, semaphore: SemaphoreLimiter): void {
+  appendToListHeader(response, RATELIMIT_POLICY, semaphorePolicy(name, semaphore.capacity));
+}
+
+function fieldsTarget(call: HandlerCall, http: HttpAnswerOptions): unknown {
+  return http.headers ? call.response : undefined;
+}
+
+const loaded = new Map<string, unknown>();
+
+/** A transport's package, from the app's own dependencies: only apps that use the transport have it. */
+function optional<T>(name: string): T | undefined {
+  if (!loaded.has(name)) {
+    try {
+      loaded.set(name, require(name));
+    } catch {
+      loaded.set(name, undefined);
+    }
+  }
+  return loaded.get(name) as T | undefined;
+}
+
+function withoutUndefined<T extends object>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
+}
+
+function statusText(status: number): string {
+  if (status === HttpStatus.TOO_MANY_REQUESTS) return 'Too Many Requests';
+  const name = HttpStatus[status] as string | undefined;
+  return name ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, gap: string, c: string) => (gap ? ' ' : '') + c.toUpperCase()) : 'Error';
+}
