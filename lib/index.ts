@@ -35,6 +35,7 @@ export type {
   RegisteredTokenBucketOptions,
   ResolvedLimitersOptions,
   WhenRedisFails,
+  LimitedCallInfo,
 } from './nest/limiters-options.interface';
 export { InjectSemaphore, InjectTokenBucket, getSemaphoreToken, getTokenBucketToken } from './nest/inject.decorators';
 export { UnknownLimiterError } from './nest/unknown-limiter.error';

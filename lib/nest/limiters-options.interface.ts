@@ -1,3 +1,4 @@
+import type { ExecutionContext } from '@nestjs/common';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SemaphoreOptions } from '../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../core/token-bucket-limiter';
@@ -37,6 +38,18 @@ export interface LimitersHttpOptions {
 
 export type WhenRedisFails = 'reject' | 'allow';
 
+/** What the module-wide `skip` is told of a limited call. */
+export interface LimitedCallInfo {
+  /** `Class.method` of the handler or service method. */
+  method: string;
+  /** What the limits' `key` functions get: `(request, context)` for a handler, a service method's own arguments. */
+  args: unknown[];
+  /** A handler's request (for GraphQL, the HTTP request behind it); absent for a service method. */
+  request?: any;
+  /** A handler's execution context; absent for a service method. */
+  context?: ExecutionContext;
+}
+
 export interface LimitersModuleOptions extends LimitersFeatureOptions {
   /**
    * ioredis Redis or Cluster instance (the app owns it), a redis:// URL or ioredis
@@ -66,11 +79,10 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
    */
   whenRedisFails?: WhenRedisFails;
   /**
-   * True: the call is not limited at all (health checks, internal callers). Called with
-   * what `key` gets: `(request, context)` for handlers, the method's arguments for
-   * service methods. Sync or async.
+   * True: the call is not limited at all (health checks, internal callers, some user
+   * agents). Called for every limited call, handlers and service methods, sync or async.
    */
-  skip?: (...args: any[]) => boolean | Promise<boolean>;
+  skip?: (call: LimitedCallInfo) => boolean | Promise<boolean>;
 }
 
 /** The module options after start-up checks, with every default filled in. */
@@ -90,5 +102,5 @@ export interface ResolvedLimitersOptions {
   tokenBuckets: Record<string, RegisteredTokenBucketOptions>;
   http: Required<Omit<LimitersHttpOptions, 'exceptionFactory'>> & Pick<LimitersHttpOptions, 'exceptionFactory'>;
   whenRedisFails: WhenRedisFails;
-  skip: ((...args: any[]) => boolean | Promise<boolean>) | undefined;
+  skip: ((call: LimitedCallInfo) => boolean | Promise<boolean>) | undefined;
 }

@@ -4,7 +4,7 @@
  * that is not there.
  */
 import { createServer, type AddressInfo } from 'node:net';
-import type { INestApplication, INestApplicationContext, Type } from '@nestjs/common';
+import type { INestApplication, INestApplicationContext, Provider, Type } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
@@ -23,7 +23,7 @@ export interface AppParts {
   /** Left out: the module keeps limits in its in-memory store. */
   redis?: RedisClient;
   options?: ModuleOptions;
-  providers?: Type[];
+  providers?: Provider[];
   controllers?: Type[];
 }
 
@@ -45,7 +45,7 @@ export async function startContext(parts: AppParts): Promise<INestApplicationCon
 export async function startHttpApp(adapter: AdapterName, parts: AppParts): Promise<INestApplication> {
   const moduleRef = await testingModule(parts);
   const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
-  app.useLogger(false);
+  if (!process.env.LIMITERS_TEST_LOG) app.useLogger(false);
   await app.init();
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   return app;

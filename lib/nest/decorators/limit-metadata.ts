@@ -24,10 +24,10 @@ export type LimitDecorator = MethodDecorator & ClassDecorator;
 export function declareLimit(
   decorator: string,
   kind: LimitKind,
-  target: string | Record<string, unknown>,
+  limit: string | Record<string, unknown>,
   extra: Record<string, unknown>,
 ): LimitDecorator {
-  const record = recordOf(kind, target, extra);
+  const record = recordOf(kind, limit, extra);
   return ((target: object, name?: string | symbol, descriptor?: PropertyDescriptor) => {
     const onClass = name === undefined;
     const owner = (onClass ? target : typeof target === 'function' ? target : target.constructor) as Function;
@@ -35,8 +35,8 @@ export function declareLimit(
     if (!onClass && typeof target === 'function') throw new LimiterError(onStaticMethod(decorator, declaredAt));
     if (!onClass && typeof descriptor?.value !== 'function') throw new LimiterError(notAMethod(decorator, declaredAt));
     // At class definition: a misspelt option is an error the moment the file loads.
-    const given = typeof target === 'string' ? extra : target;
-    const known = typeof target === 'string' ? CALL_OPTIONS : [...LIMITER_OPTIONS[kind], ...CALL_OPTIONS];
+    const given = typeof limit === 'string' ? extra : limit;
+    const known = typeof limit === 'string' ? CALL_OPTIONS : [...LIMITER_OPTIONS[kind], ...CALL_OPTIONS];
     checkKnownOptions(given, known, record.registered ?? (record.inline?.name as string | undefined) ?? declaredAt);
     const holder = onClass ? owner : (descriptor!.value as object);
     const earlier: LimitRecord[] = Reflect.getOwnMetadata(LIMITS_METADATA, holder) ?? [];

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/common';
 import { InvalidOptionError, LimiterError, MaxSleepExceededError, RedisUnavailableError } from '../../core/errors';
 import type { LimitKind } from '../../core/limit-kind';
 import { OptionReader } from '../../core/options';
@@ -19,6 +19,8 @@ import type { GiveUp } from './limited-call';
 export interface LimitCall {
   /** What `key`, `skip` and per-call options are called with (see CallArgs). */
   args: unknown[];
+  /** A handler's request and context; absent for a service method. */
+  handler?: { request: unknown; context: ExecutionContext };
   /** Aborted when the caller goes away: ends the call's waits. */
   giveUp?: GiveUp;
   /** Starts watching for the caller going away, once a wait is possible; returns what stops it. */
@@ -62,7 +64,9 @@ export class Admission {
 
   async enter(limits: MethodLimits, call: LimitCall): Promise<Admitted> {
     const admitted: Admitted = { release: nothingToRelease, tokens: [] };
-    if (this.options.skip && (await this.options.skip(...call.args))) return admitted;
+    if (this.options.skip && (await this.options.skip({ method: limits.owner, args: call.args, ...call.handler }))) {
+      return admitted;
+    }
     let stopWatching: (() => void) | undefined;
     const mayWait = (maxSleep: number) => {
       if (maxSleep > 0 && call.watch && !stopWatching) stopWatching = call.watch();

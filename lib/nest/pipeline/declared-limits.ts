@@ -25,11 +25,12 @@ export interface MethodLimits {
 let methods = 0;
 
 /**
- * What applies to `method` of `owner`: the class's limits, then the method's own. A method's
- * limit with the name of a class one replaces it (a handler that needs another rate), and
- * a method's @Semaphore replaces the class's (a method holds one). @SkipLimits() on the
- * method or the class drops all of them; @SkipLimits('name') only those of that name.
- * Undefined when nothing applies.
+ * What applies to `method` of `owner`: the class's limits, then the method's own, which add
+ * to them. One exception: a method's @Semaphore replaces the class's, since a call holds
+ * one slot. To give a handler another rate than its class, drop the class's limit by name
+ * with @SkipLimits('name') and declare the handler's own under another name: one name is
+ * one limit in Redis, so it cannot have two sets of options. @SkipLimits() with no names
+ * on the method or the class drops every limit. Undefined when nothing applies.
  */
 export function readMethodLimits(owner: Function, method: Function, methodName: string): MethodLimits | undefined {
   const own: LimitRecord[] = Reflect.getMetadata(LIMITS_METADATA, method) ?? [];
@@ -46,13 +47,8 @@ export function readMethodLimits(owner: Function, method: Function, methodName: 
     id: `${id}.${place}`,
   });
   const all = [...inherited, ...own].map(named).filter((limit) => !skippedNames.has(limit.name));
-  const ownNames = new Set(all.slice(inherited.length).map((l) => `${l.kind} ${l.name}`));
-  const ownSemaphore = all.slice(inherited.length).some((l) => l.kind === 'semaphore');
-  const applied = all.filter((limit, index) => {
-    if (index >= inherited.length) return true;
-    if (limit.kind === 'semaphore') return !ownSemaphore;
-    return !ownNames.has(`${limit.kind} ${limit.name}`);
-  });
+  const ownSemaphore = own.some((r) => r.kind === 'semaphore');
+  const applied = all.filter((limit, index) => index >= inherited.length || limit.kind !== 'semaphore' || !ownSemaphore);
   if (applied.length === 0) return undefined;
   return {
     owner: methodOwner,

@@ -57,6 +57,7 @@ export class HandlerLimits {
     try {
       const admitted = await this.admission.enter(limits, {
         args: [call.request, context],
+        handler: { request: call.request, context },
         giveUp,
         watch: node && (() => giveUpWhenClientLeaves(node, giveUp)),
       });
