@@ -10,6 +10,8 @@ import { LimiterCache } from './limiter-cache';
 import { LimitersService } from './limiters.service';
 import type { MethodLimits } from './method-limits';
 import { sleepFor } from '../core/sleep-for';
+import { compactKey } from '../store/redis/keys';
+import { KEY_RESULT_REQUIREMENT, letThroughUnlimited } from './limiters.messages';
 
 /** A limiter picked for one call, and the name it is advertised under (never the caller's key). */
 export interface PickedLimiter<L> {
@@ -77,13 +79,13 @@ export class LimitGate {
   private tokenBucket(declaration: TokenBucketDeclaration, key: string | undefined, name: string): TokenBucketLimiter {
     return declaration.registered !== undefined
       ? this.limiters.getTokenBucket(declaration.registered, key)
-      : this.limiters.tokenBucket({ ...declaration.inline, name });
+      : this.limiters.tokenBucket({ ...declaration.inline, name, key });
   }
 
   private semaphore(declaration: SemaphoreDeclaration, key: string | undefined, name: string): SemaphoreLimiter {
     return declaration.registered !== undefined
       ? this.limiters.getSemaphore(declaration.registered, key)
-      : this.limiters.semaphore({ ...declaration.inline, name });
+      : this.limiters.semaphore({ ...declaration.inline, name, key });
   }
 
   /**
@@ -128,13 +130,11 @@ export class LimitGate {
     make: (key: string | undefined, name: string) => L,
   ): PickedLimiter<L> {
     const policy = policyOf(limits, declaration);
+    // Compacted before anything keeps it: a request's key may be many kilobytes.
     const key = keyOf(declaration, keyArgs, policy);
     // The id holds no space, so the first space ends it and any key after it is unambiguous.
     const id = this.methodId(limits) + place;
-    return cache.getOrCreate(key === undefined ? id : `${id} ${key}`, () => ({
-      limiter: make(key, key === undefined ? policy : `${policy}:${key}`),
-      policy,
-    }));
+    return cache.getOrCreate(key === undefined ? id : `${id} ${key}`, () => ({ limiter: make(key, policy), policy }));
   }
 
   private methodId(limits: MethodLimits): string {
@@ -148,7 +148,7 @@ export class LimitGate {
       return await attempt;
     } catch (error) {
       if (!(error instanceof RedisUnavailableError) || this.limiters.options.whenRedisFails !== 'allow') throw error;
-      this.warn(`Limiter "${limiter}" let a call through unlimited (whenRedisFails: 'allow'): ${error.message}`);
+      this.warn(letThroughUnlimited(limiter, error.message));
       return undefined;
     }
   }
@@ -172,14 +172,14 @@ function policyOf(limits: MethodLimits, declaration: LimitDeclaration<{ name?: s
 }
 
 /**
- * What `key` returned, as the limiter name's suffix. Anything but a string, a finite number
+ * What `key` returned, compacted (see compactKey). Anything but a string, a finite number
  * or undefined is refused: an object would become "[object Object]" and quietly put every
  * caller under one limit.
  */
 function keyOf(declaration: { key?: LimitKey }, keyArgs: unknown[], limiter: string): string | undefined {
   const key: unknown = declaration.key?.(...keyArgs);
   if (key === undefined || key === '') return undefined;
-  if (typeof key === 'string') return key;
+  if (typeof key === 'string') return compactKey(key);
   if (typeof key === 'number' && Number.isFinite(key)) return String(key);
-  throw new InvalidOptionError('key', limiter, 'must return a string, a finite number, or undefined for the shared limit', key);
+  throw new InvalidOptionError('key', limiter, KEY_RESULT_REQUIREMENT, key);
 }

@@ -11,6 +11,10 @@ export const STORE_OPTION_REQUIREMENT =
 export const REDIS_AND_STORE_CONFLICT =
   'of LimitersModule cannot be combined with option "redis": limits live either in Redis or in that store, so pass only one of them';
 
+export const KEY_SECRET_REQUIREMENT = 'of LimitersModule must be a non-empty string';
+
+export const READABLE_KEYS_REQUIREMENT = 'of LimitersModule must be true or false';
+
 export const MEMORY_STORE_WARNING =
   'Limits are kept in this process\'s memory (no "redis" option, or store: \'memory\'): every process running ' +
   'this app enforces its own limits, so N instances admit N times the configured limit. ' +
@@ -30,6 +34,13 @@ export function unknownLimiter(kind: LimiterKind, name: string, known: string[])
 
 export function conflictingRegistration(kind: LimiterKind, name: string): string {
   return `The ${kind} "${name}" is registered twice with different options; give one of them another name.`;
+}
+
+export const KEY_RESULT_REQUIREMENT = 'must return a string, a finite number, or undefined for the shared limit';
+
+/** `limiter` is the declared name: a keyed limiter's name never holds the caller's key. */
+export function letThroughUnlimited(limiter: string, reason: string): string {
+  return `Limiter "${limiter}" let a call through unlimited (whenRedisFails: 'allow'): ${reason}`;
 }
 
 export function redisConnectionError(reason: string): string {

@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import type { Cluster, Redis } from 'ioredis';
 import { LimiterError } from '../core/errors';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
+import type { CommonLimiterOptions } from '../core/options';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
+import { compactKey } from '../store/redis/keys';
 import { MemoryStore } from '../store/memory/memory-store';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
@@ -38,7 +40,7 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('LimitersModule');
   private readonly semaphores = new Map<string, Registration<SemaphoreLimiter, SemaphoreOptions>>();
   private readonly tokenBuckets = new Map<string, Registration<TokenBucketLimiter, TokenBucketOptions>>();
-  private readonly madeAtRunTime = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_CACHED_LIMITERS);
+  private readonly runTimeLimiters = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_CACHED_LIMITERS);
 
   constructor(@Inject(LIMITERS_MODULE_OPTIONS) options: LimitersModuleOptions) {
     const resolved = resolveModuleOptions(options);
@@ -49,36 +51,35 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
     for (const [name, o] of Object.entries(resolved.tokenBuckets)) this.registerTokenBucket(name, o);
   }
 
-  /** A semaphore for a name known only at run time, with the module's defaults and keyPrefix. */
+  /**
+   * A semaphore for a name known only at run time, with the module's defaults, keyPrefix,
+   * keySecret and readableKeys. With `key`: that key's own limit under `name`.
+   */
   semaphore(options: Partial<SemaphoreOptions> & { name: string }): SemaphoreLimiter {
-    const merged = this.merge(this.options.defaults.semaphore, options) as SemaphoreOptions;
-    const key = `semaphore ${stableJson(merged)}`;
-    return this.madeAtRunTime.getOrCreate(key, () => new SemaphoreLimiter(this.options.store, merged)) as SemaphoreLimiter;
+    const { store, defaults } = this.options;
+    return this.madeAtRunTime('semaphore', defaults.semaphore, options, (o) => new SemaphoreLimiter(store, o));
   }
 
-  /** A token bucket for a name known only at run time, with the module's defaults and keyPrefix. */
+  /** A token bucket for a name known only at run time; see semaphore(). */
   tokenBucket(options: Partial<TokenBucketOptions> & { name: string }): TokenBucketLimiter {
-    const merged = this.merge(this.options.defaults.tokenBucket, options) as TokenBucketOptions;
-    const key = `token bucket ${stableJson(merged)}`;
-    return this.madeAtRunTime.getOrCreate(
-      key,
-      () => new TokenBucketLimiter(this.options.store, merged),
-    ) as TokenBucketLimiter;
+    const { store, defaults } = this.options;
+    return this.madeAtRunTime('token bucket', defaults.tokenBucket, options, (o) => new TokenBucketLimiter(store, o));
   }
 
   /**
    * The semaphore registered as `name`; throws UnknownLimiterError listing the registered ones.
-   * With a `key`: a semaphore with all the same options, limiting that key alone.
+   * With a `key`: a semaphore with all the same options, limiting that key alone; it is
+   * never the limiter of any plain name (not of `${name}:${key}` either).
    */
   getSemaphore(name: string, key?: string): SemaphoreLimiter {
     const { limiter, options } = this.lookup('semaphore', this.semaphores, name);
-    return key === undefined ? limiter : this.semaphore({ ...options, name: `${options.name}:${key}` });
+    return key === undefined ? limiter : this.semaphore({ ...options, key });
   }
 
   /** The token bucket registered as `name`; with a `key`, its variant for that key alone. See getSemaphore. */
   getTokenBucket(name: string, key?: string): TokenBucketLimiter {
     const { limiter, options } = this.lookup('token bucket', this.tokenBuckets, name);
-    return key === undefined ? limiter : this.tokenBucket({ ...options, name: `${options.name}:${key}` });
+    return key === undefined ? limiter : this.tokenBucket({ ...options, key });
   }
 
   /** Every registered semaphore by registered name. */
@@ -120,8 +121,25 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private merge<T extends object>(defaults: object, options: T): T {
-    const prefix = this.options.keyPrefix === undefined ? {} : { keyPrefix: this.options.keyPrefix };
-    return { ...prefix, ...defaults, ...withoutUndefined(options) } as T;
+    const { keyPrefix, keySecret, readableKeys } = this.options;
+    return { ...withoutUndefined({ keyPrefix, keySecret, readableKeys }), ...defaults, ...withoutUndefined(options) } as T;
+  }
+
+  /**
+   * Reuses the limiter made for equal options. A caller's key is compacted first: the
+   * cache then keeps at most 64 characters of it however long it was, and the limiter it
+   * builds stands for the same limit (see compactKey).
+   */
+  private madeAtRunTime<L extends SemaphoreLimiter | TokenBucketLimiter, O extends CommonLimiterOptions>(
+    kind: LimiterKind,
+    defaults: object,
+    options: Partial<O> & { name: string },
+    build: (options: O) => L,
+  ): L {
+    const merged = this.merge(defaults, options) as O;
+    // Not a string: left for the limiter to refuse with InvalidOptionError.
+    if (typeof merged.key === 'string') merged.key = compactKey(merged.key);
+    return this.runTimeLimiters.getOrCreate(`${kind} ${stableJson(merged)}`, () => build(merged)) as L;
   }
 
   private register<L, O>(

@@ -2,8 +2,8 @@ import type { SemaphoreOptions } from '../../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../../core/token-bucket-limiter';
 
 /**
- * Derives the part of a limiter's name that gives each caller (API token, user, tenant)
- * its own limit: the limiter used is `${name}:${key}`.
+ * Derives the key that gives each caller (API token, user, tenant) its own limit: the
+ * limit of the pair (name, key), which no other name or key shares (core option `key`).
  * - On a service method it is called with the method's arguments.
  * - On a controller handler it is called with `(request, context: ExecutionContext)`;
  *   outside HTTP, `request` is the handler's first argument (RPC data, WebSocket client).
@@ -20,10 +20,10 @@ export interface MethodLimitOptions {
 }
 
 /** `@Semaphore({...})`: a limiter made for this method; `name` defaults to `ClassName.methodName`. */
-export type InlineSemaphoreOptions = Omit<SemaphoreOptions, 'name'> & { name?: string } & MethodLimitOptions;
+export type InlineSemaphoreOptions = Omit<SemaphoreOptions, 'name' | 'key'> & { name?: string } & MethodLimitOptions;
 
 /** `@TokenBucket({...})`: a limiter made for this method; `name` defaults to `ClassName.methodName`. */
-export type InlineTokenBucketOptions = Omit<TokenBucketOptions, 'name'> & { name?: string } & TokenCost &
+export type InlineTokenBucketOptions = Omit<TokenBucketOptions, 'name' | 'key'> & { name?: string } & TokenCost &
   MethodLimitOptions;
 
 export interface TokenCost {

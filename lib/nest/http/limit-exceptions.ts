@@ -7,8 +7,8 @@ export type LimitKind = 'semaphore' | 'tokenBucket';
 /**
  * The one place a limiter error becomes an HTTP answer. A limit not met within maxSleep
  * is 429 (or the status configured per kind); Redis unreachable with whenRedisFails
- * 'reject' is 503. Bodies name the policy, never the keyed limiter, whose name holds
- * the caller's key. Any other error is not ours and passes through unchanged.
+ * 'reject' is 503. Bodies name the policy (the declared limit), never the caller's key.
+ * Any other error is not ours and passes through unchanged.
  */
 export function toHttpException(
   error: unknown,
