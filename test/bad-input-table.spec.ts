@@ -67,6 +67,9 @@ const common: OptionSpec[] = [
   { option: 'maxSleep', accepts: ['0', 'Infinity'] },
   { option: 'keyPrefix', accepts: ["' '", "'5'"] },
   { option: 'commandTimeout' },
+  { option: 'key', accepts: ["' '", "'5'"] }, // any non-empty string is a key
+  { option: 'keySecret', accepts: ["' '", "'5'"] },
+  { option: 'readableKeys', accepts: ['true'] },
 ];
 // A count of slots or tokens is not a duration: past the longest timer is fine.
 const COUNTS = ['2**31 (past the longest timer)'];
@@ -222,7 +225,7 @@ const awkward: Array<[string, string]> = [
   ['the encoded name', encodeName('victim')],
   ['the encoded name of a name that needs encoding', encodeName('victim!')],
   ['a hashed-looking name', `h.${encodeName('victim')}`],
-  ['the bucket key', limiterKey('limiters', 'bucket', 'victim')],
+  ['the bucket key', limiterKey('limiters', 'token-bucket', 'victim')],
 ];
 
 describe('awkward names', () => {
@@ -250,6 +253,6 @@ describe('awkward names', () => {
     const buckets = names.map((n) => new TokenBucketLimiter(redis, { name: n, capacity: 1, refillFrequency: 60_000, keyPrefix }));
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).every((r) => r.allowed)).toBe(true);
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).filter((r) => r.allowed)).toEqual([]);
-    expect(await redis.keys(`${keyPrefix}:bucket:*`)).toHaveLength(names.length);
+    expect(await redis.keys(`${keyPrefix}:token-bucket:*`)).toHaveLength(names.length);
   });
 });

@@ -263,7 +263,7 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
   it('keeps its state for as long as a refill period needs, with no fixed TTL', async () => {
     const b = bucket({ capacity: 2, refillFrequency: 60_000 });
     await b.take();
-    const ttl = await redis.pttl(limiterKey('limiters', 'bucket', b.name));
+    const ttl = await redis.pttl(limiterKey('limiters', 'token-bucket', b.name));
     expect(ttl).toBeGreaterThan(60_000);
     expect(ttl).toBeLessThanOrEqual(2 * 60_000);
   });
@@ -271,7 +271,7 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
   it('keeps a bucket in one string key, held as an integer, that a refused take leaves as it was', async () => {
     const b = bucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0 });
     await b.take(2);
-    const key = limiterKey('limiters', 'bucket', b.name);
+    const key = limiterKey('limiters', 'token-bucket', b.name);
     // An integer-encoded string needs no allocation of its own: the least memory per idle bucket.
     expect(await redis.type(key)).toBe('string');
     expect(await redis.object('ENCODING', key)).toBe('int');
@@ -284,7 +284,7 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
   it('leaves no key behind once the bucket is full again', async () => {
     const b = bucket({ capacity: 2, refillFrequency: 100 });
     await b.take(2);
-    const key = limiterKey('limiters', 'bucket', b.name);
+    const key = limiterKey('limiters', 'token-bucket', b.name);
     expect(await redis.exists(key)).toBe(1);
     await sleep(2 * 100 + 100 + 200); // full after two refills, then one period of margin
     expect(await redis.exists(key)).toBe(0);

@@ -64,7 +64,13 @@ export class LeaseLostError extends LimiterError {
   }
 }
 
+/** A bad value that must not be shown (a caller's key, a secret): messages give only its type. */
+export class Withheld {
+  constructor(readonly value: unknown) {}
+}
+
 function describe(value: unknown): string {
+  if (value instanceof Withheld) return `a value of type ${typeof value.value} (not shown)`;
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   return typeof value;

@@ -1,4 +1,6 @@
-import { InvalidOptionError } from './errors';
+import { InvalidOptionError, Withheld } from './errors';
+import type { LimiterRef } from '../store/limiter-store';
+import { DEFAULT_KEY_SECRET, keyIdOf } from '../store/redis/keys';
 
 /** Options every limiter takes. All durations are milliseconds. */
 export interface CommonLimiterOptions {
@@ -10,6 +12,26 @@ export interface CommonLimiterOptions {
   keyPrefix?: string;
   /** Longest time one Redis call may take before it fails with RedisUnavailableError. Default 5 000. */
   commandTimeout?: number;
+  /**
+   * One caller's share of the limit (an API token, a user, a tenant): a limiter with a
+   * `key` is its own limit, apart from the plain `name` and from every other key, and no
+   * plain name reaches it. The limiter keeps only a keyed hash of it (see `keySecret`);
+   * its `name`, and every message, stays the declared name.
+   */
+  key?: string;
+  /**
+   * Secret of the keyed hash (HMAC-SHA-256) that stands for `key` in Redis. Every
+   * instance sharing limits must use the same. Default: a built-in constant, which keeps
+   * keys unreadable but lets anyone who guesses a key check the guess.
+   */
+  keySecret?: string;
+  /** Writes `key` readably in Redis key names (never in messages), for debugging. Default false. */
+  readableKeys?: boolean;
+}
+
+/** The checked options every limiter keeps: what the store needs, and maxSleep. The key itself is not kept. */
+export interface ResolvedCommonOptions extends LimiterRef {
+  maxSleep: number;
 }
 
 /** The longest delay a Node timer honours (about 24.8 days). */
@@ -76,13 +98,33 @@ export class OptionReader {
     return value as string;
   }
 
-  common(): Resolved<CommonLimiterOptions> {
+  common(): ResolvedCommonOptions {
     return {
       name: this.name,
       maxSleep: this.duration('maxSleep', COMMON_DEFAULTS.maxSleep, { infinite: true }),
       keyPrefix: this.keyPrefix(),
       commandTimeout: this.duration('commandTimeout', COMMON_DEFAULTS.commandTimeout, { min: 1 }),
+      keyId: this.keyId(),
     };
+  }
+
+  /**
+   * What stands for option `key` in the store, hashed here, once: the raw key goes no
+   * further than the constructor. Bad values are named, never shown: a key is often a secret.
+   */
+  private keyId(): string | undefined {
+    const keySecret = this.value('keySecret', DEFAULT_KEY_SECRET);
+    if (typeof keySecret !== 'string' || keySecret.length === 0) {
+      this.fail('keySecret', 'must be a non-empty string', new Withheld(keySecret));
+    }
+    const readableKeys = this.value('readableKeys', false);
+    if (typeof readableKeys !== 'boolean') this.fail('readableKeys', 'must be true or false', readableKeys);
+    const key = this.options.key;
+    if (key === undefined) return undefined;
+    if (typeof key !== 'string' || key.length === 0) {
+      this.fail('key', 'must be a non-empty string, or left out for the limit of the name alone', new Withheld(key));
+    }
+    return keyIdOf(key, keySecret, readableKeys);
   }
 
   /** A per-call signal: an AbortSignal, or nothing. Checked before anything is sent to the store. */

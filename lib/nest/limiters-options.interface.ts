@@ -6,11 +6,12 @@ import type { LimiterStore } from '../store/limiter-store';
 import type { RefusedLimit } from './transport/limit-exceeded.exception';
 
 /** A limiter declared in module options; the record key is its registered name. */
-export type RegisteredSemaphoreOptions = Omit<SemaphoreOptions, 'name'> & {
+// No `key`: a registered limiter is the shared limit; getSemaphore(name, key) gives one key's.
+export type RegisteredSemaphoreOptions = Omit<SemaphoreOptions, 'name' | 'key'> & {
   /** The name in Redis, when it differs from the registered name (e.g. shared with another service). */
   name?: string;
 };
-export type RegisteredTokenBucketOptions = Omit<TokenBucketOptions, 'name'> & {
+export type RegisteredTokenBucketOptions = Omit<TokenBucketOptions, 'name' | 'key'> & {
   /** The name in Redis, when it differs from the registered name. */
   name?: string;
 };
@@ -65,10 +66,18 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
   store?: 'memory' | LimiterStore;
   /** Prefix of every Redis key of limiters made through the module. Default `limiters`. */
   keyPrefix?: string;
+  /**
+   * Secret of the keyed hash that stands for a caller's key (decorator `key`,
+   * getTokenBucket(name, key)...) in Redis, for every limiter made through the module.
+   * The same on every instance. Default: a built-in constant (see the core option).
+   */
+  keySecret?: string;
+  /** Writes callers' keys readably in Redis key names (never in messages or answers), for debugging. Default false. */
+  readableKeys?: boolean;
   /** Defaults for every limiter made through the module (maxSleep, expiry, commandTimeout, refillAmount...). */
   defaults?: {
-    semaphore?: Partial<Omit<SemaphoreOptions, 'name'>>;
-    tokenBucket?: Partial<Omit<TokenBucketOptions, 'name'>>;
+    semaphore?: Partial<Omit<SemaphoreOptions, 'name' | 'key'>>;
+    tokenBucket?: Partial<Omit<TokenBucketOptions, 'name' | 'key'>>;
   };
   /** What the HTTP layer answers. */
   http?: LimitersHttpOptions;
@@ -94,9 +103,11 @@ export interface ResolvedLimitersOptions {
   /** True when the module made the Redis connection, and so closes it on shutdown. */
   ownsRedis: boolean;
   keyPrefix: string | undefined;
+  keySecret: string | undefined;
+  readableKeys: boolean | undefined;
   defaults: {
-    semaphore: Partial<Omit<SemaphoreOptions, 'name'>>;
-    tokenBucket: Partial<Omit<TokenBucketOptions, 'name'>>;
+    semaphore: Partial<Omit<SemaphoreOptions, 'name' | 'key'>>;
+    tokenBucket: Partial<Omit<TokenBucketOptions, 'name' | 'key'>>;
   };
   semaphores: Record<string, RegisteredSemaphoreOptions>;
   tokenBuckets: Record<string, RegisteredTokenBucketOptions>;

@@ -17,6 +17,10 @@ export const STORE_OPTION_REQUIREMENT =
 export const REDIS_AND_STORE_CONFLICT =
   'of LimitersModule cannot be combined with option "redis": limits live either in Redis or in that store, so pass only one of them';
 
+export const KEY_SECRET_REQUIREMENT = 'of LimitersModule must be a non-empty string';
+
+export const READABLE_KEYS_REQUIREMENT = 'of LimitersModule must be true or false';
+
 export const MEMORY_STORE_WARNING =
   'Limits are kept in this process\'s memory (no "redis" option, or store: \'memory\'): every process running ' +
   'this app enforces its own limits, so N instances admit N times the configured limit. ' +
@@ -37,6 +41,8 @@ export function unknownLimiter(kind: LimitKind, name: string, known: string[]): 
 export function conflictingRegistration(kind: LimitKind, name: string): string {
   return `The ${kindText(kind)} "${name}" is registered twice with different options; give one of them another name.`;
 }
+
+export const KEY_RESULT_REQUIREMENT = 'must return a string, a finite number, or undefined for the shared limit';
 
 export function redisConnectionError(reason: string, owned: boolean): string {
   const which = owned ? 'the Redis connection LimitersModule made' : 'the Redis connection given to LimitersModule';
@@ -81,12 +87,9 @@ export function notLimitedNotStatic(owner: string, provider: string): string {
   );
 }
 
-export function letThroughUnlimited(limit: string, reason: string): string {
-  return `Limit "${limit}" let a call through unlimited (whenRedisFails: 'allow'): ${reason}`;
-}
-
-export function badCallOption(option: 'key'): string {
-  return option === 'key' ? 'must return a string, a finite number, or undefined for the shared limit' : '';
+/** `limiter` is the declared name: a keyed limiter's name never holds the caller's key. */
+export function letThroughUnlimited(limiter: string, reason: string): string {
+  return `Limiter "${limiter}" let a call through unlimited (whenRedisFails: 'allow'): ${reason}`;
 }
 
 export const NOT_AN_OBSERVABLE = 'A method declared to return an Observable returned something else.';

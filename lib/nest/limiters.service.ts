@@ -3,6 +3,7 @@ import { LimiterError } from '../core/errors';
 import type { LimitKind } from '../core/limit-kind';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
+import { compactKey } from '../store/redis/keys';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
   RegisteredSemaphoreOptions,
@@ -51,19 +52,23 @@ export class LimitersService {
     for (const [name, o] of Object.entries(options.tokenBuckets)) this.register('token-bucket', name, o);
   }
 
-  /** A semaphore for a name known only at run time, with the module's defaults and keyPrefix. */
+  /**
+   * A semaphore for a name known only at run time, with the module's defaults, keyPrefix,
+   * keySecret and readableKeys. With `key`: that key's own limit under `name`.
+   */
   semaphore(options: Partial<SemaphoreOptions> & { name: string }): SemaphoreLimiter {
     return this.made('semaphore', options) as SemaphoreLimiter;
   }
 
-  /** A token bucket for a name known only at run time, with the module's defaults and keyPrefix. */
+  /** A token bucket for a name known only at run time; see semaphore(). */
   tokenBucket(options: Partial<TokenBucketOptions> & { name: string }): TokenBucketLimiter {
     return this.made('token-bucket', options) as TokenBucketLimiter;
   }
 
   /**
    * The semaphore registered as `name`; throws UnknownLimiterError listing the registered ones.
-   * With a `key`: a semaphore with all the same options, limiting that key alone.
+   * With a `key`: a semaphore with all the same options, limiting that key alone; it is
+   * never the limiter of any plain name (not of `${name}:${key}` either).
    */
   getSemaphore(name: string, key?: string): SemaphoreLimiter {
     return this.registered('semaphore', name, key) as SemaphoreLimiter;
@@ -104,10 +109,17 @@ export class LimitersService {
     return key === undefined ? found.limiter : this.made(kind, found.options, key);
   }
 
-  /** A limiter made at run time from options (with the module's defaults), reused while cached. */
+  /**
+   * A limiter made at run time from options (with the module's defaults), reused while
+   * cached. A caller's key is compacted first: the cache then keeps at most 64 characters
+   * of it however long it was, and the limiter it builds stands for the same limit (see
+   * compactKey).
+   */
   made(kind: LimitKind, options: { name: string } & object, key?: string): Limiter {
     const merged = this.merge(kind, options);
-    const keyed = key === undefined ? merged : withKey(merged, key);
+    const keyed = key === undefined ? merged : { ...merged, key };
+    // Not a string: left for the limiter to refuse with InvalidOptionError.
+    if (typeof keyed.key === 'string') keyed.key = compactKey(keyed.key);
     return this.madeAtRunTime.getOrCreate(`${kind} ${stableJson(keyed)}`, () => KINDS[kind].build(this.options.store, keyed));
   }
 
@@ -139,14 +151,9 @@ export class LimitersService {
   }
 
   private merge(kind: LimitKind, options: object): { name: string } & Record<string, unknown> {
-    const { keyPrefix, defaults } = this.options;
-    const prefix = keyPrefix === undefined ? {} : { keyPrefix };
+    const { keyPrefix, keySecret, readableKeys, defaults } = this.options;
     const ofKind = kind === 'semaphore' ? defaults.semaphore : defaults.tokenBucket;
-    return { ...prefix, ...ofKind, ...withoutUndefined(options) } as { name: string } & Record<string, unknown>;
+    const moduleWide = withoutUndefined({ keyPrefix, keySecret, readableKeys });
+    return { ...moduleWide, ...ofKind, ...withoutUndefined(options) } as { name: string } & Record<string, unknown>;
   }
-}
-
-/** The limiter options of `key`'s own limit of that name. */
-function withKey(options: { name: string } & Record<string, unknown>, key: string): { name: string } & Record<string, unknown> {
-  return { ...options, name: `${options.name}:${key}` };
 }

@@ -1,10 +1,16 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import { InvalidOptionError } from '../core/errors';
+import { InvalidOptionError, Withheld } from '../core/errors';
 import { checkKnownOptions } from '../core/known-options';
 import type { LimiterStore } from '../store/limiter-store';
 import { MemoryStore } from '../store/memory/memory-store';
 import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
-import { REDIS_AND_STORE_CONFLICT, REDIS_OPTION_REQUIREMENT, STORE_OPTION_REQUIREMENT } from './limiters.messages';
+import {
+  KEY_SECRET_REQUIREMENT,
+  READABLE_KEYS_REQUIREMENT,
+  REDIS_AND_STORE_CONFLICT,
+  REDIS_OPTION_REQUIREMENT,
+  STORE_OPTION_REQUIREMENT,
+} from './limiters.messages';
 
 export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
 
@@ -46,8 +52,17 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
   if (whenRedisFails !== 'reject' && whenRedisFails !== 'allow') {
     throw new InvalidOptionError('whenRedisFails', undefined, 'of LimitersModule must be "reject" or "allow"', whenRedisFails);
   }
+  const { keySecret, readableKeys } = options;
+  if (keySecret !== undefined && (typeof keySecret !== 'string' || keySecret.length === 0)) {
+    throw new InvalidOptionError('keySecret', undefined, KEY_SECRET_REQUIREMENT, new Withheld(keySecret));
+  }
+  if (readableKeys !== undefined && typeof readableKeys !== 'boolean') {
+    throw new InvalidOptionError('readableKeys', undefined, READABLE_KEYS_REQUIREMENT, readableKeys);
+  }
   return {
     keyPrefix: options.keyPrefix,
+    keySecret,
+    readableKeys,
     defaults: {
       semaphore: withoutUndefined(options.defaults?.semaphore ?? {}),
       tokenBucket: withoutUndefined(options.defaults?.tokenBucket ?? {}),

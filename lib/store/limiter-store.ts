@@ -6,6 +6,12 @@
 export interface LimiterRef {
   /** The user's limiter name, as given. */
   name: string;
+  /**
+   * For a keyed limit (option `key`), what stands for the caller's key: a keyed hash, or
+   * with readableKeys its encoded form. A store keeps (name, keyId) apart from every
+   * plain name. Never the key itself.
+   */
+  keyId?: string;
   keyPrefix: string;
   /** Longest time one store call may take before it fails with RedisUnavailableError. */
   commandTimeout: number;

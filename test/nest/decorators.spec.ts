@@ -288,7 +288,7 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     expect(tenants.inFlight.peak).toBe(2);
     const limiters = app.get(LimitersService);
     const running = [tenants.tenantJob('acme', 300), tenants.tenantJob('acme', 300), tenants.tenantJob('globex', 300)];
-    const acme = limiters.semaphore({ name: 'jobs:acme', capacity: 2 });
+    const acme = limiters.semaphore({ name: 'jobs', key: 'acme', capacity: 2 });
     // Counted in the jobs themselves: Redis may show the leases a moment before the jobs run.
     await waitUntil('three jobs run at once, above the shared capacity of 2', () => tenants.inFlight.now === 3);
     expect((await acme.state()).holders).toHaveLength(2);
@@ -374,9 +374,9 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     await expect(call(RepeatOrdersHandler)).resolves.toBe('placed');
     await expect(call(RepeatOrdersHandler)).rejects.toBeInstanceOf(RpcException);
     const limiters = app.get(LimitersService);
-    const bucket = (name: string) => limiters.tokenBucket({ name, capacity: 1, refillFrequency: 60_000, maxSleep: 0 });
-    expect((await bucket('OrdersHandler.placeOrder:acme').state()).tokens).toBe(0);
-    expect((await bucket('RepeatOrdersHandler.placeOrder:acme').state()).tokens).toBe(0);
+    const bucket = (name: string) => limiters.tokenBucket({ name, key: 'acme', capacity: 1, refillFrequency: 60_000, maxSleep: 0 });
+    expect((await bucket('OrdersHandler.placeOrder').state()).tokens).toBe(0);
+    expect((await bucket('RepeatOrdersHandler.placeOrder').state()).tokens).toBe(0);
     await app.close();
   });
 });

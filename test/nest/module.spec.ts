@@ -13,7 +13,7 @@ import {
   UnknownLimiterError,
   type LimitersModuleOptions,
 } from '../../lib';
-import { limiterKey } from '../../lib/store/redis/keys';
+import { DEFAULT_KEY_SECRET, keyIdOf, limiterKey } from '../../lib/store/redis/keys';
 import { ENV_REDIS_URL } from '../harness/connect';
 import { useNestModules } from '../harness/nest-modules';
 import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';
@@ -235,11 +235,11 @@ describe.each(targets)('LimitersModule on $name Redis', (target) => {
       class SearchModule {}
       const app = await start({ imports: [LimitersModule.forRoot({ redis }), SearchModule] });
       const perKey = app.get(LimitersService).getTokenBucket('search', 'alice');
-      expect(perKey.name).toBe('search:alice');
+      expect(perKey.name).toBe('search');
       expect(perKey.shape).toEqual({ capacity: 2, refillFrequency: HOUR, refillAmount: 1 });
       expect(perKey.maxSleep).toBe(0);
       await perKey.take();
-      expect(await redis.exists(limiterKey(keyPrefix, 'bucket', 'search:alice'))).toBe(1);
+      expect(await redis.exists(limiterKey(keyPrefix, 'token-bucket', 'search', keyIdOf('alice', DEFAULT_KEY_SECRET, false)))).toBe(1);
     });
 
     it('fails at start when two modules declare one name with different options', async () => {
@@ -295,7 +295,7 @@ describe.each(targets)('LimitersModule on $name Redis', (target) => {
       expect(bucket.shape.refillAmount).toBe(2);
       expect(limiters.tokenBucket({ name, capacity: 4, refillFrequency: HOUR, maxSleep: 0 }).maxSleep).toBe(0);
       await bucket.take();
-      expect(await redis.exists(limiterKey(keyPrefix, 'bucket', name))).toBe(1);
+      expect(await redis.exists(limiterKey(keyPrefix, 'token-bucket', name))).toBe(1);
     });
 
     it('names the unknown limiter and lists the registered ones', async () => {

@@ -43,7 +43,7 @@ export interface TokenCost<Req = any> {
 }
 
 /** Options that may be worked out per call, keeping whether each is optional. */
-type Dynamic<T, K extends keyof T, Args extends unknown[]> = Omit<T, K | 'name'> & {
+type Dynamic<T, K extends keyof T, Args extends unknown[]> = Omit<T, K | 'name' | 'key'> & {
   [P in keyof Pick<T, K>]: PerCall<T[P], Args>;
 };
 

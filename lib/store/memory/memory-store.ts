@@ -38,7 +38,10 @@ export class MemoryStore implements LimiterStore {
   }
 }
 
-/** Prefix and name kept apart whatever characters they hold (a semaphore and a bucket live in separate maps). */
+/**
+ * Prefix, name and key kept apart whatever characters they hold, a keyed limit apart from
+ * every plain name (a semaphore and a bucket live in separate maps).
+ */
 function stateKey(ref: LimiterRef): string {
-  return JSON.stringify([ref.keyPrefix, ref.name]);
+  return JSON.stringify([ref.keyPrefix, ref.name, ref.keyId ?? null]);
 }
