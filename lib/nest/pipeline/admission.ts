@@ -9,7 +9,8 @@ import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
 import { LimiterCache } from '../limiter-cache';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
 import type { ResolvedLimitersOptions } from '../limiters-options.interface';
-import { badCallOption, conflictingDeclarations, letThroughUnlimited } from '../limiters.messages';
+import { conflictingDeclarations, KEY_RESULT_REQUIREMENT, letThroughUnlimited } from '../limiters.messages';
+import { compactKey } from '../../store/redis/keys';
 import { LimitersService } from '../limiters.service';
 import { Refusal, type Admitted, type Release, type TokensTaken } from './admission-outcome';
 import type { DeclaredLimit, MethodLimits } from './declared-limits';
@@ -263,13 +264,14 @@ function placeholders(limit: DeclaredLimit): Record<string, unknown> | undefined
 }
 
 /**
- * What `key` returned, as a limiter key. Anything but a string, a finite number or
+ * What `key` returned, compacted (see compactKey). Anything but a string, a finite number or
  * undefined is refused: an object would become "[object Object]" and quietly put every
  * caller under one limit.
  */
 function keyOf(limit: DeclaredLimit, key: unknown): string | undefined {
   if (key === undefined || key === '') return undefined;
-  if (typeof key === 'string') return key;
+  // Compacted before anything keeps it: a request's key may be many kilobytes.
+  if (typeof key === 'string') return compactKey(key);
   if (typeof key === 'number' && Number.isFinite(key)) return String(key);
-  throw new InvalidOptionError('key', limit.name, badCallOption('key'), key);
+  throw new InvalidOptionError('key', limit.name, KEY_RESULT_REQUIREMENT, key);
 }
