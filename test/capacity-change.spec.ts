@@ -11,7 +11,7 @@
 import { SemaphoreLimiter, TokenBucketLimiter, type Permit } from '../lib';
 import type { StoreOrClient } from '../lib/store/resolve-store';
 import { limiterKey } from '../lib/store/redis/keys';
-import { takeTokens, holdJobs, type HeldJob } from './harness/admissions';
+import { busiestWindow, holdJobs, takeTokens, type HeldJob } from './harness/admissions';
 import { spawnWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
 import { storeTargets, type StoreTarget } from './harness/store-targets';
@@ -46,17 +46,6 @@ function peakOverlap(jobs: HeldJob[]): number {
  */
 function heldWhenGranted(job: HeldJob, all: HeldJob[]): number {
   return all.filter((other) => other !== job && other.startedAt <= job.calledAt && other.endedAt >= job.startedAt).length;
-}
-
-/** Most admissions in any window of `windowMs`, sliding over the timestamps. */
-function busiestWindow(timestamps: number[], windowMs: number): number {
-  const sorted = [...timestamps].sort((a, b) => a - b);
-  let most = 0;
-  for (let start = 0, end = 0; end < sorted.length; end++) {
-    while (sorted[end] - sorted[start] >= windowMs) start++;
-    most = Math.max(most, end - start + 1);
-  }
-  return most;
 }
 
 /** Jobs of two deploys (capacities 2 and 5) run together: the checks of the rule on what they recorded. */

@@ -47,3 +47,14 @@ export async function takeTokens(bucket: TokenBucketLimiter, { callers, takes }:
   await Promise.all(Array.from({ length: callers }, caller));
   return admittedAt;
 }
+
+/** Most admissions in any window of `windowMs`, sliding over the sorted timestamps. */
+export function busiestWindow(timestamps: number[], windowMs: number): number {
+  const sorted = [...timestamps].sort((a, b) => a - b);
+  let most = 0;
+  for (let start = 0, end = 0; end < sorted.length; end++) {
+    while (sorted[end] - sorted[start] >= windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
