@@ -9,6 +9,7 @@ export {
   InvalidOptionError,
   MaxSleepExceededError,
   RedisUnavailableError,
+  RedisRefusedError,
   LeaseLostError,
 } from './core/errors';
 export type {
