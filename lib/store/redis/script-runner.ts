@@ -94,6 +94,9 @@ function explain(code: string, reply: string, keyPrefix: string): string {
       return 'Redis is busy running a script or function, and answers nothing else until it ends or is killed';
     case 'CLUSTERDOWN':
       return 'the Cluster is down: a hash slot of this limiter is not served by any master';
+    case 'WRONGPASS':
+    case 'NOAUTH':
+      return 'the client is not logged in: wrong username or password, or the user is disabled';
     case 'MASTERDOWN':
       return 'the replica lost its link to the master and does not serve stale data';
     default:
