@@ -1,5 +1,5 @@
 /** Redis ACL users for the permission tests, and the rule set the docs give (README, docs/reliability.md). */
-import Redis from 'ioredis';
+import Redis, { type RedisOptions } from 'ioredis';
 import { SCRIPT_COMMANDS } from '../../lib/store/redis/script-runner';
 
 /** The least a user needs, as documented: its own keys and channels, the scripts, SUBSCRIBE, INFO. */
@@ -26,8 +26,8 @@ export async function createUser(admin: Redis, rules: string[], name = `limiters
 }
 
 /** A client logged in as `user`; its errors surface through the calls. */
-export function connectAs(port: number, user: string, clients: Redis[]): Redis {
-  const client = new Redis(`redis://${user}:secret@127.0.0.1:${port}`);
+export function connectAs(port: number, user: string, clients: Redis[], options: RedisOptions = {}): Redis {
+  const client = new Redis(`redis://${user}:secret@127.0.0.1:${port}`, options);
   client.on('error', () => undefined);
   clients.push(client);
   return client;
