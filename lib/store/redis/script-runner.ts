@@ -3,7 +3,7 @@ import type { LimiterRef } from '../limiter-store';
 import { runScript, type RedisClient, type ScriptName } from './lua-scripts';
 
 /** What each call asks Redis for, in the words of a refusal: "Redis refused to <operation>". */
-const OPERATIONS: Record<ScriptName | 'subscribe', (name: string) => string> = {
+const OPERATIONS: Record<string, (name: string) => string> = {
   semaphoreAcquire: (name) => `acquire a permit of semaphore "${name}"`,
   semaphoreRelease: (name) => `release a permit of semaphore "${name}"`,
   semaphoreRenew: (name) => `renew a permit of semaphore "${name}"`,
@@ -14,7 +14,7 @@ const OPERATIONS: Record<ScriptName | 'subscribe', (name: string) => string> = {
   subscribe: (name) => `subscribe to the grants of semaphore "${name}" (SUBSCRIBE)`,
 };
 
-export type Operation = keyof typeof OPERATIONS;
+export type Operation = ScriptName | 'subscribe';
 
 /** Runs a limiter's scripts on one client, each call bounded by the limiter's commandTimeout. */
 export class ScriptRunner {
@@ -61,7 +61,9 @@ export class ScriptRunner {
     if (!(error instanceof Error) || error.name !== 'ReplyError') return new RedisUnavailableError(name, error);
     const reply = withoutLimiterNames(error.message, keyPrefix);
     const code = /^[A-Z]+/.exec(reply)?.[0] ?? 'ERR';
-    return new RedisRefusedError(name, OPERATIONS[operation](name), code, explain(code, reply, keyPrefix), reply, error);
+    // A script added to lua/ without a phrase here is still named, by its script name.
+    const what = OPERATIONS[operation]?.(name) ?? `run ${operation} for limiter "${name}"`;
+    return new RedisRefusedError(name, what, code, explain(code, reply, keyPrefix), reply, error);
   }
 }
 
