@@ -1,14 +1,16 @@
 /**
  * A Redis that answers with an error is not an unreachable one: the error says what Redis
  * refused, which call of which limiter it refused, and why, in terms of what to change.
- * Each case changes its server's memory limit, users or role: this file starts its own Redis.
+ * Each case changes its server's memory limit, users, role or slots: this file starts its
+ * own Redis and Cluster.
  */
-import type Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { RedisRefusedError, RedisUnavailableError, SemaphoreLimiter, TokenBucketLimiter } from '../lib';
 import { RedisStore } from '../lib/store/redis/redis-store';
 import { useOwnRedis } from './chaos/own-redis';
-import { closeClient } from './harness/connect';
+import { closeClient, parseNodes } from './harness/connect';
 import { connectAs, createUser, limiterUserRules } from './harness/acl-users';
+import { startRedisCluster, stopAll, type RedisClusterServers } from './harness/redis-servers';
 import { uniqueName } from './harness/redis-targets';
 import { sleep } from './harness/timing';
 
@@ -168,5 +170,36 @@ describe('errors Redis answers with (own Redis)', () => {
     expect(error).not.toBeInstanceOf(RedisRefusedError);
     expect((error as Error).message).toMatch(/could not reach Redis: no answer within commandTimeout 100 ms/);
     await sleep(400);
+  });
+});
+
+describe('a Cluster with a slot nobody serves (own Cluster)', () => {
+  let cluster: RedisClusterServers;
+  let client: Cluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3);
+    client = new Cluster(parseNodes(cluster.nodes));
+  });
+  afterAll(async () => {
+    await closeClient(client);
+    await stopAll(cluster.servers);
+  });
+
+  it('says the Cluster is down (CLUSTERDOWN), once ioredis stops retrying', async () => {
+    const name = uniqueName('clusterdown');
+    const semaphore = new SemaphoreLimiter(client, { name, capacity: 1 });
+    await semaphore.state();
+    const slot = String(await client.cluster('KEYSLOT', `limiters:semaphore:{=${name}}:holders`));
+    for (const server of cluster.servers) {
+      const admin = new Redis(server.url);
+      await admin.cluster('DELSLOTS', slot).catch(() => undefined); // only its owner has it
+      await admin.quit();
+    }
+    const error = await refusal(semaphore.tryAcquire());
+    expect(error.code).toBe('CLUSTERDOWN');
+    expect(error.message).toBe(
+      `Redis refused to acquire a permit of semaphore "${name}": the Cluster is down: a hash slot of this limiter is ` +
+        'not served by any master (Redis said: CLUSTERDOWN Hash slot not served)',
+    );
   });
 });

@@ -56,15 +56,26 @@ export class ScriptRunner {
 
   private failure(operation: Operation, error: unknown): RedisUnavailableError {
     const { name, keyPrefix } = this.ref;
-    // ioredis names every error reply from the server ReplyError; its own errors (closed
-    // connection, retries exhausted, offline queue disabled) mean Redis was not reached.
-    if (!(error instanceof Error) || error.name !== 'ReplyError') return new RedisUnavailableError(name, error);
-    const reply = withoutLimiterNames(error.message, keyPrefix);
+    const replied = serverReply(error);
+    if (replied === undefined) return new RedisUnavailableError(name, error);
+    const reply = withoutLimiterNames(replied, keyPrefix);
     const code = /^[A-Z]+/.exec(reply)?.[0] ?? 'ERR';
     // A script added to lua/ without a phrase here is still named, by its script name.
     const what = OPERATIONS[operation]?.(name) ?? `run ${operation} for limiter "${name}"`;
     return new RedisRefusedError(name, what, code, explain(code, reply, keyPrefix), reply, error);
   }
+}
+
+/**
+ * The error Redis answered with, if it answered at all. ioredis names every error reply
+ * ReplyError; its own errors (closed connection, retries exhausted, offline queue
+ * disabled) mean Redis was not reached. A Cluster client retries CLUSTERDOWN and
+ * TRYAGAIN replies, then gives up with a plain Error quoting the last one.
+ */
+function serverReply(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'ReplyError') return error.message;
+  return /^Too many Cluster redirections\. Last error: ReplyError: ((?:CLUSTERDOWN|TRYAGAIN) .*)$/s.exec(error.message)?.[1];
 }
 
 /**
@@ -99,6 +110,8 @@ function explain(code: string, reply: string, keyPrefix: string): string {
     case 'WRONGPASS':
     case 'NOAUTH':
       return 'the client is not logged in: wrong username or password, or the user is disabled';
+    case 'TRYAGAIN':
+      return "a hash slot of this limiter is being migrated and its keys are split between two nodes";
     case 'MASTERDOWN':
       return 'the replica lost its link to the master and does not serve stale data';
     default:
