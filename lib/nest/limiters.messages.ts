@@ -46,7 +46,7 @@ export function evictingRedis(servers: Array<{ server: string; policy: string }>
 }
 
 export function redisPolicyUnknown(reason: string): string {
-  return `Could not read Redis maxmemory-policy (CONFIG GET): ${reason}. The limiters need noeviction.`;
+  return `Could not check that Redis keeps limiter keys (maxmemory-policy noeviction): ${reason}.`;
 }
 
 function optionKey(kind: LimiterKind): string {

@@ -101,8 +101,8 @@ describe('LimitersModule warns at start when Redis may evict limiter keys (own R
     );
     await eventually(() => log.debugs.some((d) => d.includes('maxmemory-policy')));
     expect(log.debugs.filter((d) => d.includes('maxmemory-policy'))).toEqual([
-      "Could not read Redis maxmemory-policy (CONFIG GET): NOPERM this user has no permissions to run the 'config|get' command. " +
-        'The limiters need noeviction.',
+      'Could not check that Redis keeps limiter keys (maxmemory-policy noeviction): CONFIG GET maxmemory-policy failed on ' +
+        `127.0.0.1:${own.server().port}: NOPERM this user has no permissions to run the 'config|get' command.`,
     ]);
     expect(log.warnings).toEqual([]);
     const permit = await app.get(LimitersService).getSemaphore('jobs').acquire();

@@ -111,7 +111,7 @@ function explain(code: string, reply: string, keyPrefix: string): string {
     case 'NOAUTH':
       return 'the client is not logged in: wrong username or password, or the user is disabled';
     case 'TRYAGAIN':
-      return "a hash slot of this limiter is being migrated and its keys are split between two nodes";
+      return 'a hash slot of this limiter is being migrated and its keys are split between two nodes';
     case 'MASTERDOWN':
       return 'the replica lost its link to the master and does not serve stale data';
     default:

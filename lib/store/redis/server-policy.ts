@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { LimiterError } from '../../core/errors';
 import type { RedisClient } from './lua-scripts';
 
 /** A Redis master whose maxmemory-policy may evict limiter keys. */
@@ -14,8 +15,8 @@ export interface EvictingServer {
  * pressure they evict limiter keys (volatile-* ones first of all, as every limiter key
  * has a TTL), and a semaphore whose holders are evicted admits more than its capacity.
  * Empty when every master is safe. Waits for the client to be ready and never connects
- * it; rejects when CONFIG GET is refused (an ACL without it, or a managed Redis that
- * renamed CONFIG).
+ * it; rejects with a LimiterError when CONFIG GET is refused (an ACL without it, or a
+ * managed Redis that renamed CONFIG), or the client closes first.
  */
 export async function checkRedisPolicy(client: RedisClient): Promise<EvictingServer[]> {
   await ready(client);
@@ -23,9 +24,14 @@ export async function checkRedisPolicy(client: RedisClient): Promise<EvictingSer
   const servers: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
   const found = await Promise.all(
     servers.map(async (server) => {
+      const address = `${server.options.host}:${server.options.port}`;
+      const reply = await server.config('GET', 'maxmemory-policy').catch((error: unknown) => {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new LimiterError(`CONFIG GET maxmemory-policy failed on ${address}: ${reason}`, { cause: error });
+      });
       // [name, value], or [] from a server that does not know the parameter.
-      const [, policy] = (await server.config('GET', 'maxmemory-policy')) as string[];
-      return { server: `${server.options.host}:${server.options.port}`, policy };
+      const [, policy] = reply as string[];
+      return { server: address, policy };
     }),
   );
   return found.filter((s): s is EvictingServer => s.policy !== undefined && s.policy !== 'noeviction');
@@ -41,7 +47,7 @@ function ready(client: RedisClient): Promise<void> {
     };
     const onEnd = () => {
       client.off('ready', onReady);
-      reject(new Error('the Redis client was closed before it was ready'));
+      reject(new LimiterError('the Redis client was closed before it was ready'));
     };
     client.once('ready', onReady);
     client.once('end', onEnd);
