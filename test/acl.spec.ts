@@ -6,13 +6,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Redis, { Cluster } from 'ioredis';
+import type Redis from 'ioredis';
 import { RedisRefusedError, SemaphoreLimiter, TokenBucketLimiter, type Permit } from '../lib';
 import { SCRIPT_COMMANDS } from '../lib/store/redis/script-runner';
+import { useOwnCluster } from './chaos/own-cluster';
 import { useOwnRedis } from './chaos/own-redis';
-import { closeClient, parseNodes, type RedisClient } from './harness/connect';
+import { closeClient, type RedisClient } from './harness/connect';
 import { CLUSTER_RULES, connectAs, createUser, limiterUserRules } from './harness/acl-users';
-import { startRedisCluster, stopAll, type RedisClusterServers } from './harness/redis-servers';
 import { uniqueName } from './harness/redis-targets';
 import { now, sleep } from './harness/timing';
 
@@ -112,28 +112,13 @@ describe('ACL: the rule set the library needs', () => {
   });
 
   describe('on a Cluster of its own, with the Cluster rules added', () => {
-    let cluster: RedisClusterServers;
-    const clients: Cluster[] = [];
+    const cluster = useOwnCluster();
     const user = `limiters-test-${process.pid}-cluster`;
     beforeAll(async () => {
-      cluster = await startRedisCluster(3);
       // ACL users are per node: the same user on every master.
-      for (const server of cluster.servers) {
-        const admin = new Redis(server.url);
-        await createUser(admin, [...limiterUserRules(), ...CLUSTER_RULES], user);
-        await admin.quit();
-      }
-    });
-    afterAll(async () => {
-      await Promise.all(clients.splice(0).map(closeClient));
-      await stopAll(cluster.servers);
+      await cluster.onEveryNode((node) => createUser(node, [...limiterUserRules(), ...CLUSTER_RULES], user));
     });
 
-    everyOperationWorks(() => {
-      const client = new Cluster(parseNodes(cluster.nodes), { redisOptions: { username: user, password: 'secret' } });
-      client.on('error', () => undefined);
-      clients.push(client);
-      return client;
-    });
+    everyOperationWorks(() => cluster.client({ username: user, password: 'secret' }));
   });
 });

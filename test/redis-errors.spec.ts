@@ -4,13 +4,13 @@
  * Each case changes its server's memory limit, users, role or slots: this file starts its
  * own Redis and Cluster.
  */
-import Redis, { Cluster } from 'ioredis';
+import type Redis from 'ioredis';
 import { RedisRefusedError, RedisUnavailableError, SemaphoreLimiter, TokenBucketLimiter } from '../lib';
 import { RedisStore } from '../lib/store/redis/redis-store';
+import { useOwnCluster } from './chaos/own-cluster';
 import { useOwnRedis } from './chaos/own-redis';
-import { closeClient, parseNodes } from './harness/connect';
+import { closeClient } from './harness/connect';
 import { connectAs, createUser, limiterUserRules } from './harness/acl-users';
-import { startRedisCluster, stopAll, type RedisClusterServers } from './harness/redis-servers';
 import { uniqueName } from './harness/redis-targets';
 import { sleep } from './harness/timing';
 
@@ -174,27 +174,16 @@ describe('errors Redis answers with (own Redis)', () => {
 });
 
 describe('a Cluster with a slot nobody serves (own Cluster)', () => {
-  let cluster: RedisClusterServers;
-  let client: Cluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster(3);
-    client = new Cluster(parseNodes(cluster.nodes));
-  });
-  afterAll(async () => {
-    await closeClient(client);
-    await stopAll(cluster.servers);
-  });
+  const cluster = useOwnCluster();
 
   it('says the Cluster is down (CLUSTERDOWN), once ioredis stops retrying', async () => {
     const name = uniqueName('clusterdown');
+    const client = cluster.client();
     const semaphore = new SemaphoreLimiter(client, { name, capacity: 1 });
     await semaphore.state();
     const slot = String(await client.cluster('KEYSLOT', `limiters:semaphore:{=${name}}:holders`));
-    for (const server of cluster.servers) {
-      const admin = new Redis(server.url);
-      await admin.cluster('DELSLOTS', slot).catch(() => undefined); // only its owner has it
-      await admin.quit();
-    }
+    // Only its owner has the slot; the others refuse to delete it.
+    await cluster.onEveryNode((node) => node.cluster('DELSLOTS', slot).catch(() => undefined));
     const error = await refusal(semaphore.tryAcquire());
     expect(error.code).toBe('CLUSTERDOWN');
     expect(error.message).toBe(

@@ -5,14 +5,14 @@
  * Each case sets its server's policy or users: this file starts its own Redis and Cluster.
  */
 import type { LoggerService } from '@nestjs/common';
-import Redis, { Cluster } from 'ioredis';
+import type Redis from 'ioredis';
 import { LimitersModule, LimitersService } from '../../lib';
 import { checkRedisPolicy } from '../../lib/store/redis/server-policy';
+import { useOwnCluster } from '../chaos/own-cluster';
 import { useOwnRedis } from '../chaos/own-redis';
-import { closeClient, parseNodes } from '../harness/connect';
+import { closeClient } from '../harness/connect';
 import { connectAs, createUser, limiterUserRules } from '../harness/acl-users';
 import { useNestModules } from '../harness/nest-modules';
-import { startRedisCluster, stopAll, type RedisClusterServers } from '../harness/redis-servers';
 import { sleep } from '../harness/timing';
 
 /** Keeps what Nest logs, by level, instead of printing it. */
@@ -111,22 +111,13 @@ describe('LimitersModule warns at start when Redis may evict limiter keys (own R
 });
 
 describe('checkRedisPolicy on a Cluster reads every master (own Cluster)', () => {
-  let cluster: RedisClusterServers;
-  let client: Cluster;
-  beforeAll(async () => {
-    cluster = await startRedisCluster(3);
-    client = new Cluster(parseNodes(cluster.nodes));
-  });
-  afterAll(async () => {
-    await closeClient(client);
-    await stopAll(cluster.servers);
-  });
+  const cluster = useOwnCluster();
 
   it('names only the master whose policy evicts', async () => {
-    const [, second] = cluster.servers;
-    const admin = new Redis(second.url);
-    await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
-    await admin.quit();
-    expect(await checkRedisPolicy(client)).toEqual([{ server: `127.0.0.1:${second.port}`, policy: 'allkeys-lru' }]);
+    const [, second] = cluster.servers();
+    await cluster.onEveryNode(async (node) => {
+      if (node.options.port === second.port) await node.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    });
+    expect(await checkRedisPolicy(cluster.client())).toEqual([{ server: `127.0.0.1:${second.port}`, policy: 'allkeys-lru' }]);
   });
 });
