@@ -47,6 +47,19 @@ export function redisConnectionError(reason: string): string {
   return `Lost the Redis connection LimitersModule made: ${reason}. Limiter calls fail until it is back.`;
 }
 
+export function evictingRedis(servers: Array<{ server: string; policy: string }>): string {
+  const list = servers.map((s) => `${s.policy} on ${s.server}`).join(', ');
+  return (
+    `The limiters' Redis may evict keys under memory pressure (maxmemory-policy ${list}). An evicted key ` +
+    'forgets holders and spent tokens: a semaphore then admits more than its capacity and a token bucket more ' +
+    'than its rate. Set maxmemory-policy noeviction on the Redis that holds the limiters.'
+  );
+}
+
+export function redisPolicyUnknown(reason: string): string {
+  return `Could not check that Redis keeps limiter keys (maxmemory-policy noeviction): ${reason}.`;
+}
+
 function optionKey(kind: LimiterKind): string {
   return kind === 'semaphore' ? 'semaphores' : 'tokenBuckets';
 }

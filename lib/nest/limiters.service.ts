@@ -16,6 +16,7 @@ import type {
 import { LIMITERS_MODULE_OPTIONS } from './limiters.module-definition';
 import { conflictingRegistration, MEMORY_STORE_WARNING, redisConnectionError, type LimiterKind } from './limiters.messages';
 import { adoptStore, closeRedis, resolveModuleOptions, withoutUndefined } from './resolve-module-options';
+import { warnIfRedisEvicts } from './redis-policy-warning';
 import { UnknownLimiterError } from './unknown-limiter.error';
 
 /** Most limiters made at run time kept for reuse; see LimiterCache for why dropping one is safe. */
@@ -114,6 +115,7 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
     // Connecting now shows a wrong address in the start-up log, not at the first request.
     // A failure is logged by reportConnectionErrors and retried by ioredis.
     if (ownsRedis && redis?.status === 'wait') redis.connect().catch(() => undefined);
+    if (redis) warnIfRedisEvicts(redis, this.logger);
   }
 
   async onApplicationShutdown(): Promise<void> {
