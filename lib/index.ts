@@ -9,6 +9,7 @@ export {
   InvalidOptionError,
   MaxSleepExceededError,
   RedisUnavailableError,
+  RedisRefusedError,
   LeaseLostError,
 } from './core/errors';
 export type {
@@ -23,6 +24,8 @@ export type {
 export { RedisStore } from './store/redis/redis-store';
 export { MemoryStore } from './store/memory/memory-store';
 export { encodeName } from './store/redis/keys';
+export { checkRedisPolicy } from './store/redis/server-policy';
+export type { EvictingServer } from './store/redis/server-policy';
 export { LimitersModule } from './nest/limiters.module';
 export { LimitersService } from './nest/limiters.service';
 export { LIMITERS_MODULE_OPTIONS } from './nest/limiters.module-definition';

@@ -2,7 +2,7 @@
 -- Called again by the same waiter (same id) to refresh its place and look again.
 -- KEYS[1] holders  zset  permit id -> lease deadline (server ms)
 -- KEYS[2] queue    zset  waiter id -> arrival number (FIFO order)
--- KEYS[3] waiters  hash  waiter id -> "deadline:leaseMs:channel"
+-- KEYS[3] waiters  hash  waiter id -> "deadline:leaseMs:{capacity}channel"
 -- KEYS[4] arrivals counter giving arrival numbers
 -- ARGV[1] id, ARGV[2] capacity, ARGV[3] lease ms,
 -- ARGV[4] ms the caller may wait in the queue (0: do not queue), ARGV[5] wake-up channel
@@ -20,12 +20,14 @@ local now = server_now_ms()
 local held = redis.call('ZCARD', holders)
 local waiting = redis.call('ZCARD', queue)
 -- Expired leases only matter when they stand in the way: a full set, or waiters to serve.
+-- Slots above this caller's capacity are not its to hand out: they free up by a release,
+-- which serves the queue itself, or by leases running out, when each waiter looks again.
 if held >= capacity or waiting > 0 then
-  held, waiting = reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, id)
+  held, waiting = reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, id, capacity)
 end
--- A slot left over after the queue was served means nobody older is waiting. The id
--- may hold one already (granted while it waited): adding it again renews that lease.
-if held < capacity then
+-- A slot left over after the whole queue was served means nobody older is waiting. The
+-- id may hold one already (granted while it waited): adding it again renews that lease.
+if held < capacity and waiting == 0 then
   redis.call('ZADD', holders, now + lease, id)
   extend_ttl(holders, lease + 1000, held == 0)
   return {1, lease}
@@ -52,7 +54,7 @@ if first or not redis.call('ZSCORE', queue, id) then
 else
   extend_ttl(arrivals, ttl, false)
 end
-redis.call('HSET', waiters, id, (now + wait) .. ':' .. lease .. ':' .. channel)
+redis.call('HSET', waiters, id, (now + wait) .. ':' .. lease .. ':{' .. capacity .. '}' .. channel)
 extend_ttl(queue, ttl, first)
 extend_ttl(waiters, ttl, first)
 return {0, retry}

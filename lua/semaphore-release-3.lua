@@ -1,6 +1,7 @@
--- Gives a slot back and hands it straight to the oldest live waiter.
+-- Gives a slot back and hands it straight to the oldest live waiter, if fewer than that
+-- waiter's own capacity are held (see semaphore-grant).
 -- KEYS[1] holders zset, KEYS[2] queue zset, KEYS[3] waiters hash (see semaphore-acquire)
--- ARGV[1] permit id, ARGV[2] capacity
+-- ARGV[1] permit id, ARGV[2] capacity (stands for waiters queued before entries held theirs)
 -- Returns 1 when the permit was held, 0 when it was already gone.
 -- @include server-time
 -- @include extend-ttl
@@ -13,6 +14,6 @@ local removed = redis.call('ZREM', holders, ARGV[1])
 local waiting = redis.call('ZCARD', queue)
 if waiting > 0 then
   local held = redis.call('ZCARD', holders)
-  reap_and_grant(holders, queue, waiters, server_now_ms(), tonumber(ARGV[2]), held, waiting, nil)
+  reap_and_grant(holders, queue, waiters, server_now_ms(), tonumber(ARGV[2]), held, waiting, nil, nil)
 end
 return removed

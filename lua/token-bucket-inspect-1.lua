@@ -1,6 +1,6 @@
 -- Reads a bucket as of the server's clock, without changing it.
 -- KEYS[1] bucket; ARGV[1] capacity, ARGV[2] refill period ms, ARGV[3] refill amount
--- Returns {balance (negative: promised to sleeping callers), ms to next refill, ms until full}.
+-- Returns {balance for this capacity (negative: promised to sleeping callers), ms to next refill, ms until full}.
 -- @include server-time
 -- @include token-bucket-refill
 

@@ -1,6 +1,6 @@
 -- Reserves tokens at the earliest refill that pays for them, or reserves nothing
 -- when that is further away than the caller may wait.
--- KEYS[1] bucket: balance and refill boundary in one string (see token-bucket-refill)
+-- KEYS[1] bucket: tokens spent and refill boundary in one string (see token-bucket-refill)
 -- ARGV[1] capacity, ARGV[2] refill period ms, ARGV[3] refill amount,
 -- ARGV[4] tokens wanted, ARGV[5] ms the caller may wait (-1: no limit)
 -- Returns {1, balance after, ms to wait, ms until full after it} when reserved,
@@ -21,7 +21,8 @@ end
 
 local left = tokens - wanted
 local full_in = time_until(left, capacity, at, now, period, amount)
--- Once full again the bucket is the same as a missing one; one more period of
--- life keeps any window from seeing two refill phases closer than a period.
-store_bucket(bucket, left, at, full_in + period)
+-- Once full again (nothing spent, for every capacity) the bucket is the same as a
+-- missing one; one more period of life keeps any window from seeing two refill phases
+-- closer than a period.
+store_bucket(bucket, capacity, left, at, full_in + period)
 return {1, left, wait, full_in}

@@ -1,21 +1,11 @@
 import { InvalidOptionError, MaxSleepExceededError, TokenBucketLimiter, type TokenBucketOptions } from '../lib';
 import type { StoreOrClient } from '../lib/store/resolve-store';
 import { limiterKey } from '../lib/store/redis/keys';
+import { busiestWindow } from './harness/admissions';
 import { spawnWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
 import { storeTargets } from './harness/store-targets';
 import { now, sleep } from './harness/timing';
-
-/** Most admissions in any window of `windowMs`, sliding over the sorted timestamps. */
-function busiestWindow(timestamps: number[], windowMs: number): number {
-  const sorted = [...timestamps].sort((a, b) => a - b);
-  let most = 0;
-  for (let start = 0, end = 0; end < sorted.length; end++) {
-    while (sorted[end] - sorted[start] >= windowMs) start++;
-    most = Math.max(most, end - start + 1);
-  }
-  return most;
-}
 
 /**
  * Checks admissions under saturation: after the first burst of `capacity`, every token

@@ -42,14 +42,38 @@ export class MaxSleepExceededError extends LimiterError {
 /**
  * Redis did not answer in time or refused the command. The call had no effect the
  * caller can rely on: a permit it may have created is released or expires with its lease.
+ * A refusal is the subclass RedisRefusedError, which says what Redis refused and why.
  */
 export class RedisUnavailableError extends LimiterError {
   constructor(
     readonly limiter: string,
     cause: unknown,
+    message = `Limiter "${limiter}" could not reach Redis: ${reasonOf(cause)}`,
   ) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    super(`Limiter "${limiter}" could not reach Redis: ${reason}`, { cause });
+    super(message, { cause });
+  }
+}
+
+/**
+ * Redis answered, but with an error: out of memory (OOM), a user without the permission
+ * (NOPERM), a replica after a failover (READONLY), a restart still loading its data
+ * (LOADING), a script that blocks the server (BUSY), a cluster missing a slot
+ * (CLUSTERDOWN). Retrying soon rarely helps: the deployment needs a change. A subclass of
+ * RedisUnavailableError, so code that fails open or closed on Redis errors treats it alike.
+ */
+export class RedisRefusedError extends RedisUnavailableError {
+  constructor(
+    limiter: string,
+    /** What the limiter asked for, e.g. `release a permit of semaphore "x"`. */
+    readonly operation: string,
+    /** The error code Redis answered with: 'OOM', 'NOPERM', 'READONLY', 'ERR', ... */
+    readonly code: string,
+    explanation: string,
+    /** Redis's own reply, with limiter key and channel names left out. */
+    readonly reply: string,
+    cause: unknown,
+  ) {
+    super(limiter, cause, `Redis refused to ${operation}: ${explanation} (Redis said: ${reply})`);
   }
 }
 
@@ -67,6 +91,10 @@ export class LeaseLostError extends LimiterError {
 /** A bad value that must not be shown (a caller's key, a secret): messages give only its type. */
 export class Withheld {
   constructor(readonly value: unknown) {}
+}
+
+function reasonOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 function describe(value: unknown): string {

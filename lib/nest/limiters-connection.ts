@@ -5,6 +5,7 @@ import type { ResolvedLimitersOptions } from './limiters-options.interface';
 import { LIMITERS_OPTIONS } from './limiters-options.provider';
 import { MEMORY_STORE_WARNING, redisConnectionError, redisConnectionRecovered } from './limiters.messages';
 import { LimitersService } from './limiters.service';
+import { warnIfRedisEvicts } from './redis-policy-warning';
 import { closeRedis } from './resolve-module-options';
 
 /**
@@ -30,6 +31,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     // Connecting now shows a wrong address in the start-up log, not at the first request.
     // A failure is logged by reportConnection and retried by ioredis.
     if (ownsRedis && redis.status === 'wait') redis.connect().catch(() => undefined);
+    warnIfRedisEvicts(redis, this.logger);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -102,6 +102,19 @@ export function refusalMessage({ limit, kind, reason }: RefusedLimit): string {
   return `${kind === 'token-bucket' ? 'Rate limit' : 'Concurrency limit'} "${limit}" exceeded.`;
 }
 
+export function evictingRedis(servers: Array<{ server: string; policy: string }>): string {
+  const list = servers.map((s) => `${s.policy} on ${s.server}`).join(', ');
+  return (
+    `The limiters' Redis may evict keys under memory pressure (maxmemory-policy ${list}). An evicted key ` +
+    'forgets holders and spent tokens: a semaphore then admits more than its capacity and a token bucket more ' +
+    'than its rate. Set maxmemory-policy noeviction on the Redis that holds the limiters.'
+  );
+}
+
+export function redisPolicyUnknown(reason: string): string {
+  return `Could not check that Redis keeps limiter keys (maxmemory-policy noeviction): ${reason}.`;
+}
+
 function optionKey(kind: LimitKind): string {
   return kind === 'semaphore' ? 'semaphores' : 'tokenBuckets';
 }

@@ -2,8 +2,9 @@
 import { TokenBucketLimiter } from '../../lib';
 import { connectFromEnv, runWorker } from '../harness/processes';
 import type { TargetName } from '../harness/redis-targets';
+import { takeTokens } from '../harness/admissions';
 import { startTogether } from '../harness/barrier';
-import { now } from '../harness/timing';
+import { now, sleep } from '../harness/timing';
 
 interface Args {
   target: TargetName;
@@ -17,6 +18,10 @@ interface Args {
   clockSkewMs?: number;
   /** Start together with the other workers: a late-starting process would leave the bucket unsaturated. */
   barrier: { key: string; parties: number };
+  /** After the barrier, takes this many at once, then sets `thenSet`: the deploy that used the bucket first. */
+  first?: { tokens: number; thenSet: string };
+  /** After the barrier, waits until this key is set: the deploy that comes second. */
+  waitFor?: string;
 }
 
 runWorker<Args>(async (args) => {
@@ -27,14 +32,14 @@ runWorker<Args>(async (args) => {
   const redis = connectFromEnv(args.target);
   const bucket = new TokenBucketLimiter(redis, { ...args, maxSleep: Infinity });
   await startTogether(redis, args.barrier);
-  const admittedAt: number[] = [];
-  const caller = async () => {
-    for (let i = 0; i < args.takes; i++) {
-      await bucket.take();
-      admittedAt.push(now());
-    }
-  };
-  await Promise.all(Array.from({ length: args.callers }, caller));
+  let firstAt: number | undefined;
+  if (args.first) {
+    await bucket.take(args.first.tokens);
+    firstAt = now();
+    await redis.set(args.first.thenSet, '1', 'PX', 60_000);
+  }
+  if (args.waitFor) while (!(await redis.exists(args.waitFor))) await sleep(1);
+  const admittedAt = await takeTokens(bucket, args);
   await redis.quit();
-  return { admittedAt };
+  return { admittedAt, firstAt };
 });

@@ -2,10 +2,12 @@ import type { AcquireReply, CancelReply, Listening, SemaphoreBackend, SemaphoreS
 import type { ExpiringMap } from './expiring-map';
 import type { GrantAnnouncer } from './grant-announcer';
 
-/** A queued waiter: the Lua "deadline:leaseMs:channel" entry, the channel being the store itself. */
+/** A queued waiter: the Lua "deadline:leaseMs:{capacity}channel" entry, the channel being the store itself. */
 interface Waiter {
   deadline: number;
   lease: number;
+  /** The capacity of the limiter that queued it: it gets in only while fewer are held. */
+  capacity: number;
 }
 
 /**
@@ -35,11 +37,12 @@ export class MemorySemaphore implements SemaphoreBackend {
 
   async acquire({ id, capacity, leaseMs, waitMs }: Parameters<SemaphoreBackend['acquire']>[0]): Promise<AcquireReply> {
     return this.change((state, now): AcquireReply => {
-      const free = this.reapAndGrant(state, now, capacity, id);
+      // Slots above this caller's capacity are not its to hand out (see semaphore-acquire-4.lua).
+      this.reapAndGrant(state, now, id, capacity);
       const held = state.holders.get(id);
       if (held !== undefined) return { status: 'held', leaseLeft: held - now };
-      // Slots left over after the queue was served mean nobody older is waiting.
-      if (free > 0) {
+      // A slot left over after the whole queue was served means nobody older is waiting.
+      if (state.holders.size < capacity && state.queue.size === 0) {
         hold(state, id, now + leaseMs);
         return { status: 'held', leaseLeft: leaseMs };
       }
@@ -48,16 +51,17 @@ export class MemorySemaphore implements SemaphoreBackend {
         state.queue.delete(id);
         return { status: 'refused', retryIn };
       }
-      state.queue.set(id, { deadline: now + waitMs, lease: leaseMs });
+      state.queue.set(id, { deadline: now + waitMs, lease: leaseMs, capacity });
       state.expiresAt = Math.max(state.expiresAt, now + waitMs);
       return { status: 'queued', retryIn };
     });
   }
 
-  async release(id: string, capacity: number): Promise<boolean> {
+  /** `capacity` is unused: every waiter here records its own (Redis keeps it for entries from before they did). */
+  async release(id: string, _capacity: number): Promise<boolean> {
     return this.change((state, now) => {
       const removed = state.holders.delete(id);
-      this.reapAndGrant(state, now, capacity, undefined);
+      this.reapAndGrant(state, now, undefined, Infinity);
       return removed;
     });
   }
@@ -117,22 +121,23 @@ export class MemorySemaphore implements SemaphoreBackend {
 
   /**
    * Drops expired leases, then hands free slots to the oldest waiters still alive (see
-   * lua/includes/semaphore-grant.lua). A granted waiter holds its slot from here on and
-   * is told so, unless it is the caller. Returns the slots still free afterwards.
+   * lua/includes/semaphore-grant.lua): each only while fewer than its own capacity are
+   * held, strictly in arrival order (a head that does not fit stops the hand-off), and
+   * none once `stopAt` are held. A granted waiter holds its slot from here on and is told
+   * so, unless it is the caller.
    */
-  private reapAndGrant(state: SemaphoreState, now: number, capacity: number, callerId: string | undefined): number {
+  private reapAndGrant(state: SemaphoreState, now: number, callerId: string | undefined, stopAt: number): void {
     for (const [id, deadline] of state.holders) if (deadline <= now) state.holders.delete(id);
-    let free = capacity - state.holders.size;
     for (const [id, waiter] of state.queue) {
-      if (free <= 0) break;
-      state.queue.delete(id);
+      if (state.holders.size >= stopAt) break;
       // A waiter past its deadline gave up or stopped refreshing its place: skipping it keeps the queue moving.
-      if (waiter.deadline <= now) continue;
+      const live = waiter.deadline > now;
+      if (live && state.holders.size >= waiter.capacity) break;
+      state.queue.delete(id);
+      if (!live) continue;
       hold(state, id, now + waiter.lease);
-      free--;
       if (id !== callerId) this.context.grants.announce(id);
     }
-    return free;
   }
 }
 

@@ -2,12 +2,14 @@ import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapsh
 import type { ExpiringMap } from './expiring-map';
 
 /**
- * A bucket as lua/token-bucket-take-1.lua stores it: the balance at the last refill
- * boundary `at` (negative: promised to callers sleeping until their refill). Redis keeps
- * the two in one string (lua/includes/token-bucket-refill.lua); here they need no packing.
+ * A bucket as lua/token-bucket-take-1.lua stores it: the tokens spent as of the last
+ * refill boundary `at`, not a balance, so limiters of one name with different capacities
+ * each see their own capacity minus what was spent (more spent than that: promised to
+ * callers sleeping until their refill). Redis keeps the two in one string
+ * (lua/includes/token-bucket-refill.lua); here they need no packing.
  */
 export interface BucketState {
-  tokens: number;
+  spent: number;
   at: number;
   expiresAt: number;
 }
@@ -34,7 +36,7 @@ export class MemoryTokenBucket implements TokenBucketBackend {
     const fullIn = timeUntil(shape, left, shape.capacity, at, now);
     // Once full again the bucket is the same as a missing one; one more period of life
     // keeps any window from seeing two refill phases closer than a period.
-    this.context.buckets.set(this.key, { tokens: left, at, expiresAt: now + fullIn + shape.refillFrequency });
+    this.context.buckets.set(this.key, { spent: shape.capacity - left, at, expiresAt: now + fullIn + shape.refillFrequency });
     return { reserved: true, tokens: left, wait, fullIn };
   }
 
@@ -49,16 +51,16 @@ export class MemoryTokenBucket implements TokenBucketBackend {
   }
 
   /**
-   * The balance and refill boundary as of `now` (lua/includes/token-bucket-refill.lua).
-   * Refills land on at + k * period, so the phase never drifts with when callers arrive.
+   * The balance this capacity sees and the refill boundary as of `now`
+   * (lua/includes/token-bucket-refill.lua). Refills pay what was spent back toward 0 and
+   * land on at + k * period, so the phase never drifts with when callers arrive.
    */
   private refill({ capacity, refillFrequency, refillAmount }: TokenBucketShape, now: number) {
     const state = this.context.buckets.get(this.key, now);
     if (!state) return { tokens: capacity, at: now };
-    const periods = Math.floor((now - state.at) / refillFrequency);
-    if (periods <= 0) return state;
+    const periods = Math.max(0, Math.floor((now - state.at) / refillFrequency));
     return {
-      tokens: Math.min(capacity, state.tokens + periods * refillAmount),
+      tokens: capacity - Math.max(0, state.spent - periods * refillAmount),
       at: state.at + periods * refillFrequency,
     };
   }

@@ -1,6 +1,20 @@
-import { RedisUnavailableError } from '../../core/errors';
+import { RedisRefusedError, RedisUnavailableError } from '../../core/errors';
 import type { LimiterRef } from '../limiter-store';
 import { runScript, type RedisClient, type ScriptName } from './lua-scripts';
+
+/** What each call asks Redis for, in the words of a refusal: "Redis refused to <operation>". */
+const OPERATIONS: Record<string, (name: string) => string> = {
+  semaphoreAcquire: (name) => `acquire a permit of semaphore "${name}"`,
+  semaphoreRelease: (name) => `release a permit of semaphore "${name}"`,
+  semaphoreRenew: (name) => `renew a permit of semaphore "${name}"`,
+  semaphoreCancel: (name) => `cancel a wait for semaphore "${name}"`,
+  semaphoreInspect: (name) => `read the state of semaphore "${name}"`,
+  tokenBucketTake: (name) => `take tokens from token bucket "${name}"`,
+  tokenBucketInspect: (name) => `read the state of token bucket "${name}"`,
+  subscribe: (name) => `subscribe to the grants of semaphore "${name}" (SUBSCRIBE)`,
+};
+
+export type Operation = ScriptName | 'subscribe';
 
 /** Runs a limiter's scripts on one client, each call bounded by the limiter's commandTimeout. */
 export class ScriptRunner {
@@ -10,15 +24,16 @@ export class ScriptRunner {
   ) {}
 
   run(script: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.bounded(runScript(this.client, script, keys, args));
+    return this.bounded(runScript(this.client, script, keys, args), script);
   }
 
   /**
    * ioredis queues commands while it reconnects, possibly for a long time. Callers get a
    * clear error after commandTimeout instead; the command may still run later, which
    * every script tolerates (a stray lease expires, a stray reservation only under-admits).
+   * Besides the scripts, the one call bounded here is a waiter's SUBSCRIBE: the default.
    */
-  bounded<T>(call: Promise<T>): Promise<T> {
+  bounded<T>(call: Promise<T>, operation: Operation = 'subscribe'): Promise<T> {
     const { name, commandTimeout } = this.ref;
     // One promise and one timer per call: this wraps every command on the hot path.
     return new Promise<T>((resolve, reject) => {
@@ -33,12 +48,92 @@ export class ScriptRunner {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(error instanceof RedisUnavailableError ? error : new RedisUnavailableError(name, error));
+          reject(error instanceof RedisUnavailableError ? error : this.failure(operation, error));
         },
       );
     });
   }
+
+  private failure(operation: Operation, error: unknown): RedisUnavailableError {
+    const { name, keyPrefix } = this.ref;
+    const replied = serverReply(error);
+    if (replied === undefined) return new RedisUnavailableError(name, error);
+    const reply = withoutLimiterNames(replied, keyPrefix);
+    const code = /^[A-Z]+/.exec(reply)?.[0] ?? 'ERR';
+    // A script added to lua/ without a phrase here is still named, by its script name.
+    const what = OPERATIONS[operation]?.(name) ?? `run ${operation} for limiter "${name}"`;
+    return new RedisRefusedError(name, what, code, explain(code, reply, keyPrefix), reply, error);
+  }
 }
+
+/**
+ * The error Redis answered with, if it answered at all. ioredis names every error reply
+ * ReplyError; its own errors (closed connection, retries exhausted, offline queue
+ * disabled) mean Redis was not reached. A Cluster client retries CLUSTERDOWN and
+ * TRYAGAIN replies, then gives up with a plain Error quoting the last one.
+ */
+function serverReply(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'ReplyError') return error.message;
+  return /^Too many Cluster redirections\. Last error: ReplyError: ((?:CLUSTERDOWN|TRYAGAIN) .*)$/s.exec(error.message)?.[1];
+}
+
+/**
+ * Redis 7.2 and later quote the key or channel a user may not touch. Our names carry the
+ * limiter's (or a caller key's) encoded name, which must not reach logs and HTTP
+ * answers through an error message: only the prefix is kept.
+ */
+function withoutLimiterNames(message: string, keyPrefix: string): string {
+  // A client's own ioredis keyPrefix may come before ours.
+  const quoted = new RegExp(`'[^']*${keyPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:[^']*'`, 'g');
+  return message.replace(quoted, `'${keyPrefix}:…'`);
+}
+
+/** Why Redis said no, in terms of what to change. */
+function explain(code: string, reply: string, keyPrefix: string): string {
+  switch (code) {
+    case 'OOM':
+      return (
+        'Redis is out of memory: it reached maxmemory and, under maxmemory-policy noeviction, refuses ' +
+        'writes until memory is freed or maxmemory is raised'
+      );
+    case 'NOPERM':
+      return noPermission(reply, keyPrefix);
+    case 'READONLY':
+      return 'the server is a read-only replica (after a failover the client is still connected to the demoted master)';
+    case 'LOADING':
+      return 'Redis is loading its data set into memory after a restart and serves no command until it is done';
+    case 'BUSY':
+      return 'Redis is busy running a script or function, and answers nothing else until it ends or is killed';
+    case 'CLUSTERDOWN':
+      return 'the Cluster is down: a hash slot of this limiter is not served by any master';
+    case 'WRONGPASS':
+    case 'NOAUTH':
+      return 'the client is not logged in: wrong username or password, or the user is disabled';
+    case 'TRYAGAIN':
+      return 'a hash slot of this limiter is being migrated and its keys are split between two nodes';
+    case 'MASTERDOWN':
+      return 'the replica lost its link to the master and does not serve stale data';
+    default:
+      // Inside a script, Redis 7 reports a command the user may not run as a plain ERR.
+      if (/can't run this command/.test(reply)) {
+        return `the Redis user may not run one of the commands the script calls (${SCRIPT_COMMANDS})`;
+      }
+      return 'Redis answered with an error';
+  }
+}
+
+function noPermission(reply: string, keyPrefix: string): string {
+  const command = /the '([^']+)' command/.exec(reply)?.[1];
+  if (command !== undefined) return `the Redis user may not run the command ${command.toUpperCase()}`;
+  if (/channel/.test(reply)) return `the Redis user may not use this limiter's channels (it needs the rule &${keyPrefix}:*)`;
+  if (/key/.test(reply)) return `the Redis user may not access this limiter's keys (it needs the rule ~${keyPrefix}:*)`;
+  return 'the Redis user lacks a permission the limiter needs';
+}
+
+/** Every command lua/ calls, as an ACL user needs them (kept in step by test/acl.spec.ts). */
+export const SCRIPT_COMMANDS =
+  'TIME GET SET INCR PEXPIRE PTTL PUBLISH HGET HSET HDEL ZADD ZCARD ZRANGE ZRANGEBYSCORE ZREM ZREMRANGEBYSCORE ZSCORE';
 
 /**
  * A script's integer array reply as numbers. A client made with `stringNumbers: true`

@@ -1,0 +1,60 @@
+/**
+ * Admissions recorded by the callers themselves, on a clock comparable across processes
+ * (timing.now), so a test checks a limit without reading the library's own state. Used
+ * in-process (memory store) and by worker processes (Redis) alike.
+ */
+import type { SemaphoreLimiter, TokenBucketLimiter } from '../../lib';
+import { now, sleep } from './timing';
+
+/** One job through a semaphore: asked for at `calledAt`, held from `startedAt` to `endedAt`. */
+export interface HeldJob {
+  capacity: number;
+  calledAt: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+/** `callers` concurrent callers, each running `jobs` jobs of `holdMs` one after another. */
+export async function holdJobs(
+  semaphore: SemaphoreLimiter,
+  { callers, jobs, holdMs }: { callers: number; jobs: number; holdMs: number },
+): Promise<HeldJob[]> {
+  const held: HeldJob[] = [];
+  const caller = async () => {
+    for (let job = 0; job < jobs; job++) {
+      const calledAt = now();
+      await semaphore.run(async () => {
+        const startedAt = now();
+        await sleep(holdMs);
+        // Recorded before the release is sent: the interval lies within the lease.
+        held.push({ capacity: semaphore.capacity, calledAt, startedAt, endedAt: now() });
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, caller));
+  return held;
+}
+
+/** `callers` concurrent callers, each taking one token `takes` times; returns when each was admitted. */
+export async function takeTokens(bucket: TokenBucketLimiter, { callers, takes }: { callers: number; takes: number }) {
+  const admittedAt: number[] = [];
+  const caller = async () => {
+    for (let i = 0; i < takes; i++) {
+      await bucket.take();
+      admittedAt.push(now());
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, caller));
+  return admittedAt;
+}
+
+/** Most admissions in any window of `windowMs`, sliding over the sorted timestamps. */
+export function busiestWindow(timestamps: number[], windowMs: number): number {
+  const sorted = [...timestamps].sort((a, b) => a - b);
+  let most = 0;
+  for (let start = 0, end = 0; end < sorted.length; end++) {
+    while (sorted[end] - sorted[start] >= windowMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}

@@ -1,0 +1,26 @@
+/** One deploy's callers on a semaphore: reports each job's interval (test/harness/admissions.ts). */
+import { SemaphoreLimiter } from '../../lib';
+import { holdJobs } from '../harness/admissions';
+import { startTogether } from '../harness/barrier';
+import { connectFromEnv, runWorker } from '../harness/processes';
+import type { TargetName } from '../harness/redis-targets';
+
+interface Args {
+  target: TargetName;
+  name: string;
+  capacity: number;
+  callers: number;
+  jobs: number;
+  holdMs: number;
+  /** Start together with the other deploy: a late process would find nobody to compete with. */
+  barrier: { key: string; parties: number };
+}
+
+runWorker<Args>(async (args) => {
+  const redis = connectFromEnv(args.target);
+  const semaphore = new SemaphoreLimiter(redis, { name: args.name, capacity: args.capacity, maxSleep: 60_000 });
+  await startTogether(redis, args.barrier);
+  const held = await holdJobs(semaphore, args);
+  await redis.quit();
+  return { held };
+});
