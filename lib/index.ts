@@ -10,6 +10,7 @@ export {
   MaxSleepExceededError,
   RedisUnavailableError,
   LeaseLostError,
+  LimiterClosedError,
 } from './core/errors';
 export type {
   LimiterStore,

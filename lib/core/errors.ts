@@ -64,6 +64,16 @@ export class LeaseLostError extends LimiterError {
   }
 }
 
+/**
+ * The limiter was closed (`semaphore.close()`, `limiters.close()`, or the Nest app shutting
+ * down) before the call was admitted. A waiting call was taken out of the queue in Redis.
+ */
+export class LimiterClosedError extends LimiterError {
+  constructor(readonly limiter: string) {
+    super(`Limiter "${limiter}" was closed: the call was not admitted and left the queue.`);
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
