@@ -77,6 +77,8 @@ export class SemaphoreWait implements OpenWait {
   }
 
   private async attempt(): Promise<void> {
+    // A timer or a second call left over from a confirmation must never queue a waiter that is done.
+    if (this.busy()) return;
     const { backend, capacity, leaseMs } = this.semaphore;
     // The queue entry lives at most two lease periods unless refreshed: a waiter whose
     // process died stops blocking the queue soon, even when it meant to wait forever.
@@ -114,6 +116,8 @@ export class SemaphoreWait implements OpenWait {
 
   private arm(retryIn = Infinity): void {
     const delay = Math.min(this.remaining(), this.semaphore.leaseMs, retryIn + 1);
+    // Two calls may be answered after a failed confirmation: one safety net is enough.
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.remaining() <= 0) void this.giveUp('timeout');
