@@ -12,6 +12,7 @@ import { closeOpenCalls } from '../core/open-calls';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
 import { MemoryStore } from '../store/memory/memory-store';
+import { resolveStore } from '../store/resolve-store';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
   LimitersModuleOptions,
@@ -160,7 +161,8 @@ export class LimitersService implements OnModuleInit, BeforeApplicationShutdown,
     this.closed = true;
     for (const { limiter } of this.semaphores.values()) limiter.markClosed();
     await closeOpenCalls(
-      this.options.store,
+      // The store the limiters resolved, not the client it may have been given as.
+      resolveStore(this.options.store),
       (semaphore) => this.madeHere.has(semaphore as SemaphoreLimiter),
       (semaphore) => new LimiterClosedError(semaphore.name),
       { permits },
