@@ -1,11 +1,20 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import { LimiterError } from '../core/errors';
+import { LimiterClosedError, LimiterError } from '../core/errors';
+import { closeOpenCalls } from '../core/open-calls';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
 import type { CommonLimiterOptions } from '../core/options';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
 import { compactKey } from '../store/redis/keys';
 import { MemoryStore } from '../store/memory/memory-store';
+import { resolveStore } from '../store/resolve-store';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
   LimitersModuleOptions,
@@ -36,12 +45,15 @@ interface Registration<L, O> {
  * API token, which are reused for the same name and options.
  */
 @Injectable()
-export class LimitersService implements OnModuleInit, OnApplicationShutdown {
+export class LimitersService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   readonly options: ResolvedLimitersOptions;
   private readonly logger = new Logger('LimitersModule');
   private readonly semaphores = new Map<string, Registration<SemaphoreLimiter, SemaphoreOptions>>();
   private readonly tokenBuckets = new Map<string, Registration<TokenBucketLimiter, TokenBucketOptions>>();
   private readonly runTimeLimiters = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_CACHED_LIMITERS);
+  /** Every semaphore made here, also those the cache dropped while a call of theirs was still open. */
+  private readonly madeHere = new WeakSet<SemaphoreLimiter>();
+  private closed = false;
 
   constructor(@Inject(LIMITERS_MODULE_OPTIONS) options: LimitersModuleOptions) {
     const resolved = resolveModuleOptions(options);
@@ -58,7 +70,13 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
    */
   semaphore(options: Partial<SemaphoreOptions> & { name: string }): SemaphoreLimiter {
     const { store, defaults } = this.options;
-    return this.madeAtRunTime('semaphore', defaults.semaphore, options, (o) => new SemaphoreLimiter(store, o));
+    const limiter = this.madeAtRunTime('semaphore', defaults.semaphore, options, (o) => {
+      const made = new SemaphoreLimiter(store, o);
+      this.madeHere.add(made);
+      return made;
+    });
+    if (this.closed) limiter.markClosed();
+    return limiter;
   }
 
   /** A token bucket for a name known only at run time; see semaphore(). */
@@ -118,8 +136,40 @@ export class LimitersService implements OnModuleInit, OnApplicationShutdown {
     if (redis) warnIfRedisEvicts(redis, this.logger);
   }
 
+  /**
+   * Closes every semaphore of this service: waiting calls leave the queue in Redis and
+   * reject with LimiterClosedError, permits still held are released (their `signal`
+   * aborts with a LeaseLostError), releases in flight are awaited, and later calls reject
+   * with LimiterClosedError. The app's shutdown does this by itself; call it before
+   * quitting a client you gave the module, if you quit it before the app closes.
+   */
+  async close(): Promise<void> {
+    await this.closeSemaphores({ permits: true });
+  }
+
+  /**
+   * Waiting calls are cancelled while the connection is surely open, before the HTTP
+   * server drains: left in the queue, each would be granted a slot nobody uses.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.closeSemaphores({ permits: false });
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    await this.close();
     if (this.options.ownsRedis) await closeRedis(this.options.redis!);
+  }
+
+  private async closeSemaphores({ permits }: { permits: boolean }): Promise<void> {
+    this.closed = true;
+    for (const { limiter } of this.semaphores.values()) limiter.markClosed();
+    await closeOpenCalls(
+      // The store the limiters resolved, not the client it may have been given as.
+      resolveStore(this.options.store),
+      (semaphore) => this.madeHere.has(semaphore as SemaphoreLimiter),
+      (semaphore) => new LimiterClosedError(semaphore.name),
+      { permits },
+    );
   }
 
   private merge<T extends object>(defaults: object, options: T): T {
