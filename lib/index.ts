@@ -11,6 +11,7 @@ export {
   RedisUnavailableError,
   RedisRefusedError,
   LeaseLostError,
+  LimiterClosedError,
 } from './core/errors';
 export type {
   LimiterStore,

@@ -6,8 +6,9 @@
 -- KEYS[4] arrivals counter giving arrival numbers
 -- ARGV[1] id, ARGV[2] capacity, ARGV[3] lease ms,
 -- ARGV[4] ms the caller may wait in the queue (0: do not queue), ARGV[5] wake-up channel
--- Returns {1, lease ms left} when held, {0, retry ms} when queued,
--- {-1, retry ms} when not held and not queued; retry ms is -1 when unknown.
+-- Returns {1, lease ms left} when held, {0, retry ms, now} when queued,
+-- {-1, retry ms, now} when not held and not queued; retry ms is -1 when unknown, now is
+-- the server ms the script ran at (a waiter maps published lease ends onto its own clock).
 -- @include server-time
 -- @include extend-ttl
 -- @include semaphore-grant
@@ -40,7 +41,7 @@ end
 local retry = earliest_lease_end(holders, now)
 if wait <= 0 then
   if redis.call('ZREM', queue, id) == 1 then redis.call('HDEL', waiters, id) end
-  return {-1, retry}
+  return {-1, retry, now}
 end
 -- The queue exists exactly when someone is in it. The waiters hash may keep a stray
 -- entry or two beside an empty queue, and the counter may outlive it, but each got a TTL
@@ -57,4 +58,4 @@ end
 redis.call('HSET', waiters, id, (now + wait) .. ':' .. lease .. ':{' .. capacity .. '}' .. channel)
 extend_ttl(queue, ttl, first)
 extend_ttl(waiters, ttl, first)
-return {0, retry}
+return {0, retry, now}

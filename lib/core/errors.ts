@@ -97,6 +97,19 @@ function reasonOf(cause: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
+/**
+ * The limiter was closed (`semaphore.close()`, `limiters.close()`, or the Nest app shutting
+ * down) before the call was admitted; a waiting call was taken out of the queue in Redis.
+ * A RedisUnavailableError, since to the caller the store has gone away: code that handles
+ * a lost Redis (HTTP 503, `whenRedisFails`) handles a closing app the same way.
+ */
+export class LimiterClosedError extends RedisUnavailableError {
+  constructor(limiter: string) {
+    super(limiter, new Error('the limiter was closed'));
+    this.message = `Limiter "${limiter}" was closed: the call was not admitted and left the queue.`;
+  }
+}
+
 function describe(value: unknown): string {
   if (value instanceof Withheld) return `a value of type ${typeof value.value} (not shown)`;
   if (typeof value === 'string') return JSON.stringify(value);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { LeaseLostError } from './errors';
 import { LazyAbortController } from './lazy-abort-controller';
+import { openCalls } from './open-calls';
 import type { SemaphoreBackend } from '../store/limiter-store';
 
 /** What a Permit needs from the semaphore that granted it. */
@@ -9,31 +10,44 @@ export interface PermitSource {
   readonly capacity: number;
   readonly leaseMs: number;
   readonly backend: SemaphoreBackend;
+  /** Where the limiter's open waits and permits are listed, so that closing it finds them all. */
+  readonly store: object;
+}
+
+/** How often a held lease is renewed: a third of it leaves two more tries if one fails. */
+export function renewalPeriod(leaseMs: number): number {
+  return Math.max(1, Math.floor(leaseMs / 3));
 }
 
 /**
  * One held slot of a semaphore: a lease with its own id, renewed in the background
  * while held, so work that outlives `expiry` is never joined by an extra holder.
- * If a renewal finds the lease gone, `signal` aborts and a 'lost' event fires with a
- * LeaseLostError: the work should stop, since the slot may be someone else's now.
+ * If the lease is lost, `signal` aborts and a 'lost' event fires with a LeaseLostError:
+ * the work should stop, since the slot may be someone else's now.
+ *
+ * The lease is kept on this process's monotonic clock, counted from when the request
+ * that granted or renewed it was sent: Redis granted it no earlier, so the local end
+ * can only come before the server's, never after.
  */
 export class Permit extends EventEmitter implements AsyncDisposable {
   /** Aborted when the lease is lost; most permits are released without anyone reading its signal. */
   private readonly loss = new LazyAbortController();
-  private readonly renewal: NodeJS.Timeout;
-  private leaseEndsAt: number;
+  private renewal?: NodeJS.Timeout;
+  private deadline?: NodeJS.Timeout;
   private releasing?: Promise<boolean>;
 
+  /** `leaseEndsAt`: the lease's local end, on the performance.now() clock. */
   constructor(
     private readonly source: PermitSource,
     readonly id: string,
-    leaseLeft: number,
+    private leaseEndsAt: number,
   ) {
     super();
-    this.leaseEndsAt = performance.now() + leaseLeft;
-    // A third of the lease leaves two more tries before it runs out if one fails.
-    this.renewal = setInterval(() => void this.renew(), Math.max(1, Math.floor(source.leaseMs / 3)));
-    this.renewal.unref();
+    const period = renewalPeriod(source.leaseMs);
+    // Counted from when the lease began, so a permit confirmed late in its lease renews at once.
+    this.scheduleRenewal(leaseEndsAt - source.leaseMs + period);
+    this.armDeadline();
+    openCalls(source.store).permits.add(this);
   }
 
   get limiter(): string {
@@ -49,14 +63,22 @@ export class Permit extends EventEmitter implements AsyncDisposable {
     return this.releasing !== undefined;
   }
 
+  /** The semaphore that granted it. */
+  get semaphore(): PermitSource {
+    return this.source;
+  }
+
   /**
    * Gives the slot back; it goes straight to the oldest waiter. Idempotent: later calls
    * return the first call's result, true when the slot was still held.
    */
   release(): Promise<boolean> {
     if (!this.releasing) {
-      clearInterval(this.renewal);
-      this.releasing = this.source.backend.release(this.id, this.source.capacity);
+      this.stopTimers();
+      const releasing = this.source.backend.release(this.id, this.source.capacity);
+      const forget = () => void openCalls(this.source.store).permits.delete(this);
+      releasing.then(forget, forget);
+      this.releasing = releasing;
     }
     return this.releasing;
   }
@@ -65,25 +87,60 @@ export class Permit extends EventEmitter implements AsyncDisposable {
     await this.release();
   }
 
+  /**
+   * The limiter is closing: a permit still held aborts its signal, since its work must
+   * stop, and is released; a release in flight is awaited. Never rejects.
+   */
+  async close(): Promise<void> {
+    if (!this.released) this.lose('the limiter was closed');
+    await this.release().catch(() => undefined);
+  }
+
+  private scheduleRenewal(at: number): void {
+    this.renewal = setTimeout(() => {
+      // The next one is not held up by this one's answer: a renewal stuck in a queue must
+      // not stop the others that could still reach Redis in time.
+      this.scheduleRenewal(performance.now() + renewalPeriod(this.source.leaseMs));
+      void this.renew();
+    }, Math.max(0, at - performance.now()));
+    this.renewal.unref();
+  }
+
+  /** A partitioned holder must stop at its lease end, not when its renewal finally times out. */
+  private armDeadline(): void {
+    clearTimeout(this.deadline);
+    this.deadline = setTimeout(() => {
+      if (!this.released) this.lose('no renewal was confirmed before it ran out (Redis unreachable or too slow)');
+    }, Math.max(0, this.leaseEndsAt - performance.now()));
+    this.deadline.unref();
+  }
+
   private async renew(): Promise<void> {
-    const startedAt = performance.now();
+    const sentAt = performance.now();
     try {
       if (await this.source.backend.renew(this.id, this.source.leaseMs)) {
-        this.leaseEndsAt = startedAt + this.source.leaseMs;
+        if (this.released || this.loss.aborted) return;
+        // Answers may come out of order: an older renewal never moves the end back.
+        this.leaseEndsAt = Math.max(this.leaseEndsAt, sentAt + this.source.leaseMs);
+        this.armDeadline();
       } else if (!this.released) {
         this.lose('it ran out before it could be renewed');
       }
     } catch {
-      // A failed renewal is tried again on the next tick while the lease still runs.
-      if (!this.released && performance.now() >= this.leaseEndsAt) {
-        this.lose('Redis could not be reached to renew it before it ran out');
-      }
+      // A failed renewal is tried again on the next tick; the deadline timer ends the lease if none gets through.
     }
+  }
+
+  private stopTimers(): void {
+    clearTimeout(this.renewal);
+    clearTimeout(this.deadline);
   }
 
   private lose(reason: string): void {
     if (this.loss.aborted) return;
-    clearInterval(this.renewal);
+    this.stopTimers();
+    // Nothing is left to close: a lost permit is not kept alive for a release that may never come.
+    openCalls(this.source.store).permits.delete(this);
     const error = new LeaseLostError(this.source.name, this.id, reason);
     this.loss.abort(error);
     this.emit('lost', error);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { MaxSleepExceededError } from './errors';
+import { LimiterClosedError, MaxSleepExceededError } from './errors';
+import { closeOpenCalls } from './open-calls';
 import { OptionReader, type CommonLimiterOptions } from './options';
 import { Permit, type PermitSource } from './permit';
 import { SemaphoreWait } from './semaphore-wait';
-import type { SemaphoreBackend, SemaphoreSnapshot } from '../store/limiter-store';
+import type { LimiterStore, SemaphoreBackend, SemaphoreSnapshot } from '../store/limiter-store';
 import { resolveStore, type StoreOrClient } from '../store/resolve-store';
 
 export interface SemaphoreOptions extends CommonLimiterOptions {
@@ -33,6 +34,8 @@ export class SemaphoreLimiter implements PermitSource {
   readonly leaseMs: number;
   readonly maxSleep: number;
   readonly backend: SemaphoreBackend;
+  readonly store: LimiterStore;
+  private closed = false;
 
   constructor(store: StoreOrClient, options: SemaphoreOptions) {
     const reader = OptionReader.forLimiter(options);
@@ -41,7 +44,8 @@ export class SemaphoreLimiter implements PermitSource {
     this.maxSleep = common.maxSleep;
     this.capacity = reader.positiveInteger('capacity');
     this.leaseMs = reader.duration('expiry', SEMAPHORE_DEFAULTS.expiry, { min: 10 });
-    this.backend = resolveStore(store).semaphore(common);
+    this.store = resolveStore(store);
+    this.backend = this.store.semaphore(common);
   }
 
   /** Waits up to maxSleep for a slot; rejects with MaxSleepExceededError after that. */
@@ -49,19 +53,22 @@ export class SemaphoreLimiter implements PermitSource {
     const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
     const signal = OptionReader.callSignal(options.signal, this.name);
     signal?.throwIfAborted();
+    this.throwIfClosed();
     if (maxSleep === 0) {
       const permit = await this.tryAcquire();
       if (!permit) throw new MaxSleepExceededError(this.name, 0);
       return permit;
     }
     const id = randomUUID();
-    const leaseLeft = await new SemaphoreWait(this, id, maxSleep, signal).wait();
-    return new Permit(this, id, leaseLeft);
+    const leaseEndsAt = await new SemaphoreWait(this, id, maxSleep, signal).wait();
+    return this.handOver(id, leaseEndsAt);
   }
 
   /** Takes a slot if one is free and nobody is queued for it; never waits. */
   async tryAcquire(): Promise<Permit | null> {
+    this.throwIfClosed();
     const id = randomUUID();
+    const sentAt = performance.now();
     const reply = await this.backend
       .acquire({ id, capacity: this.capacity, leaseMs: this.leaseMs, waitMs: 0 })
       .catch((error: unknown) => {
@@ -69,7 +76,37 @@ export class SemaphoreLimiter implements PermitSource {
         void this.backend.release(id, this.capacity).catch(() => undefined);
         throw error;
       });
-    return reply.status === 'held' ? new Permit(this, id, reply.leaseLeft) : null;
+    return reply.status === 'held' ? this.handOver(id, sentAt + reply.leaseLeft) : null;
+  }
+
+  /**
+   * Cancels this limiter's waiting calls (their queue entries leave Redis, and they reject
+   * with LimiterClosedError), releases its permits still held (their `signal` aborts with
+   * a LeaseLostError) and awaits releases in flight. Later calls reject with
+   * LimiterClosedError. Call it before quitting a client you own.
+   */
+  async close(): Promise<void> {
+    this.markClosed();
+    await closeOpenCalls(this.store, (s) => s === this, () => new LimiterClosedError(this.name));
+  }
+
+  /** @internal Refuses calls from now on; closing the open ones is up to the caller (LimitersService). */
+  markClosed(): void {
+    this.closed = true;
+  }
+
+  private throwIfClosed(): void {
+    if (this.closed) throw new LimiterClosedError(this.name);
+  }
+
+  /** A grant that arrives after close() began is handed back rather than left running. */
+  private handOver(id: string, leaseEndsAt: number): Permit {
+    const permit = new Permit(this, id, leaseEndsAt);
+    if (this.closed) {
+      void permit.close();
+      throw new LimiterClosedError(this.name);
+    }
+    return permit;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { MaxSleepExceededError } from './errors';
-import type { PermitSource } from './permit';
+import { openCalls, type OpenWait } from './open-calls';
+import { renewalPeriod, type PermitSource } from './permit';
 
 /**
  * One caller waiting in a semaphore's queue. It is woken by the release that granted it
@@ -7,19 +8,30 @@ import type { PermitSource } from './permit';
  * never a poll: it fires at the caller's own deadline, when the earliest lease would run
  * out (a crashed holder), or after one lease period to keep its queue entry alive,
  * whichever comes first.
+ *
+ * A grant is only handed over with enough of its lease left, on this process's clock:
+ * a process that stalled (or read the grant late) confirms it with one renewal first,
+ * so it never resolves with a lease Redis has already given to someone else.
  */
-export class SemaphoreWait {
+export class SemaphoreWait implements OpenWait {
   private readonly deadline: number;
   private timer?: NodeJS.Timeout;
   private settled = false;
-  private givingUp = false;
+  private leaving?: Promise<void>;
+  /** A renewal is confirming a grant: nothing else may settle the wait meanwhile. */
+  private confirming = false;
   /** Set when news may have been missed while a call was on its way: look once more after it. */
   private lookAgainAfter = false;
+  /**
+   * When the latest answered queueing call was sent (local ms) and what the store clock
+   * read when it ran: a store time t is then no earlier than sentAt + (t - storeNow) here.
+   */
+  private clockPair?: { sentAt: number; storeNow: number };
   private stopListening?: () => void;
-  private settle!: { resolve: (leaseLeft: number) => void; reject: (error: unknown) => void };
+  private settle!: { resolve: (leaseEndsAt: number) => void; reject: (error: unknown) => void };
 
   constructor(
-    private readonly semaphore: PermitSource,
+    readonly semaphore: PermitSource,
     private readonly id: string,
     private readonly maxSleep: number,
     private readonly signal?: AbortSignal,
@@ -27,14 +39,15 @@ export class SemaphoreWait {
     this.deadline = performance.now() + maxSleep;
   }
 
-  /** Resolves with the ms left on the granted lease. */
+  /** Resolves with the granted lease's local end (performance.now() clock). */
   async wait(): Promise<number> {
     this.signal?.throwIfAborted();
     const result = new Promise<number>((resolve, reject) => (this.settle = { resolve, reject }));
+    openCalls(this.semaphore.store).waits.add(this);
     // Listen before queueing, so a grant published right after the queueing call is not missed.
     const listening = this.semaphore.backend.listen(
       this.id,
-      () => this.granted(),
+      (leaseEndsAt) => this.granted(leaseEndsAt),
       () => this.lookAgain(),
     );
     this.stopListening = listening.stop;
@@ -42,48 +55,69 @@ export class SemaphoreWait {
       try {
         await listening.ready;
       } catch (error) {
-        listening.stop();
+        this.cleanUp();
         throw error;
       }
     }
+    if (this.settled) return result; // closed while subscribing
     this.signal?.addEventListener('abort', this.onAbort);
     void this.attempt();
     return result;
   }
 
+  /** Leaves the queue in the store and rejects with `error`; see closeOpenCalls. */
+  close(error: Error): Promise<void> {
+    return this.giveUp('close', error);
+  }
+
   private readonly onAbort = () => void this.giveUp('abort');
 
+  private busy(): boolean {
+    return this.settled || this.leaving !== undefined || this.confirming;
+  }
+
   private async attempt(): Promise<void> {
+    // A timer or a second call left over from a confirmation must never queue a waiter that is done.
+    if (this.busy()) return;
     const { backend, capacity, leaseMs } = this.semaphore;
     // The queue entry lives at most two lease periods unless refreshed: a waiter whose
     // process died stops blocking the queue soon, even when it meant to wait forever.
     const waitMs = Math.ceil(Math.max(1, Math.min(this.remaining(), 2 * leaseMs)));
+    const sentAt = performance.now();
     try {
       const reply = await backend.acquire({ id: this.id, capacity, leaseMs, waitMs });
-      if (this.settled || this.givingUp) return;
-      if (reply.status === 'held') return this.finish(reply.leaseLeft);
+      if (this.busy()) return;
+      if (reply.status === 'held') return void this.confirm(sentAt + reply.leaseLeft);
+      if (reply.now !== undefined) this.clockPair = { sentAt, storeNow: reply.now };
       if (this.lookAgainAfter) {
         this.lookAgainAfter = false;
         return void this.attempt();
       }
       this.arm(reply.retryIn);
     } catch (error) {
-      if (this.settled || this.givingUp) return;
+      if (this.busy()) return;
       this.fail(error);
-      // The call may still reach Redis later; make sure it leaves no slot behind.
-      void backend
-        .cancel(this.id)
-        .then(
-          (state) => state === 'held' && backend.release(this.id, capacity),
-          // The cancel timed out too and may run late as well: a release sent after it runs after it.
-          () => backend.release(this.id, capacity),
-        )
-        .catch(() => undefined);
+      this.releaseAfterFailure();
     }
+  }
+
+  /** The call may still reach Redis later; make sure it leaves no slot behind. */
+  private releaseAfterFailure(): void {
+    const { backend, capacity } = this.semaphore;
+    void backend
+      .cancel(this.id)
+      .then(
+        (state) => state === 'held' && backend.release(this.id, capacity),
+        // The cancel timed out too and may run late as well: a release sent after it runs after it.
+        () => backend.release(this.id, capacity),
+      )
+      .catch(() => undefined);
   }
 
   private arm(retryIn = Infinity): void {
     const delay = Math.min(this.remaining(), this.semaphore.leaseMs, retryIn + 1);
+    // Two calls may be answered after a failed confirmation: one safety net is enough.
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.remaining() <= 0) void this.giveUp('timeout');
@@ -93,7 +127,7 @@ export class SemaphoreWait {
 
   /** The grant news may have been lost (the subscriber reconnected): ask Redis now instead of at the timer. */
   private lookAgain(): void {
-    if (this.settled || this.givingUp) return;
+    if (this.busy()) return;
     // No timer armed: a call is on its way (or about to start) and may have been answered before the loss.
     if (this.timer === undefined) return void (this.lookAgainAfter = true);
     clearTimeout(this.timer);
@@ -101,26 +135,64 @@ export class SemaphoreWait {
     void this.attempt();
   }
 
-  private granted(): void {
+  /** `leaseEndsAt` on the store's clock; unknown from a store (or script) that does not say. */
+  private granted(leaseEndsAt: number | undefined): void {
     // While giving up, the cancel call's answer decides what happens to a grant.
-    if (!this.settled && !this.givingUp) this.finish(this.semaphore.leaseMs);
+    if (this.busy()) return;
+    const pair = this.clockPair;
+    const local = leaseEndsAt === undefined || !pair ? -Infinity : pair.sentAt + (leaseEndsAt - pair.storeNow);
+    void this.confirm(local);
   }
 
-  private async giveUp(reason: 'timeout' | 'abort'): Promise<void> {
-    if (this.settled || this.givingUp) return;
-    this.givingUp = true;
+  /**
+   * Hands over a grant whose lease ends at `leaseEndsAt` (local), after one renewal when
+   * less than a renewal period is left (or the end is unknown). A lease found gone means
+   * the waiter holds nothing: it queues again while its maxSleep allows.
+   */
+  private async confirm(leaseEndsAt: number, whileLeaving = false): Promise<void> {
+    const { backend, leaseMs, name } = this.semaphore;
+    if (leaseEndsAt - performance.now() >= renewalPeriod(leaseMs)) return this.finish(leaseEndsAt);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.confirming = true;
+    const sentAt = performance.now();
+    let renewed: boolean;
+    try {
+      renewed = await backend.renew(this.id, leaseMs);
+    } catch (error) {
+      this.confirming = false;
+      if (this.settled || (this.leaving && !whileLeaving)) return;
+      this.fail(error);
+      return this.releaseAfterFailure();
+    }
+    this.confirming = false;
+    // Given up meanwhile: its cancel, sent after this renewal on the same connection, decides.
+    if (this.settled || (this.leaving && !whileLeaving)) return;
+    if (renewed) return this.finish(sentAt + leaseMs);
+    if (whileLeaving || this.remaining() <= 0) return this.fail(new MaxSleepExceededError(name, this.maxSleep));
+    void this.attempt();
+  }
+
+  private giveUp(reason: 'timeout' | 'abort' | 'close', error?: Error): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    this.leaving ??= this.leave(reason, error);
+    return this.leaving;
+  }
+
+  private async leave(reason: 'timeout' | 'abort' | 'close', closing?: Error): Promise<void> {
     clearTimeout(this.timer);
     const { backend, capacity, name } = this.semaphore;
     try {
       const state = await backend.cancel(this.id);
       if (state === 'held' && reason === 'timeout') {
         // Granted in the same instant as the deadline: taking it wastes nothing.
-        return this.finish(this.semaphore.leaseMs);
+        return await this.confirm(-Infinity, true);
       }
       if (state === 'held') await backend.release(this.id, capacity);
-      this.fail(reason === 'abort' ? this.signal!.reason : new MaxSleepExceededError(name, this.maxSleep));
+      if (reason === 'close') this.fail(closing);
+      else this.fail(reason === 'abort' ? this.signal!.reason : new MaxSleepExceededError(name, this.maxSleep));
     } catch (error) {
-      this.fail(error);
+      this.fail(reason === 'close' ? closing : error);
       // The cancel may still run late and find this waiter granted: the release follows it.
       void backend.release(this.id, capacity).catch(() => undefined);
     }
@@ -130,9 +202,9 @@ export class SemaphoreWait {
     return this.deadline - performance.now();
   }
 
-  private finish(leaseLeft: number): void {
+  private finish(leaseEndsAt: number): void {
     this.cleanUp();
-    this.settle.resolve(leaseLeft);
+    this.settle.resolve(leaseEndsAt);
   }
 
   private fail(error: unknown): void {
@@ -141,9 +213,11 @@ export class SemaphoreWait {
   }
 
   private cleanUp(): void {
+    if (this.settled) return;
     this.settled = true;
     clearTimeout(this.timer);
     this.stopListening?.();
     this.signal?.removeEventListener('abort', this.onAbort);
+    openCalls(this.semaphore.store).waits.delete(this);
   }
 }

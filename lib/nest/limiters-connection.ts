@@ -36,6 +36,8 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     const { redis, ownsRedis } = this.options;
+    // Every wait and permit goes back while the connection is still there to take them.
+    await this.limiters.close();
     if (ownsRedis) await closeRedis(redis!);
   }
 

@@ -1,9 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { LimiterError } from '../core/errors';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { LimiterClosedError, LimiterError } from '../core/errors';
+import { closeOpenCalls } from '../core/open-calls';
 import type { LimitKind } from '../core/limit-kind';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
 import { compactKey } from '../store/redis/keys';
+import { resolveStore } from '../store/resolve-store';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
   RegisteredSemaphoreOptions,
@@ -40,12 +42,15 @@ interface Registration {
  * time for a tenant or an API token, reused for the same name, key and options.
  */
 @Injectable()
-export class LimitersService {
+export class LimitersService implements BeforeApplicationShutdown {
   private readonly registry: Record<LimitKind, Map<string, Registration>> = {
     semaphore: new Map(),
     'token-bucket': new Map(),
   };
   private readonly madeAtRunTime = new LimiterCache<Limiter>(MAX_CACHED_LIMITERS);
+  /** Every semaphore made here, also those the cache dropped while a call of theirs was still open. */
+  private readonly madeHere = new WeakSet<Limiter>();
+  private closed = false;
 
   constructor(@Inject(LIMITERS_OPTIONS) readonly options: ResolvedLimitersOptions) {
     for (const [name, o] of Object.entries(options.semaphores)) this.register('semaphore', name, o);
@@ -120,7 +125,45 @@ export class LimitersService {
     const keyed = key === undefined ? merged : { ...merged, key };
     // Not a string: left for the limiter to refuse with InvalidOptionError.
     if (typeof keyed.key === 'string') keyed.key = compactKey(keyed.key);
-    return this.madeAtRunTime.getOrCreate(`${kind} ${stableJson(keyed)}`, () => KINDS[kind].build(this.options.store, keyed));
+    const limiter = this.madeAtRunTime.getOrCreate(`${kind} ${stableJson(keyed)}`, () => {
+      const made = KINDS[kind].build(this.options.store, keyed);
+      this.madeHere.add(made);
+      return made;
+    });
+    if (this.closed && limiter instanceof SemaphoreLimiter) limiter.markClosed();
+    return limiter;
+  }
+
+  /**
+   * Closes every semaphore of this service: waiting calls leave the queue in Redis and
+   * reject with LimiterClosedError, permits still held are released (their `signal`
+   * aborts with a LeaseLostError), releases in flight are awaited, and later calls reject
+   * with LimiterClosedError. The app's shutdown does this by itself; call it before
+   * quitting a client you gave the module, if you quit it before the app closes.
+   */
+  async close(): Promise<void> {
+    await this.closeSemaphores({ permits: true });
+  }
+
+  /**
+   * Waiting calls are cancelled while the connection is surely open, before the HTTP
+   * server drains: left in the queue, each would be granted a slot nobody uses.
+   * LimitersConnection closes the rest before it closes the connection.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.closeSemaphores({ permits: false });
+  }
+
+  private async closeSemaphores({ permits }: { permits: boolean }): Promise<void> {
+    this.closed = true;
+    for (const { limiter } of this.registry.semaphore.values()) (limiter as SemaphoreLimiter).markClosed();
+    await closeOpenCalls(
+      // The store the limiters resolved, not the client it may have been given as.
+      resolveStore(this.options.store),
+      (semaphore) => this.madeHere.has(semaphore as SemaphoreLimiter),
+      (semaphore) => new LimiterClosedError(semaphore.name),
+      { permits },
+    );
   }
 
   /**

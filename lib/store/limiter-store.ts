@@ -24,8 +24,12 @@ export interface LimiterStore {
 
 export type AcquireReply =
   | { status: 'held'; leaseLeft: number }
-  /** Queued (or, when waitMs was 0, refused). retryIn: when the earliest lease runs out, if anyone holds one. */
-  | { status: 'queued' | 'refused'; retryIn?: number };
+  /**
+   * Queued (or, when waitMs was 0, refused). retryIn: when the earliest lease runs out, if anyone holds one.
+   * now: the store's clock when the call ran, if it tells, so that a grant's lease end in
+   * store time can be placed on the caller's clock.
+   */
+  | { status: 'queued' | 'refused'; retryIn?: number; now?: number };
 
 /** A waiter giving up finds itself either still queued (now removed) or already granted. */
 export type CancelReply = 'held' | 'dequeued' | 'absent';
@@ -56,13 +60,14 @@ export interface SemaphoreBackend {
   cancel(id: string): Promise<CancelReply>;
   inspect(): Promise<SemaphoreSnapshot>;
   /**
-   * Calls onGranted when a release hands `id` a slot. A waiter listens before it queues,
+   * Calls onGranted when a release hands `id` a slot, with the lease's end on the store's
+   * clock (undefined when the store cannot tell). A waiter listens before it queues,
    * and awaits `ready` if present, so it never misses its grant.
    * `stop` must be called however the wait ends, also when `ready` rejects.
    * `onMissed` is called when such news may have been lost (the store's subscriber
    * reconnected): the waiter should look for itself, as it may hold the slot already.
    */
-  listen(id: string, onGranted: () => void, onMissed?: () => void): Listening;
+  listen(id: string, onGranted: (leaseEndsAt?: number) => void, onMissed?: () => void): Listening;
 }
 
 export interface TokenBucketShape {

@@ -1,6 +1,7 @@
 -- Drops expired leases, then hands free slots to the oldest of the `waiting` queued
 -- waiters still alive. A granted waiter becomes a holder right here and is told on its
--- own channel, so it needs no second round trip and no other waiter wakes for nothing.
+-- own channel ("<id>:<lease end, server ms>"), so it needs no second round trip and no
+-- other waiter wakes for nothing.
 -- Waiter entries are "deadline:leaseMs:{capacity}channel" (deadline in server ms), the
 -- capacity of the limiter that queued it: deploys may disagree on it, and each waiter
 -- gets in only while fewer than its own capacity are held. Braces mark it because a
@@ -43,7 +44,8 @@ local function reap_and_grant(holders, queue, waiters, now, capacity, held, wait
       extend_ttl(holders, lease + 1000, held == 0)
       held = held + 1
       if head ~= skip_id then
-        redis.call('PUBLISH', channel, head)
+        -- The lease end lets a waiter that reads this late see that it may have run out.
+        redis.call('PUBLISH', channel, head .. ':' .. (now + lease))
       end
     end
   end

@@ -49,11 +49,11 @@ export class MemorySemaphore implements SemaphoreBackend {
       const retryIn = earliestLeaseEnd(state, now);
       if (waitMs <= 0) {
         state.queue.delete(id);
-        return { status: 'refused', retryIn };
+        return { status: 'refused', retryIn, now };
       }
       state.queue.set(id, { deadline: now + waitMs, lease: leaseMs, capacity });
       state.expiresAt = Math.max(state.expiresAt, now + waitMs);
-      return { status: 'queued', retryIn };
+      return { status: 'queued', retryIn, now };
     });
   }
 
@@ -100,7 +100,7 @@ export class MemorySemaphore implements SemaphoreBackend {
     return { holders, waiters };
   }
 
-  listen(id: string, onGranted: () => void): Listening {
+  listen(id: string, onGranted: (leaseEndsAt?: number) => void): Listening {
     return { stop: this.context.grants.listen(id, onGranted) };
   }
 
@@ -136,7 +136,7 @@ export class MemorySemaphore implements SemaphoreBackend {
       state.queue.delete(id);
       if (!live) continue;
       hold(state, id, now + waiter.lease);
-      if (id !== callerId) this.context.grants.announce(id);
+      if (id !== callerId) this.context.grants.announce(id, now + waiter.lease);
     }
   }
 }

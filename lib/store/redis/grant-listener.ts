@@ -6,7 +6,8 @@ import type { RedisClient } from './lua-scripts';
  * One subscriber connection per client, shared by every waiter of that client.
  * Waiting happens here and never on the client's command connection, so other
  * callers' commands are not held up behind a blocked waiter.
- * Scripts PUBLISH a granted waiter's id on the channel the waiter named when it queued.
+ * Scripts PUBLISH "<waiter id>:<lease end in server ms>" on the channel the waiter named
+ * when it queued (a bare id from scripts of versions before the lease end was sent).
  */
 // How long the subscriber stays connected after its last waiter, so steady contention
 // does not reconnect for every wait, while an idle process still closes it soon.
@@ -19,7 +20,7 @@ export class GrantListener {
   private readonly subscribed = new Map<string, Promise<void>>();
   /** Channels whose SUBSCRIBE was answered: a wait on them needs no set-up at all. */
   private readonly live = new Set<string>();
-  private readonly waiters = new Map<string, { granted: () => void; missed?: () => void }>();
+  private readonly waiters = new Map<string, { granted: (leaseEndsAt?: number) => void; missed?: () => void }>();
 
   constructor(private readonly client: RedisClient) {
     client.once('end', () => {
@@ -31,7 +32,7 @@ export class GrantListener {
     });
   }
 
-  listen(channel: string, id: string, onGranted: () => void, onMissed?: () => void): Listening {
+  listen(channel: string, id: string, onGranted: (leaseEndsAt?: number) => void, onMissed?: () => void): Listening {
     this.waiters.set(id, { granted: onGranted, missed: onMissed });
     const stop = () => {
       if (this.waiters.delete(id) && this.waiters.size === 0) this.closeWhenIdle();
@@ -94,7 +95,7 @@ export class GrantListener {
   private connection(): RedisClient {
     if (!this.subscriber) {
       const subscriber = subscriberFor(this.client);
-      subscriber.on('message', (_channel: string, id: string) => this.waiters.get(id)?.granted());
+      subscriber.on('message', (_channel: string, message: string) => this.delivered(message));
       let connectedBefore = false;
       subscriber.on('ready', () => {
         if (connectedBefore) void this.resubscribed(subscriber);
@@ -121,6 +122,13 @@ export class GrantListener {
       return; // gone again: the next 'ready' tries once more
     }
     this.tellEveryWaiterToLook();
+  }
+
+  private delivered(message: string): void {
+    const grant = /^(.+):(\d+)$/.exec(message);
+    const waiter = grant && this.waiters.get(grant[1]);
+    if (waiter) waiter.granted(Number(grant[2]));
+    else this.waiters.get(message)?.granted();
   }
 
   private tellEveryWaiterToLook(): void {

@@ -15,11 +15,11 @@ export function redisSemaphore(
   const [holders, queue, waiters, arrivals] = ['holders', 'queue', 'waiters', 'arrivals'].map((k) => `${base}:${k}`);
   return {
     acquire: async ({ id, capacity, leaseMs, waitMs }): Promise<AcquireReply> => {
-      const [status, ms] = numbers(
+      const [status, ms, now] = numbers(
         await scripts.run('semaphoreAcquire', [holders, queue, waiters, arrivals], [id, capacity, leaseMs, waitMs, channel]),
       );
       if (status === 1) return { status: 'held', leaseLeft: ms };
-      return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms };
+      return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now };
     },
     release: async (id, capacity) =>
       Number(await scripts.run('semaphoreRelease', [holders, queue, waiters], [id, capacity])) === 1,
