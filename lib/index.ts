@@ -1,3 +1,6 @@
+// Limiters built on an ioredis client find their RedisStore through this adapter.
+import './store/resolve-store';
+
 export { SemaphoreLimiter } from './core/semaphore-limiter';
 export type { SemaphoreOptions, AcquireOptions } from './core/semaphore-limiter';
 export { Permit } from './core/permit';
@@ -21,10 +24,10 @@ export type {
   SemaphoreSnapshot,
   TokenBucketBackend,
   TokenBucketSnapshot,
-} from './store/limiter-store';
+} from './core/limiter-store';
 export { RedisStore } from './store/redis/redis-store';
 export { MemoryStore } from './store/memory/memory-store';
-export { encodeName } from './store/redis/keys';
+export { encodeName } from './core/key-segments';
 export { checkRedisPolicy } from './store/redis/server-policy';
 export type { EvictingServer } from './store/redis/server-policy';
 export { LimitersModule } from './nest/limiters.module';

@@ -6,8 +6,8 @@
  * Runs on a Redis of its own, so "nothing changed" can be checked on the whole server.
  */
 import { InvalidOptionError } from '../lib/core/errors';
-import { SemaphoreLimiter } from '../lib/core/semaphore-limiter';
-import { TokenBucketLimiter } from '../lib/core/token-bucket-limiter';
+import { SemaphoreLimiter } from '../lib';
+import { TokenBucketLimiter } from '../lib';
 import { encodeName, limiterKey } from '../lib/store/redis/keys';
 import type Redis from 'ioredis';
 import { useOwnRedis } from './chaos/own-redis';

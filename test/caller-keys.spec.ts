@@ -4,7 +4,8 @@
  */
 import { inspect } from 'node:util';
 import { MaxSleepExceededError, RedisUnavailableError, SemaphoreLimiter, TokenBucketLimiter } from '../lib';
-import { compactKey, DEFAULT_KEY_SECRET, encodeName, keyIdOf, limiterKey } from '../lib/store/redis/keys';
+import { compactKey, DEFAULT_KEY_SECRET, encodeName, keyIdOf } from '../lib/core/key-segments';
+import { limiterKey } from '../lib/store/redis/keys';
 import { unreachableRedis } from './nest/limited-app';
 import { closeClient } from './harness/connect';
 import { allKeyNames, readableForms } from './harness/caller-keys';

@@ -1,14 +1,25 @@
-import type { Permit, PermitSource } from './permit';
+/** Whose call it is, as closing needs to know: the semaphore, by identity and name. */
+export interface CallOwner {
+  readonly name: string;
+}
 
 /** A semaphore wait as closing sees it: it leaves the queue in the store and rejects with `error`. */
 export interface OpenWait {
-  readonly semaphore: PermitSource;
+  readonly semaphore: CallOwner;
   close(error: Error): Promise<void>;
 }
 
+/** A held permit as closing sees it: it aborts its signal and is released. */
+export interface OpenPermit {
+  readonly semaphore: CallOwner;
+  close(): Promise<unknown>;
+}
+
+// Its own small interfaces rather than Permit's: permits register here, and a file that
+// imported Permit back would make the two load each other.
 export interface OpenCalls {
   waits: Set<OpenWait>;
-  permits: Set<Permit>;
+  permits: Set<OpenPermit>;
 }
 
 /**
@@ -35,8 +46,8 @@ export function openCalls(store: object): OpenCalls {
  */
 export async function closeOpenCalls(
   store: object,
-  of: (semaphore: PermitSource) => boolean,
-  error: (semaphore: PermitSource) => Error,
+  of: (semaphore: CallOwner) => boolean,
+  error: (semaphore: CallOwner) => Error,
   { permits = true } = {},
 ): Promise<void> {
   const calls = openCalls(store);

@@ -1,6 +1,8 @@
 import { InvalidOptionError, Withheld } from './errors';
-import type { LimiterRef } from '../store/limiter-store';
-import { DEFAULT_KEY_SECRET, keyIdOf } from '../store/redis/keys';
+import { checkKnownOptions, LIMITER_OPTIONS } from './known-options';
+import type { LimitKind } from './limit-kind';
+import type { LimiterRef } from './limiter-store';
+import { DEFAULT_KEY_SECRET, keyIdOf } from './key-segments';
 
 /** Options every limiter takes. All durations are milliseconds. */
 export interface CommonLimiterOptions {
@@ -48,7 +50,8 @@ export class OptionReader {
     private readonly limiter: string | undefined,
   ) {}
 
-  static forLimiter(options: unknown): OptionReader {
+  /** A limiter's options; an option the kind does not take (a typo, most likely) is refused, naming the nearest. */
+  static forLimiter(options: unknown, kind: LimitKind): OptionReader {
     if (options === null || typeof options !== 'object') {
       throw new InvalidOptionError('options', undefined, 'must be an object', options);
     }
@@ -57,6 +60,7 @@ export class OptionReader {
     if (typeof name !== 'string' || name.length === 0) {
       throw new InvalidOptionError('name', undefined, 'must be a non-empty string', name);
     }
+    checkKnownOptions(record, LIMITER_OPTIONS[kind], name);
     return new OptionReader(record, name);
   }
 

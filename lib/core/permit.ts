@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { LeaseLostError } from './errors';
 import { LazyAbortController } from './lazy-abort-controller';
 import { openCalls } from './open-calls';
-import type { SemaphoreBackend } from '../store/limiter-store';
+import type { SemaphoreBackend } from './limiter-store';
 
 /** What a Permit needs from the semaphore that granted it. */
 export interface PermitSource {

@@ -4,8 +4,8 @@ import { closeOpenCalls } from './open-calls';
 import { OptionReader, type CommonLimiterOptions } from './options';
 import { Permit, type PermitSource } from './permit';
 import { SemaphoreWait } from './semaphore-wait';
-import type { LimiterStore, SemaphoreBackend, SemaphoreSnapshot } from '../store/limiter-store';
-import { resolveStore, type StoreOrClient } from '../store/resolve-store';
+import type { LimiterStore, SemaphoreBackend, SemaphoreSnapshot } from './limiter-store';
+import { resolveStore, type StoreOrClient } from './store-resolver';
 
 export interface SemaphoreOptions extends CommonLimiterOptions {
   /** How many holders may run at once. */
@@ -38,7 +38,7 @@ export class SemaphoreLimiter implements PermitSource {
   private closed = false;
 
   constructor(store: StoreOrClient, options: SemaphoreOptions) {
-    const reader = OptionReader.forLimiter(options);
+    const reader = OptionReader.forLimiter(options, 'semaphore');
     const common = reader.common();
     this.name = common.name;
     this.maxSleep = common.maxSleep;

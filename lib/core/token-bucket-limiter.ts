@@ -1,8 +1,8 @@
 import { InvalidOptionError, MaxSleepExceededError } from './errors';
 import { OptionReader, type CommonLimiterOptions } from './options';
 import { sleepFor } from './sleep-for';
-import type { TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../store/limiter-store';
-import { resolveStore, type StoreOrClient } from '../store/resolve-store';
+import type { TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from './limiter-store';
+import { resolveStore, type StoreOrClient } from './store-resolver';
 
 export interface TokenBucketOptions extends CommonLimiterOptions {
   /** Most tokens the bucket holds; it starts full. */
@@ -61,7 +61,7 @@ export class TokenBucketLimiter {
   private readonly backend: TokenBucketBackend;
 
   constructor(store: StoreOrClient, options: TokenBucketOptions) {
-    const reader = OptionReader.forLimiter(options);
+    const reader = OptionReader.forLimiter(options, 'token-bucket');
     const common = reader.common();
     this.name = common.name;
     this.maxSleep = common.maxSleep;

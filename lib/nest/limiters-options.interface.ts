@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SemaphoreOptions } from '../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../core/token-bucket-limiter';
-import type { LimiterStore } from '../store/limiter-store';
+import type { LimiterStore } from '../core/limiter-store';
 import type { RefusedLimit } from './transport/limit-exceeded.exception';
 
 /** A limiter declared in module options; the record key is its registered name. */
@@ -96,8 +96,8 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
 
 /** The module options after start-up checks, with every default filled in. */
 export interface ResolvedLimitersOptions {
-  /** What every limiter of the module is built on: the Redis client, or a LimiterStore. */
-  store: Redis | Cluster | LimiterStore;
+  /** What every limiter of the module is built on: the Redis client's RedisStore, or the LimiterStore given. */
+  store: LimiterStore;
   /** The Redis client limits live in (made by the module when given a URL or RedisOptions); undefined on a store. */
   redis: Redis | Cluster | undefined;
   /** True when the module made the Redis connection, and so closes it on shutdown. */

@@ -4,8 +4,8 @@ import { closeOpenCalls } from '../core/open-calls';
 import type { LimitKind } from '../core/limit-kind';
 import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
-import { compactKey } from '../store/redis/keys';
-import { resolveStore } from '../store/resolve-store';
+import { compactKey } from '../core/key-segments';
+import { resolveStore } from '../core/store-resolver';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
   RegisteredSemaphoreOptions,

@@ -1,8 +1,9 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { InvalidOptionError, Withheld } from '../core/errors';
 import { checkKnownOptions } from '../core/known-options';
-import type { LimiterStore } from '../store/limiter-store';
+import type { LimiterStore } from '../core/limiter-store';
 import { MemoryStore } from '../store/memory/memory-store';
+import { RedisStore } from '../store/redis/redis-store';
 import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
 import {
   KEY_SECRET_REQUIREMENT,
@@ -86,12 +87,12 @@ export function adoptStore({ redis, store }: Pick<LimitersModuleOptions, 'redis'
   if (redis === undefined) {
     return { store: store === undefined || store === 'memory' ? new MemoryStore() : store, redis: undefined, ownsRedis: false };
   }
-  if (isClient(redis)) return { store: redis, redis, ownsRedis: false };
+  if (isClient(redis)) return { store: RedisStore.for(redis), redis, ownsRedis: false };
   const client =
     typeof redis === 'string'
       ? new Redis(redis, { lazyConnect: true })
       : new Redis({ ...(redis as RedisOptions), lazyConnect: true });
-  return { store: client, redis: client, ownsRedis: true };
+  return { store: RedisStore.for(client), redis: client, ownsRedis: true };
 }
 
 /**

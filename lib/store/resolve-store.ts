@@ -1,17 +1,16 @@
-import type { LimiterStore } from './limiter-store';
+import { addClientAdapter } from '../core/store-resolver';
 import type { RedisClient } from './redis/lua-scripts';
 import { RedisStore } from './redis/redis-store';
 
-/** What a limiter is built on: an ioredis Redis or Cluster, or any other LimiterStore. */
-export type StoreOrClient = RedisClient | LimiterStore;
+export type { StoreOrClient } from '../core/store-resolver';
 
-export function resolveStore(target: StoreOrClient): LimiterStore {
-  const candidate = target as Partial<LimiterStore> | undefined;
-  if (candidate && typeof candidate.semaphore === 'function' && typeof candidate.tokenBucket === 'function') {
-    return candidate as LimiterStore;
-  }
-  if (candidate && typeof (target as RedisClient).defineCommand === 'function') {
-    return RedisStore.for(target as RedisClient);
-  }
-  throw new TypeError('A limiter needs an ioredis Redis or Cluster client (or a LimiterStore) as its first argument.');
+/**
+ * Limiters built on an ioredis client keep their state in a RedisStore (one per client).
+ * Told apart by defineCommand, not instanceof: the app may load another copy of ioredis.
+ * Registered when this module loads, which the package's entry point does.
+ */
+export function redisClientStore(client: object): RedisStore | undefined {
+  return typeof (client as Partial<RedisClient>).defineCommand === 'function' ? RedisStore.for(client as RedisClient) : undefined;
 }
+
+addClientAdapter(redisClientStore);

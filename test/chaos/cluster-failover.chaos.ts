@@ -12,8 +12,8 @@
  */
 import { Cluster } from 'ioredis';
 import { LimiterError } from '../../lib/core/errors';
-import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
-import { TokenBucketLimiter } from '../../lib/core/token-bucket-limiter';
+import { SemaphoreLimiter } from '../../lib';
+import { TokenBucketLimiter } from '../../lib';
 import { limiterKey } from '../../lib/store/redis/keys';
 import { parseNodes } from '../harness/connect';
 import { redisCli, startRedisCluster, stopAll, type RedisClusterServers } from '../harness/redis-servers';

@@ -6,7 +6,7 @@
  * Pausing a server disturbs everyone on it: this file starts its own Redis.
  */
 import { RedisUnavailableError } from '../../lib/core/errors';
-import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
+import { SemaphoreLimiter } from '../../lib';
 import type Redis from 'ioredis';
 import { uniqueName } from '../harness/redis-targets';
 import { sleep } from '../harness/timing';

@@ -11,8 +11,8 @@
  * beside new holders, so work must honour the signal.
  */
 import { LeaseLostError, RedisUnavailableError } from '../../lib/core/errors';
-import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
-import { TokenBucketLimiter } from '../../lib/core/token-bucket-limiter';
+import { SemaphoreLimiter } from '../../lib';
+import { TokenBucketLimiter } from '../../lib';
 import { restartRedis, shutdownRedis } from '../harness/redis-servers';
 import { uniqueName } from '../harness/redis-targets';
 import { now, sleep, waitUntil } from '../harness/timing';

@@ -3,7 +3,7 @@
  * on a 3-master Cluster (npm run test:chaos). The fast suite runs a 6 s version.
  */
 import { Cluster, Redis } from 'ioredis';
-import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
+import { SemaphoreLimiter } from '../../lib';
 import { startRedis, startRedisCluster, stopAll, type RedisServer } from '../harness/redis-servers';
 import { parseNodes } from '../harness/connect';
 import { uniqueName } from '../harness/redis-targets';

@@ -2,7 +2,7 @@
  * Short version of semaphore-kill.chaos.ts (npm run test:chaos runs the 30 s one):
  * SIGKILL holders and waiters at random across 4 processes under load.
  */
-import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
+import { SemaphoreLimiter } from '../../lib';
 import { uniqueName } from '../harness/redis-targets';
 import { useOwnRedis } from './own-redis';
 import { expectFullRecovery, runSemaphoreChaos } from './semaphore-chaos';

@@ -6,7 +6,7 @@
  * Killing subscriber connections disturbs everyone on the server: this file starts its own Redis.
  */
 import type Redis from 'ioredis';
-import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
+import { SemaphoreLimiter } from '../../lib';
 import { uniqueName } from '../harness/redis-targets';
 import { now, sleep } from '../harness/timing';
 import { useOwnRedis } from './own-redis';

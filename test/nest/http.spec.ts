@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { Controller, Get, Headers, Injectable, Param, ParseIntPipe, StreamableFile, UseGuards, type PipeTransform } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { TokenBucketLimiter } from '../../lib/core/token-bucket-limiter';
+import { TokenBucketLimiter } from '../../lib';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { TokenBucketGuard } from '../../lib/nest/transport/token-bucket.guard';

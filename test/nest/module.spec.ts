@@ -13,7 +13,8 @@ import {
   UnknownLimiterError,
   type LimitersModuleOptions,
 } from '../../lib';
-import { DEFAULT_KEY_SECRET, keyIdOf, limiterKey } from '../../lib/store/redis/keys';
+import { DEFAULT_KEY_SECRET, keyIdOf } from '../../lib/core/key-segments';
+import { limiterKey } from '../../lib/store/redis/keys';
 import { ENV_REDIS_URL } from '../harness/connect';
 import { useNestModules } from '../harness/nest-modules';
 import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 // lib/core directly, not the package index: the Nest half is not needed in a worker.
 import { MaxSleepExceededError, RedisUnavailableError } from '../../lib/core/errors';
 import type { Permit } from '../../lib/core/permit';
-import { SemaphoreLimiter } from '../../lib/core/semaphore-limiter';
+import { SemaphoreLimiter } from '../../lib';
 import { connectTo, type RedisAddress } from '../chaos/redis-address';
 import { runWorker } from '../harness/processes';
 import { now, sleep } from '../harness/timing';

@@ -10,7 +10,7 @@ import { LimiterCache } from '../limiter-cache';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
 import type { ResolvedLimitersOptions } from '../limiters-options.interface';
 import { conflictingDeclarations, KEY_RESULT_REQUIREMENT, letThroughUnlimited } from '../limiters.messages';
-import { compactKey } from '../../store/redis/keys';
+import { compactKey } from '../../core/key-segments';
 import { LimitersService } from '../limiters.service';
 import { Refusal, type Admitted, type Release, type TokensTaken } from './admission-outcome';
 import type { DeclaredLimit, MethodLimits } from './declared-limits';

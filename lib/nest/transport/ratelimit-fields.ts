@@ -1,4 +1,4 @@
-import type { TokenBucketShape } from '../../store/limiter-store';
+import type { TokenBucketShape } from '../../core/limiter-store';
 
 /**
  * Members of the RateLimit-Policy and RateLimit header fields of

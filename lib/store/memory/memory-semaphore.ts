@@ -1,4 +1,4 @@
-import type { AcquireReply, CancelReply, Listening, SemaphoreBackend, SemaphoreSnapshot } from '../limiter-store';
+import type { AcquireReply, CancelReply, Listening, SemaphoreBackend, SemaphoreSnapshot } from '../../core/limiter-store';
 import type { ExpiringMap } from './expiring-map';
 import type { GrantAnnouncer } from './grant-announcer';
 

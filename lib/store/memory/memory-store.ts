@@ -1,4 +1,4 @@
-import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../limiter-store';
+import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../../core/limiter-store';
 import { ExpiringMap } from './expiring-map';
 import { GrantAnnouncer } from './grant-announcer';
 import { MemorySemaphore, type SemaphoreState } from './memory-semaphore';

@@ -1,4 +1,4 @@
-import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../limiter-store';
+import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../../core/limiter-store';
 import type { ExpiringMap } from './expiring-map';
 
 /**

@@ -1,4 +1,4 @@
-import type { Listening } from '../limiter-store';
+import type { Listening } from '../../core/limiter-store';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisClient } from './lua-scripts';
 

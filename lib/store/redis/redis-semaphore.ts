@@ -1,4 +1,4 @@
-import type { AcquireReply, CancelReply, SemaphoreBackend, SemaphoreSnapshot } from '../limiter-store';
+import type { AcquireReply, CancelReply, SemaphoreBackend, SemaphoreSnapshot } from '../../core/limiter-store';
 import type { GrantListener } from './grant-listener';
 import { numbers, type ScriptRunner } from './script-runner';
 

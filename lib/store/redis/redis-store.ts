@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../limiter-store';
+import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../../core/limiter-store';
 import { GrantListener } from './grant-listener';
 import { limiterKey } from './keys';
 import type { RedisClient } from './lua-scripts';

@@ -1,4 +1,4 @@
-import type { TokenBucketBackend, TokenBucketShape } from '../limiter-store';
+import type { TokenBucketBackend, TokenBucketShape } from '../../core/limiter-store';
 import { numbers, type ScriptRunner } from './script-runner';
 
 /** A token bucket stored in one Redis key (lua/token-bucket-*.lua). */

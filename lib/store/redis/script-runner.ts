@@ -1,5 +1,5 @@
 import { RedisRefusedError, RedisUnavailableError } from '../../core/errors';
-import type { LimiterRef } from '../limiter-store';
+import type { LimiterRef } from '../../core/limiter-store';
 import { runScript, type RedisClient, type ScriptName } from './lua-scripts';
 
 /** What each call asks Redis for, in the words of a refusal: "Redis refused to <operation>". */
