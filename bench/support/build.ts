@@ -15,8 +15,6 @@ export function buildLibrary(): void {
     tsc, '-p', 'tsconfig.build.json', '--outDir', path.join(buildDir, 'dist'),
     '--declaration', 'false', '--sourceMap', 'false',
   ], { cwd: repoRoot, stdio: 'inherit' });
-  // lua-scripts.ts finds the scripts, and the version it names their commands after,
-  // three levels above dist/store/redis.
+  // lua-scripts.ts finds the scripts three levels above dist/store/redis.
   fs.symlinkSync(path.join(repoRoot, 'lua'), path.join(buildDir, 'lua'));
-  fs.symlinkSync(path.join(repoRoot, 'package.json'), path.join(buildDir, 'package.json'));
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { LimiterError } from '../../core/errors';
 
@@ -70,9 +70,21 @@ export function withIncludes(source: string, file: string): string {
   return expand(source, []);
 }
 
+/**
+ * The version of the nearest nestjs-limiters package.json above this file: the package's
+ * own when installed, the repository's when the library is compiled elsewhere (the
+ * sample app and the bench build it into folders of their own).
+ */
 function packageVersion(): string {
-  const { version } = JSON.parse(readFileSync(join(PACKAGE_DIR, 'package.json'), 'utf8')) as { version: string };
-  return version.replace(/\W/g, '_');
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'nestjs-limiters' && manifest.version) return manifest.version.replace(/\W/g, '_');
+    } catch {
+      // no package.json here: look further up
+    }
+    if (dirname(dir) === dir) throw new LimiterError(`No package.json of nestjs-limiters above ${__dirname}.`);
+  }
 }
 
 type ScriptCommand = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
