@@ -1,3 +1,5 @@
+import type { LimitKind } from './limit-kind';
+
 /** Base class of every error this library throws, so callers can catch them all at once. */
 export class LimiterError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -33,6 +35,8 @@ export class MaxSleepExceededError extends LimiterError {
     readonly limiter: string,
     readonly maxSleep: number,
     readonly wouldWait?: number,
+    /** Which kind of limit refused: a semaphore's wait is not a retry time, a bucket's is. */
+    readonly kind?: LimitKind,
   ) {
     const needed = wouldWait === undefined ? '' : ` (it would have needed ${wouldWait} ms)`;
     super(`Limiter "${limiter}" could not admit the call within maxSleep ${maxSleep} ms${needed}.`);
@@ -49,6 +53,8 @@ export class RedisUnavailableError extends LimiterError {
     readonly limiter: string,
     cause: unknown,
     message = `Limiter "${limiter}" could not reach Redis: ${reasonOf(cause)}`,
+    /** The kind of limiter whose call failed. */
+    readonly kind?: LimitKind,
   ) {
     super(message, { cause });
   }
@@ -72,8 +78,9 @@ export class RedisRefusedError extends RedisUnavailableError {
     /** Redis's own reply, with limiter key and channel names left out. */
     readonly reply: string,
     cause: unknown,
+    kind?: LimitKind,
   ) {
-    super(limiter, cause, `Redis refused to ${operation}: ${explanation} (Redis said: ${reply})`);
+    super(limiter, cause, `Redis refused to ${operation}: ${explanation} (Redis said: ${reply})`, kind);
   }
 }
 
@@ -105,7 +112,7 @@ function reasonOf(cause: unknown): string {
  */
 export class LimiterClosedError extends RedisUnavailableError {
   constructor(limiter: string) {
-    super(limiter, new Error('the limiter was closed'));
+    super(limiter, new Error('the limiter was closed'), undefined, 'semaphore');
     this.message = `Limiter "${limiter}" was closed: the call was not admitted and left the queue.`;
   }
 }

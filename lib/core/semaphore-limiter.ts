@@ -56,7 +56,7 @@ export class SemaphoreLimiter implements PermitSource {
     this.throwIfClosed();
     if (maxSleep === 0) {
       const permit = await this.tryAcquire();
-      if (!permit) throw new MaxSleepExceededError(this.name, 0);
+      if (!permit) throw new MaxSleepExceededError(this.name, 0, undefined, 'semaphore');
       return permit;
     }
     const id = randomUUID();

@@ -169,7 +169,7 @@ export class SemaphoreWait implements OpenWait {
     // Given up meanwhile: its cancel, sent after this renewal on the same connection, decides.
     if (this.settled || (this.leaving && !whileLeaving)) return;
     if (renewed) return this.finish(sentAt + leaseMs);
-    if (whileLeaving || this.remaining() <= 0) return this.fail(new MaxSleepExceededError(name, this.maxSleep));
+    if (whileLeaving || this.remaining() <= 0) return this.fail(new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'));
     void this.attempt();
   }
 
@@ -190,7 +190,7 @@ export class SemaphoreWait implements OpenWait {
       }
       if (state === 'held') await backend.release(this.id, capacity);
       if (reason === 'close') this.fail(closing);
-      else this.fail(reason === 'abort' ? this.signal!.reason : new MaxSleepExceededError(name, this.maxSleep));
+      else this.fail(reason === 'abort' ? this.signal!.reason : new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'));
     } catch (error) {
       this.fail(reason === 'close' ? closing : error);
       // The cancel may still run late and find this waiter granted: the release follows it.

@@ -84,7 +84,7 @@ export class TokenBucketLimiter {
     // Checked before Redis sees it: the script reads a negative wait as "no limit".
     const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
     const reply = await this.backend.take(this.shape, this.validTokens(tokens), maxSleep);
-    if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait);
+    if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait, 'token-bucket');
     return { wait: reply.wait, remaining: Math.max(0, reply.tokens), fullIn: reply.fullIn };
   }
 

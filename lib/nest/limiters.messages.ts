@@ -92,6 +92,14 @@ export function letThroughUnlimited(limiter: string, reason: string): string {
   return `Limiter "${limiter}" let a call through unlimited (whenRedisFails: 'allow'): ${reason}`;
 }
 
+export function unknownSkippedLimit(method: string, names: string[], declared: string[]): string {
+  const list = (items: string[]) => items.map((n) => `"${n}"`).join(', ');
+  return (
+    `@SkipLimits(${list(names)}) on ${method} names no limit that applies to it ` +
+    `(its limits: ${declared.length === 0 ? 'none' : list(declared)}), so nothing would be skipped.`
+  );
+}
+
 export const NOT_AN_OBSERVABLE = 'A method declared to return an Observable returned something else.';
 
 export const CLIENT_GONE = 'Client closed the request while it waited for its limit.';

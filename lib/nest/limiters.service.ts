@@ -167,14 +167,15 @@ export class LimitersService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The name a limit has in Redis and its options as stable JSON (per-call functions as
-   * such): two declarations with the same name and different JSON would share one limiter's
+   * The name a limit has in Redis and its options as stable JSON (per-call functions by
+   * identity): two declarations with the same name and different JSON would share one limiter's
    * state with different rules. A registered name that is not registered throws here.
    */
   describe(kind: LimitKind, registered?: string, inline?: { name: string } & object): { name: string; json: string } {
     if (registered !== undefined) this.registered(kind, registered);
     const options = registered === undefined ? this.merge(kind, inline!) : this.registry[kind].get(registered)!.options;
-    const json = stableJson(options, (v) => (typeof v === 'function' ? '(per call)' : v));
+    // Functions by identity: one function shared by two declarations is one rule.
+    const json = stableJson(options, (v) => (typeof v === 'function' ? `(per call #${functionId(v)})` : v));
     return { name: options.name, json };
   }
 
@@ -199,4 +200,13 @@ export class LimitersService implements BeforeApplicationShutdown {
     const moduleWide = withoutUndefined({ keyPrefix, keySecret, readableKeys });
     return { ...moduleWide, ...ofKind, ...withoutUndefined(options) } as { name: string } & Record<string, unknown>;
   }
+}
+
+const functionIds = new WeakMap<Function, number>();
+let functionsSeen = 0;
+
+function functionId(fn: Function): number {
+  let id = functionIds.get(fn);
+  if (id === undefined) functionIds.set(fn, (id = ++functionsSeen));
+  return id;
 }

@@ -116,6 +116,25 @@ class ReportService {
   }
 }
 
+@Injectable()
+class ExportService {
+  @Semaphore({ name: 'exports', capacity: 1, maxSleep: 0 })
+  async run(ms: number): Promise<string> {
+    await sleep(ms);
+    return 'exported';
+  }
+}
+
+@Controller('exports')
+class ExportController {
+  constructor(private readonly exports: ExportService) {}
+
+  @Get()
+  get(): Promise<string> {
+    return this.exports.run(300);
+  }
+}
+
 /** Not limited itself: it calls a limited service. */
 @Controller('reports')
 class ReportController {
@@ -190,6 +209,27 @@ describe.each(targets)('The admission pipeline, $name Redis', (target) => {
       expect(refused.headers['retry-after']).toMatch(/^(59|60)$/);
       expect(refused.body).toMatchObject({ statusCode: 429, message: 'Rate limit "reports" exceeded.' });
     });
+  });
+
+  it('answers a refused service semaphore as a concurrency limit, with the semaphore status and no Retry-After', async () => {
+    const app = await startHttpApp('express', {
+      redis,
+      options: { keyPrefix: uniqueName('pipeline'), http: { semaphoreStatus: 503 } },
+      controllers: [ExportController],
+      providers: [ExportService],
+    });
+    try {
+      // then() sends it: a supertest request waits for its first listener.
+      const holding = request(app.getHttpServer()).get('/exports').then((r) => r);
+      await sleep(100);
+      const refused = await request(app.getHttpServer()).get('/exports');
+      expect(refused.status).toBe(503);
+      expect(refused.body.message).toBe('Concurrency limit "exports" exceeded.');
+      expect(refused.headers['retry-after']).toBeUndefined();
+      expect((await holding).text).toBe('exported');
+    } finally {
+      await app.close();
+    }
   });
 
   it('answers 503 for a service method whose Redis is away, and lets http.exceptionFactory shape the body', async () => {
@@ -301,6 +341,41 @@ describe('A start that fails on a mistake', () => {
     return expect(
       nest.start({ imports: [LimitersModule.forRoot({ redis, whenRedisFail: 'allow' } as never)] }),
     ).rejects.toThrow('Option "whenRedisFail" of LimitersModule is not an option (did you mean "whenRedisFails"?)');
+  });
+
+  it('refuses @SkipLimits naming no limit that applies, a typo that would leave the limit on', async () => {
+    @Controller('typo')
+    @TokenBucket({ name: 'orders', capacity: 5, ...minute })
+    class TypoController {
+      @Get()
+      @SkipLimits('ordrs')
+      list(): void {}
+    }
+    await expect(
+      nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], controllers: [TypoController] }),
+    ).rejects.toThrow('@SkipLimits("ordrs") on TypoController.list names no limit that applies to it (its limits: "orders")');
+  });
+
+  it('tells two per-call capacity functions of one name apart, and one function shared by both declarations as one rule', async () => {
+    const byPlan = (plan: string) => (plan === 'pro' ? 10 : 2);
+    @Injectable()
+    class Shared {
+      @TokenBucket({ name: 'plan-api', capacity: byPlan, ...minute })
+      a(_plan: string): void {}
+      @TokenBucket({ name: 'plan-api', capacity: byPlan, ...minute })
+      b(_plan: string): void {}
+    }
+    await nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], providers: [Shared] });
+    @Injectable()
+    class Different {
+      @TokenBucket({ name: 'plan-api', capacity: byPlan, ...minute })
+      a(_plan: string): void {}
+      @TokenBucket({ name: 'plan-api', capacity: (plan: string) => (plan === 'pro' ? 20 : 2), ...minute })
+      b(_plan: string): void {}
+    }
+    await expect(
+      nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], providers: [Different] }),
+    ).rejects.toThrow('"plan-api" is declared with different options on Different.a and on Different.b');
   });
 
   it('refuses a limit on the class of a plain service, which has no handlers', async () => {

@@ -1,4 +1,6 @@
+import { LimiterError } from '../../core/errors';
 import type { LimitRecord } from '../decorators/limit-options.interface';
+import { unknownSkippedLimit } from '../limiters.messages';
 import { LIMITS_METADATA, SKIP_LIMITS_METADATA } from '../limits.constants';
 
 /** One limit as it applies to one method: its record and the name it goes by. */
@@ -46,7 +48,11 @@ export function readMethodLimits(owner: Function, method: Function, methodName: 
     name: record.registered ?? (record.inline?.name as string | undefined) ?? (record.onClass ? owner.name : methodOwner),
     id: `${id}.${place}`,
   });
-  const all = [...inherited, ...own].map(named).filter((limit) => !skippedNames.has(limit.name));
+  const declared = [...inherited, ...own].map(named);
+  // A name that matches nothing is a typo that would leave the limit in force.
+  const unknown = [...skippedNames].filter((n) => !declared.some((limit) => limit.name === n));
+  if (unknown.length > 0) throw new LimiterError(unknownSkippedLimit(methodOwner, unknown, declared.map((l) => l.name)));
+  const all = declared.filter((limit) => !skippedNames.has(limit.name));
   const ownSemaphore = own.some((r) => r.kind === 'semaphore');
   const applied = all.filter((limit, index) => index >= inherited.length || limit.kind !== 'semaphore' || !ownSemaphore);
   if (applied.length === 0) return undefined;

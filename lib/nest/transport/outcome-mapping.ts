@@ -57,7 +57,8 @@ export function refusalAnswer(call: HandlerCall, refusal: Refusal, http: HttpAns
  */
 export function limiterErrorAnswer(call: HandlerCall, error: unknown, http: HttpAnswerOptions): unknown {
   if (!(error instanceof MaxSleepExceededError) && !(error instanceof RedisUnavailableError)) return undefined;
-  const kind: LimitKind = (error as { kind?: LimitKind }).kind ?? 'token-bucket';
+  // An error the app made itself may carry no kind: only a bucket's tells a wait.
+  const kind: LimitKind = error.kind ?? (error instanceof MaxSleepExceededError && error.wouldWait !== undefined ? 'token-bucket' : 'semaphore');
   return answer(call, describe(error.limiter, kind, error), error, http);
 }
 

@@ -32,10 +32,10 @@ export class RedisStore implements LimiterStore {
   semaphore(ref: LimiterRef): SemaphoreBackend {
     const channel = `${ref.keyPrefix}:granted:${this.clientId}`;
     const base = limiterKey(ref.keyPrefix, 'semaphore', ref.name, ref.keyId);
-    return redisSemaphore(new ScriptRunner(this.client, ref), this.grants, base, channel);
+    return redisSemaphore(new ScriptRunner(this.client, ref, 'semaphore'), this.grants, base, channel);
   }
 
   tokenBucket(ref: LimiterRef): TokenBucketBackend {
-    return redisTokenBucket(new ScriptRunner(this.client, ref), limiterKey(ref.keyPrefix, 'token-bucket', ref.name, ref.keyId));
+    return redisTokenBucket(new ScriptRunner(this.client, ref, 'token-bucket'), limiterKey(ref.keyPrefix, 'token-bucket', ref.name, ref.keyId));
   }
 }

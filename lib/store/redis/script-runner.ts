@@ -1,3 +1,4 @@
+import type { LimitKind } from '../../core/limit-kind';
 import { RedisRefusedError, RedisUnavailableError } from '../../core/errors';
 import type { LimiterRef } from '../../core/limiter-store';
 import { runScript, type RedisClient, type ScriptName } from './lua-scripts';
@@ -21,6 +22,7 @@ export class ScriptRunner {
   constructor(
     private readonly client: RedisClient,
     private readonly ref: LimiterRef,
+    private readonly kind: LimitKind,
   ) {}
 
   run(script: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
@@ -38,7 +40,7 @@ export class ScriptRunner {
     // One promise and one timer per call: this wraps every command on the hot path.
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new RedisUnavailableError(name, new Error(`no answer within commandTimeout ${commandTimeout} ms`))),
+        () => reject(new RedisUnavailableError(name, new Error(`no answer within commandTimeout ${commandTimeout} ms`), undefined, this.kind)),
         commandTimeout,
       );
       call.then(
@@ -57,12 +59,12 @@ export class ScriptRunner {
   private failure(operation: Operation, error: unknown): RedisUnavailableError {
     const { name, keyPrefix } = this.ref;
     const replied = serverReply(error);
-    if (replied === undefined) return new RedisUnavailableError(name, error);
+    if (replied === undefined) return new RedisUnavailableError(name, error, undefined, this.kind);
     const reply = withoutLimiterNames(replied, keyPrefix);
     const code = /^[A-Z]+/.exec(reply)?.[0] ?? 'ERR';
     // A script added to lua/ without a phrase here is still named, by its script name.
     const what = OPERATIONS[operation]?.(name) ?? `run ${operation} for limiter "${name}"`;
-    return new RedisRefusedError(name, what, code, explain(code, reply, keyPrefix), reply, error);
+    return new RedisRefusedError(name, what, code, explain(code, reply, keyPrefix), reply, error, this.kind);
   }
 }
 
