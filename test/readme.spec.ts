@@ -15,6 +15,7 @@ declare function searchIndex(tenantId: string, query: string): Promise<string[]>
 declare function importCsv(path: string): Promise<void>;
 declare function fetchRepo(name: string): Promise<unknown>;
 declare function exportEverything(signal: AbortSignal): Promise<void>;
+declare function planOf(apiKey: string): Promise<'free' | 'pro'>;
 `;
 
 function codeBlocks(markdown: string): Array<{ line: number; code: string }> {
