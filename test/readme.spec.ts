@@ -57,8 +57,8 @@ function typeErrors(files: Map<string, string>): string[] {
 }
 
 describe.each([
-  ['README.md', 7],
-  ['docs/from-throttler.md', 2],
+  ['README.md', 13],
+  ['docs/from-throttler.md', 9],
 ])('%s', (document, examples) => {
   const blocks = codeBlocks(readFileSync(join(root, document), 'utf8'));
 
