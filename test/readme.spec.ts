@@ -15,6 +15,7 @@ declare function searchIndex(tenantId: string, query: string): Promise<string[]>
 declare function importCsv(path: string): Promise<void>;
 declare function fetchRepo(name: string): Promise<unknown>;
 declare function exportEverything(signal: AbortSignal): Promise<void>;
+declare function planOf(apiKey: string): Promise<'free' | 'pro'>;
 `;
 
 function codeBlocks(markdown: string): Array<{ line: number; code: string }> {
@@ -56,8 +57,8 @@ function typeErrors(files: Map<string, string>): string[] {
 }
 
 describe.each([
-  ['README.md', 7],
-  ['docs/from-throttler.md', 2],
+  ['README.md', 13],
+  ['docs/from-throttler.md', 9],
 ])('%s', (document, examples) => {
   const blocks = codeBlocks(readFileSync(join(root, document), 'utf8'));
 
