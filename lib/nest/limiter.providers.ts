@@ -1,4 +1,5 @@
 import type { FactoryProvider } from '@nestjs/common';
+import type { LimitKind } from '../core/limit-kind';
 import type { LimitersFeatureOptions } from './limiters-options.interface';
 import type { LimitersService } from './limiters.service';
 import { getSemaphoreToken, getTokenBucketToken } from './inject.decorators';
@@ -24,6 +25,24 @@ export function registeredLimiterProviders(names: { semaphores?: string[]; token
       inject: [LIMITERS_REGISTRY],
     })),
   ];
+}
+
+/**
+ * Providers of names injected somewhere (@InjectSemaphore / @InjectTokenBucket) that
+ * neither the root nor a feature module declares. Nest would refuse to start with
+ * "can't resolve dependencies" and a token; instead the name resolves to its limiter when
+ * the options have it (forRootAsync without `injectable`), or to a stand-in that fails
+ * every use, and LimitsExplorer fails the start if a class of the app injects one,
+ * saying where to declare it. A name injected only by a class outside this app costs nothing.
+ */
+export function injectedLimiterProviders(names: Record<LimitKind, string[]>): FactoryProvider[] {
+  return (Object.keys(names) as LimitKind[]).flatMap((kind) =>
+    names[kind].map((name) => ({
+      provide: kind === 'semaphore' ? getSemaphoreToken(name) : getTokenBucketToken(name),
+      useFactory: (limiters: LimitersService) => limiters.registeredOrMissing(kind, name),
+      inject: [LIMITERS_REGISTRY],
+    })),
+  );
 }
 
 /** Providers of limiters a feature module declares, registered into the app's one registry. */

@@ -34,7 +34,9 @@ export function unknownLimiter(kind: LimitKind, name: string, known: string[]): 
   const list = known.length === 0 ? 'none is registered' : `registered: ${known.map((n) => `"${n}"`).join(', ')}`;
   return (
     `No ${kindText(kind)} is registered as "${name}" (${list}). ` +
-    `Declare it in LimitersModule.forRoot({ ${optionKey(kind)}: { ... } }) or LimitersModule.forFeature(...).`
+    `Declare it in LimitersModule.forRoot({ ${optionKey(kind)}: { ... } }) (with forRootAsync: in the options ` +
+    `its factory returns, and in \`injectable\` if the name is injected before forRootAsync is called) or in ` +
+    'LimitersModule.forFeature(...).'
   );
 }
 

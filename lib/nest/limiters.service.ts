@@ -23,10 +23,14 @@ const MAX_CACHED_LIMITERS = 10_000;
 type Limiter = SemaphoreLimiter | TokenBucketLimiter;
 
 /** How each kind is built: adding a kind is one entry here (and its decorator). */
-const KINDS: Record<LimitKind, { build(store: ResolvedLimitersOptions['store'], options: object): Limiter }> = {
-  semaphore: { build: (store, options) => new SemaphoreLimiter(store, options as SemaphoreOptions) },
-  'token-bucket': { build: (store, options) => new TokenBucketLimiter(store, options as TokenBucketOptions) },
+const KINDS: Record<LimitKind, { prototype: object; build(store: ResolvedLimitersOptions['store'], options: object): Limiter }> = {
+  semaphore: { prototype: SemaphoreLimiter.prototype, build: (store, options) => new SemaphoreLimiter(store, options as SemaphoreOptions) },
+  'token-bucket': {
+    prototype: TokenBucketLimiter.prototype,
+    build: (store, options) => new TokenBucketLimiter(store, options as TokenBucketOptions),
+  },
 };
+
 
 interface Registration {
   limiter: Limiter;
@@ -112,6 +116,20 @@ export class LimitersService implements BeforeApplicationShutdown {
     const found = this.registry[kind].get(name);
     if (!found) throw new UnknownLimiterError(kind, name, [...this.registry[kind].keys()]);
     return key === undefined ? found.limiter : this.made(kind, found.options, key);
+  }
+
+  /** The registered limiter, or a stand-in that throws UnknownLimiterError on use (see injectedLimiterProviders). */
+  registeredOrMissing(kind: LimitKind, name: string): Limiter {
+    if (this.registry[kind].has(name)) return this.registered(kind, name);
+    const fail = () => this.registered(kind, name);
+    const limiterMethods = new Set(Object.getOwnPropertyNames(KINDS[kind].prototype).filter((p) => p !== 'constructor'));
+    return new Proxy(Object.create(null) as Limiter, {
+      get: (_, property) => {
+        // Nest probes providers (lifecycle hooks, constructor): those must read as absent, not throw.
+        if (typeof property === 'string' && limiterMethods.has(property)) return fail();
+        return undefined;
+      },
+    });
   }
 
   /**

@@ -3,6 +3,8 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { Observable } from 'rxjs';
 import { LimiterError } from '../core/errors';
+import type { LimitKind } from '../core/limit-kind';
+import { LimitersService } from './limiters.service';
 import { LIMITS_METADATA } from './limits.constants';
 import { classLimitOnProvider, notLimitedNotStatic } from './limiters.messages';
 import { Admission } from './pipeline/admission';
@@ -44,6 +46,7 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly admission: Admission,
+    private readonly limiters: LimitersService,
   ) {}
 
   onModuleInit(): void {
@@ -64,7 +67,23 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
    */
   onApplicationBootstrap(): void {
     const classes = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    for (const wrapper of classes) this.checkInjected(wrapper);
     this.admission.checkAll([...this.limitedMethods(classes)].map((m) => m.limits));
+  }
+
+  /**
+   * A class that injects a limiter nobody declared holds a stand-in (see
+   * injectedLimiterProviders): fail the start, saying where to declare it.
+   */
+  private checkInjected(wrapper: InstanceWrapper): void {
+    const metatype = wrapper.metatype as Function | undefined;
+    if (typeof metatype !== 'function') return;
+    const params: Array<{ param: unknown }> = Reflect.getMetadata('self:paramtypes', metatype) ?? [];
+    const properties: Array<{ type: unknown }> = Reflect.getMetadata('self:properties_metadata', metatype) ?? [];
+    for (const token of [...params.map((p) => p.param), ...properties.map((p) => p.type)]) {
+      const match = typeof token === 'string' ? /^nestjs-limiters:(semaphore|token-bucket):(.*)$/s.exec(token) : null;
+      if (match) this.limiters.registered(match[1] as LimitKind, match[2]);
+    }
   }
 
   private *limitedMethods(wrappers: InstanceWrapper[]): Generator<LimitedMethod> {

@@ -22,9 +22,14 @@ import {
   LimiterError,
   LimitersModule,
   MaxSleepExceededError,
+  InjectSemaphore,
+  InjectTokenBucket,
   Semaphore,
+  SemaphoreLimiter,
   SkipLimits,
   TokenBucket,
+  TokenBucketLimiter,
+  UnknownLimiterError,
 } from '../../lib';
 import type { LimitedCallInfo } from '../../lib';
 import { useNestModules } from '../harness/nest-modules';
@@ -376,6 +381,34 @@ describe('A start that fails on a mistake', () => {
     await expect(
       nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], providers: [Different] }),
     ).rejects.toThrow('"plan-api" is declared with different options on Different.a and on Different.b');
+  });
+
+  it('injects a limiter of forRootAsync options without `injectable`, and names what to add for one nobody declares', async () => {
+    @Injectable()
+    class GithubClient {
+      constructor(@InjectTokenBucket('github-async') readonly bucket: TokenBucketLimiter) {}
+    }
+    const keyPrefix = uniqueName('strict');
+    const app = await nest.start({
+      imports: [
+        LimitersModule.forRootAsync({
+          useFactory: () => ({ redis, keyPrefix, tokenBuckets: { 'github-async': { capacity: 2, refillFrequency: 1_000 } } }),
+        }),
+      ],
+      providers: [GithubClient],
+    });
+    await expect(app.get(GithubClient).bucket.tryTake()).resolves.toMatchObject({ allowed: true, remaining: 1 });
+
+    @Injectable()
+    class Forgotten {
+      constructor(@InjectSemaphore('never-declared') readonly semaphore: SemaphoreLimiter) {}
+    }
+    const failed = await nest
+      .start({ imports: [LimitersModule.forRootAsync({ useFactory: () => ({ redis, keyPrefix }) })], providers: [Forgotten] })
+      .catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(UnknownLimiterError);
+    expect((failed as Error).message).toContain('No semaphore is registered as "never-declared"');
+    expect((failed as Error).message).toContain('with forRootAsync: in the options its factory returns');
   });
 
   it('refuses a limit on the class of a plain service, which has no handlers', async () => {
