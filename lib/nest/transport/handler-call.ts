@@ -26,9 +26,11 @@ export function handlerCall(host: ArgumentsHost | ExecutionContext): HandlerCall
     return { transport, request: host.getArgByIndex(0), response, node: nodeResponse(response) };
   }
   if (transport === 'graphql') {
-    // Resolver arguments are (root, args, context, info); Apollo's context carries req and res.
-    const context = host.getArgByIndex(2) as { req?: unknown; res?: unknown; reply?: unknown } | undefined;
-    const response = context?.res ?? context?.reply;
+    // Resolver arguments are (root, args, context, info). The context is the app's: @nestjs/apollo's
+    // default has only `req`, so the response is Express's `req.res` unless the app's context
+    // adds `res` (or, on Fastify, where a request has no link to its reply, `reply`).
+    const context = host.getArgByIndex(2) as { req?: { res?: unknown }; res?: unknown; reply?: unknown } | undefined;
+    const response = context?.res ?? context?.reply ?? context?.req?.res;
     return { transport, request: context?.req, response, node: nodeResponse(response) };
   }
   return { transport, request: host.getArgByIndex(0) };
