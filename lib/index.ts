@@ -6,7 +6,19 @@ export type { SemaphoreOptions, AcquireOptions } from './core/semaphore-limiter'
 export { Permit } from './core/permit';
 export { TokenBucketLimiter } from './core/token-bucket-limiter';
 export type { TokenBucketOptions, TakeOptions, TryTakeResult, Reservation } from './core/token-bucket-limiter';
-export type { CommonLimiterOptions } from './core/options';
+export type { CommonLimiterOptions, LimitMode } from './core/options';
+export { CHANNEL_NAMES, channels } from './core/events';
+export type {
+  LimitEvent,
+  LimitEvents,
+  AdmitEvent,
+  RefuseEvent,
+  WaitEvent,
+  ReleaseEvent,
+  LeaseLostEvent,
+  RedisErrorEvent,
+  FallbackEvent,
+} from './core/events';
 export {
   LimiterError,
   InvalidOptionError,

@@ -29,11 +29,20 @@ export interface CommonLimiterOptions {
   keySecret?: string;
   /** Writes `key` readably in Redis key names (never in messages), for debugging. Default false. */
   readableKeys?: boolean;
+  /**
+   * 'enforce' (the default) or 'shadow': evaluated exactly as when enforced, and reported
+   * (events with `shadow: true`), but no call is ever refused or delayed. To watch a new
+   * limit in production before it bites.
+   */
+  mode?: LimitMode;
 }
+
+export type LimitMode = 'enforce' | 'shadow';
 
 /** The checked options every limiter keeps: what the store needs, and maxSleep. The key itself is not kept. */
 export interface ResolvedCommonOptions extends LimiterRef {
   maxSleep: number;
+  shadow: boolean;
 }
 
 /** The longest delay a Node timer honours (about 24.8 days). */
@@ -109,7 +118,14 @@ export class OptionReader {
       keyPrefix: this.keyPrefix(),
       commandTimeout: this.duration('commandTimeout', COMMON_DEFAULTS.commandTimeout, { min: 1 }),
       keyId: this.keyId(),
+      shadow: this.mode() === 'shadow',
     };
+  }
+
+  private mode(): LimitMode {
+    const mode = this.value('mode', 'enforce');
+    if (mode !== 'enforce' && mode !== 'shadow') this.fail('mode', 'must be "enforce" or "shadow"', mode);
+    return mode as LimitMode;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { LeaseLostError } from './errors';
 import { LazyAbortController } from './lazy-abort-controller';
+import { publish, type LimitEvent } from './events';
 import { openCalls } from './open-calls';
 import type { SemaphoreBackend } from './limiter-store';
 
@@ -12,6 +13,8 @@ export interface PermitSource {
   readonly backend: SemaphoreBackend;
   /** Where the limiter's open waits and permits are listed, so that closing it finds them all. */
   readonly store: object;
+  /** What the permit's events say of its semaphore. */
+  readonly identity: LimitEvent;
 }
 
 /** How often a held lease is renewed: a third of it leaves two more tries if one fails. */
@@ -35,14 +38,27 @@ export class Permit extends EventEmitter implements AsyncDisposable {
   private renewal?: NodeJS.Timeout;
   private deadline?: NodeJS.Timeout;
   private releasing?: Promise<boolean>;
+  /** False for a shadow-mode permit that holds no slot: releasing it does nothing. */
+  readonly held: boolean;
 
-  /** `leaseEndsAt`: the lease's local end, on the performance.now() clock. */
+  private readonly grantedAt = performance.now();
+
+  /**
+   * `leaseEndsAt`: the lease's local end, on the performance.now() clock. `held` false: a
+   * shadow-mode permit, which stands for a slot that was not free and holds nothing.
+   */
   constructor(
     private readonly source: PermitSource,
     readonly id: string,
     private leaseEndsAt: number,
+    { held = true }: { held?: boolean } = {},
   ) {
     super();
+    this.held = held;
+    if (!held) {
+      this.releasing = Promise.resolve(false);
+      return;
+    }
     const period = renewalPeriod(source.leaseMs);
     // Counted from when the lease began, so a permit confirmed late in its lease renews at once.
     this.scheduleRenewal(leaseEndsAt - source.leaseMs + period);
@@ -79,6 +95,7 @@ export class Permit extends EventEmitter implements AsyncDisposable {
       const forget = () => void openCalls(this.source.store).permits.delete(this);
       releasing.then(forget, forget);
       this.releasing = releasing;
+      publish('release', () => ({ ...this.source.identity, amount: 1, heldMs: performance.now() - this.grantedAt }));
     }
     return this.releasing;
   }
@@ -142,6 +159,7 @@ export class Permit extends EventEmitter implements AsyncDisposable {
     // Nothing is left to close: a lost permit is not kept alive for a release that may never come.
     openCalls(this.source.store).permits.delete(this);
     const error = new LeaseLostError(this.source.name, this.id, reason);
+    publish('leaseLost', () => ({ ...this.source.identity, heldMs: performance.now() - this.grantedAt, reason }));
     this.loss.abort(error);
     this.emit('lost', error);
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { LimiterClosedError, MaxSleepExceededError } from './errors';
+import { LimiterClosedError, MaxSleepExceededError, RedisUnavailableError } from './errors';
+import { publish, publishRedisError, type LimitEvent } from './events';
 import { closeOpenCalls } from './open-calls';
 import { OptionReader, type CommonLimiterOptions } from './options';
 import { Permit, type PermitSource } from './permit';
@@ -35,6 +36,10 @@ export class SemaphoreLimiter implements PermitSource {
   readonly maxSleep: number;
   readonly backend: SemaphoreBackend;
   readonly store: LimiterStore;
+  /** True in shadow mode (option `mode: 'shadow'`): a call that finds no slot is reported and goes on. */
+  readonly shadow: boolean;
+  /** What every event of this limiter says of it (see events.ts). */
+  readonly identity: LimitEvent;
   private closed = false;
 
   constructor(store: StoreOrClient, options: SemaphoreOptions) {
@@ -44,27 +49,41 @@ export class SemaphoreLimiter implements PermitSource {
     this.maxSleep = common.maxSleep;
     this.capacity = reader.positiveInteger('capacity');
     this.leaseMs = reader.duration('expiry', SEMAPHORE_DEFAULTS.expiry, { min: 10 });
+    this.shadow = common.shadow;
+    this.identity = { name: this.name, kind: 'semaphore', keyId: common.keyId, shadow: this.shadow };
     this.store = resolveStore(store);
     this.backend = this.store.semaphore(common);
   }
 
-  /** Waits up to maxSleep for a slot; rejects with MaxSleepExceededError after that. */
+  /**
+   * Waits up to maxSleep for a slot; rejects with MaxSleepExceededError after that. In
+   * shadow mode it never waits: without a free slot it reports the refusal and resolves
+   * with a permit that holds nothing (`permit.held` false).
+   */
   async acquire(options: AcquireOptions = {}): Promise<Permit> {
     const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
     const signal = OptionReader.callSignal(options.signal, this.name);
     signal?.throwIfAborted();
     this.throwIfClosed();
-    if (maxSleep === 0) {
+    if (maxSleep === 0 || this.shadow) {
       const permit = await this.tryAcquire();
       if (!permit) throw new MaxSleepExceededError(this.name, 0, undefined, 'semaphore');
       return permit;
     }
     const id = randomUUID();
-    const leaseEndsAt = await new SemaphoreWait(this, id, maxSleep, signal).wait();
-    return this.handOver(id, leaseEndsAt);
+    const startedAt = performance.now();
+    try {
+      const leaseEndsAt = await new SemaphoreWait(this, id, maxSleep, signal).wait();
+      const permit = this.handOver(id, leaseEndsAt);
+      publish('admit', () => ({ ...this.identity, amount: 1, waitedMs: performance.now() - startedAt }));
+      return permit;
+    } catch (error) {
+      this.publishFailure(error, performance.now() - startedAt);
+      throw error;
+    }
   }
 
-  /** Takes a slot if one is free and nobody is queued for it; never waits. */
+  /** Takes a slot if one is free and nobody is queued for it; never waits. In shadow mode, see acquire(). */
   async tryAcquire(): Promise<Permit | null> {
     this.throwIfClosed();
     const id = randomUUID();
@@ -74,9 +93,25 @@ export class SemaphoreLimiter implements PermitSource {
       .catch((error: unknown) => {
         // A call that timed out may still take the slot when Redis runs it late: the release follows it.
         void this.backend.release(id, this.capacity).catch(() => undefined);
+        publishRedisError(this.identity, error);
         throw error;
       });
-    return reply.status === 'held' ? this.handOver(id, sentAt + reply.leaseLeft) : null;
+    if (reply.status !== 'held') {
+      this.publishFailure(new MaxSleepExceededError(this.name, 0, undefined, 'semaphore'), 0);
+      return this.shadow ? new Permit(this, id, sentAt, { held: false }) : null;
+    }
+    const permit = this.handOver(id, sentAt + reply.leaseLeft);
+    publish('admit', () => ({ ...this.identity, amount: 1, waitedMs: 0 }));
+    return permit;
+  }
+
+  /** The event of a call that got no slot: refused by the limit, or Redis could not be asked. */
+  private publishFailure(error: unknown, waitedMs: number): void {
+    if (error instanceof MaxSleepExceededError) {
+      publish('refuse', () => ({ ...this.identity, amount: 1, reason: 'limit', waitedMs }));
+    } else if (error instanceof RedisUnavailableError) {
+      publishRedisError(this.identity, error);
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { MaxSleepExceededError } from './errors';
+import { publish } from './events';
 import { openCalls, type OpenWait } from './open-calls';
 import { renewalPeriod, type PermitSource } from './permit';
 
@@ -16,6 +17,8 @@ import { renewalPeriod, type PermitSource } from './permit';
 export class SemaphoreWait implements OpenWait {
   private readonly deadline: number;
   private timer?: NodeJS.Timeout;
+  /** Told once the call is queued: the 'wait' event. */
+  private queued = false;
   private settled = false;
   private leaving?: Promise<void>;
   /** A renewal is confirming a grant: nothing else may settle the wait meanwhile. */
@@ -115,6 +118,10 @@ export class SemaphoreWait implements OpenWait {
   }
 
   private arm(retryIn = Infinity): void {
+    if (!this.queued) {
+      this.queued = true;
+      publish('wait', () => ({ ...this.semaphore.identity, amount: 1, maxWaitMs: this.maxSleep }));
+    }
     const delay = Math.min(this.remaining(), this.semaphore.leaseMs, retryIn + 1);
     // Two calls may be answered after a failed confirmation: one safety net is enough.
     clearTimeout(this.timer);

@@ -1,7 +1,8 @@
 import { InvalidOptionError, MaxSleepExceededError } from './errors';
 import { OptionReader, type CommonLimiterOptions } from './options';
 import { sleepFor } from './sleep-for';
-import type { TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from './limiter-store';
+import { publish, publishRedisError, type LimitEvent } from './events';
+import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from './limiter-store';
 import { resolveStore, type StoreOrClient } from './store-resolver';
 
 export interface TokenBucketOptions extends CommonLimiterOptions {
@@ -58,6 +59,10 @@ export class TokenBucketLimiter {
   readonly name: string;
   readonly maxSleep: number;
   readonly shape: Readonly<TokenBucketShape>;
+  /** True in shadow mode (option `mode: 'shadow'`): refusals are reported, never enforced. */
+  readonly shadow: boolean;
+  /** What every event of this limiter says of it (see events.ts). */
+  readonly identity: LimitEvent;
   private readonly backend: TokenBucketBackend;
 
   constructor(store: StoreOrClient, options: TokenBucketOptions) {
@@ -70,6 +75,8 @@ export class TokenBucketLimiter {
       refillFrequency: reader.duration('refillFrequency', undefined, { min: 1 }),
       refillAmount: reader.positiveInteger('refillAmount', 1),
     };
+    this.shadow = common.shadow;
+    this.identity = { name: this.name, kind: 'token-bucket', keyId: common.keyId, shadow: this.shadow };
     this.backend = resolveStore(store).tokenBucket(common);
   }
 
@@ -83,9 +90,17 @@ export class TokenBucketLimiter {
   async reserve(tokens = 1, options: TakeOptions = {}): Promise<Reservation> {
     // Checked before Redis sees it: the script reads a negative wait as "no limit".
     const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
-    const reply = await this.backend.take(this.shape, this.validTokens(tokens), maxSleep);
-    if (!reply.reserved) throw new MaxSleepExceededError(this.name, maxSleep, reply.wait, 'token-bucket');
-    return { wait: reply.wait, remaining: Math.max(0, reply.tokens), fullIn: reply.fullIn };
+    const amount = this.validTokens(tokens);
+    const reply = await this.takeFromStore(amount, maxSleep);
+    const remaining = Math.max(0, reply.tokens);
+    if (!reply.reserved) {
+      // In shadow mode the refusal is reported and the call goes on at once, reserving nothing.
+      if (this.shadow) return { wait: 0, remaining, fullIn: reply.fullIn };
+      throw new MaxSleepExceededError(this.name, maxSleep, reply.wait, 'token-bucket');
+    }
+    // In shadow mode the tokens are reserved as when enforced (so later calls see the same
+    // bucket), but nobody sleeps for them.
+    return { wait: this.shadow ? 0 : reply.wait, remaining, fullIn: reply.fullIn };
   }
 
   /**
@@ -104,13 +119,27 @@ export class TokenBucketLimiter {
 
   /** Takes `tokens` only if they exist now; never waits and reserves nothing otherwise. */
   async tryTake(tokens = 1): Promise<TryTakeResult> {
-    const reply = await this.backend.take(this.shape, this.validTokens(tokens), 0);
-    return {
-      allowed: reply.reserved,
-      remaining: Math.max(0, reply.tokens),
-      retryAfter: reply.reserved ? 0 : reply.wait,
-      fullIn: reply.fullIn,
-    };
+    const reply = await this.takeFromStore(this.validTokens(tokens), 0);
+    const allowed = reply.reserved || this.shadow;
+    return { allowed, remaining: Math.max(0, reply.tokens), retryAfter: allowed ? 0 : reply.wait, fullIn: reply.fullIn };
+  }
+
+  /** The one call to the store of take, reserve and tryTake, and the events of its outcome. */
+  private async takeFromStore(amount: number, maxWait: number): Promise<TakeReply> {
+    let reply: TakeReply;
+    try {
+      reply = await this.backend.take(this.shape, amount, maxWait);
+    } catch (error) {
+      publishRedisError(this.identity, error);
+      throw error;
+    }
+    if (!reply.reserved) {
+      publish('refuse', () => ({ ...this.identity, amount, reason: 'limit', retryAfterMs: reply.wait, waitedMs: 0 }));
+      return reply;
+    }
+    if (reply.wait > 0) publish('wait', () => ({ ...this.identity, amount, maxWaitMs: reply.wait }));
+    publish('admit', () => ({ ...this.identity, amount, waitedMs: reply.wait, remaining: Math.max(0, reply.tokens) }));
+    return reply;
   }
 
   /** Takes `tokens` (default 1), then runs `work`. */

@@ -16,6 +16,8 @@ import { closeRedis } from './resolve-module-options';
 @Injectable()
 export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('LimitersModule');
+  /** Takes the listeners off again: a client the app passed in outlives this module. */
+  private stopReporting = () => undefined as void;
 
   constructor(
     @Inject(LIMITERS_OPTIONS) private readonly options: ResolvedLimitersOptions,
@@ -36,6 +38,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     const { redis, ownsRedis } = this.options;
+    this.stopReporting();
     // Every wait and permit goes back while the connection is still there to take them.
     await this.limiters.close();
     if (ownsRedis) await closeRedis(redis!);
@@ -44,13 +47,19 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
   /** One warning per outage and one line when it ends: ioredis reports every failed reconnection attempt. */
   private reportConnection(redis: Redis | Cluster): void {
     let down = false;
-    redis.on('error', (error: Error) => {
+    const lost = (error: Error) => {
       if (!down) this.logger.warn(redisConnectionError(error.message, this.options.ownsRedis));
       down = true;
-    });
-    redis.on('ready', () => {
+    };
+    const back = () => {
       if (down) this.logger.log(redisConnectionRecovered());
       down = false;
-    });
+    };
+    redis.on('error', lost);
+    redis.on('ready', back);
+    this.stopReporting = () => {
+      redis.off('error', lost);
+      redis.off('ready', back);
+    };
   }
 }

@@ -3,6 +3,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SemaphoreOptions } from '../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../core/token-bucket-limiter';
 import type { LimiterStore } from '../core/limiter-store';
+import type { LimitMode } from '../core/options';
 import type { RefusedLimit } from './transport/limit-exceeded.exception';
 
 /** A limiter declared in module options; the record key is its registered name. */
@@ -74,6 +75,11 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
   keySecret?: string;
   /** Writes callers' keys readably in Redis key names (never in messages or answers), for debugging. Default false. */
   readableKeys?: boolean;
+  /**
+   * 'shadow': every limit of the module is evaluated and reported (events with `shadow:
+   * true`) but never refuses or delays a call; a limiter's own `mode` wins. Default 'enforce'.
+   */
+  mode?: LimitMode;
   /** Defaults for every limiter made through the module (maxSleep, expiry, commandTimeout, refillAmount...). */
   defaults?: {
     semaphore?: Partial<Omit<SemaphoreOptions, 'name' | 'key'>>;
@@ -105,6 +111,7 @@ export interface ResolvedLimitersOptions {
   keyPrefix: string | undefined;
   keySecret: string | undefined;
   readableKeys: boolean | undefined;
+  mode: LimitMode | undefined;
   defaults: {
     semaphore: Partial<Omit<SemaphoreOptions, 'name' | 'key'>>;
     tokenBucket: Partial<Omit<TokenBucketOptions, 'name' | 'key'>>;

@@ -16,7 +16,7 @@ import {
 export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
 
 /** Every option LimitersModule takes (forRoot adds isGlobal, which Nest's builder takes off first). */
-const MODULE_OPTIONS = ['redis', 'store', 'keyPrefix', 'keySecret', 'readableKeys', 'defaults', 'http', 'whenRedisFails', 'skip', 'semaphores', 'tokenBuckets'];
+const MODULE_OPTIONS = ['redis', 'store', 'keyPrefix', 'keySecret', 'readableKeys', 'mode', 'defaults', 'http', 'whenRedisFails', 'skip', 'semaphores', 'tokenBuckets'];
 const HTTP_OPTIONS = ['tokenBucketStatus', 'semaphoreStatus', 'headers', 'exceptionFactory'];
 
 /** Where the module's limits live, and whether the module owns a Redis connection it must close. */
@@ -42,6 +42,9 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
   checkKnownOptions(http, HTTP_OPTIONS, undefined, 'of LimitersModule ');
   if (http.exceptionFactory !== undefined && typeof http.exceptionFactory !== 'function') {
     throw new InvalidOptionError('http.exceptionFactory', undefined, 'of LimitersModule must be a function', http.exceptionFactory);
+  }
+  if (options.mode !== undefined && options.mode !== 'enforce' && options.mode !== 'shadow') {
+    throw new InvalidOptionError('mode', undefined, 'of LimitersModule must be "enforce" or "shadow"', options.mode);
   }
   if (options.skip !== undefined && typeof options.skip !== 'function') {
     throw new InvalidOptionError('skip', undefined, 'of LimitersModule must be a function', options.skip);
@@ -73,6 +76,7 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
     http,
     whenRedisFails,
     skip: options.skip,
+    mode: options.mode,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/common';
 import { InvalidOptionError, LimiterError, MaxSleepExceededError, RedisUnavailableError } from '../../core/errors';
 import type { LimitKind } from '../../core/limit-kind';
+import { publish } from '../../core/events';
 import { OptionReader } from '../../core/options';
 import type { Permit } from '../../core/permit';
 import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
@@ -154,7 +155,7 @@ export class Admission {
     try {
       reservation = await bucket.reserve(tokens, { maxSleep });
     } catch (error) {
-      if (!this.letThrough(limit, error)) throw refusal(limit, bucket, error, taken, buckets);
+      if (!this.letThrough(limit, bucket, tokens, error)) throw refusal(limit, bucket, error, taken, buckets);
       return { limit, limiter: bucket };
     }
     // The signal only when there is a wait to give up: making one costs more than the rest.
@@ -172,7 +173,7 @@ export class Admission {
     try {
       return await semaphore.acquire({ maxSleep, signal: call.giveUp?.signal });
     } catch (error) {
-      if (!this.letThrough(limit, error)) throw refusal(limit, semaphore, error, taken);
+      if (!this.letThrough(limit, semaphore, 1, error)) throw refusal(limit, semaphore, error, taken);
       return undefined;
     }
   }
@@ -206,13 +207,21 @@ export class Admission {
     return this.limiters.made(limit.kind, { ...limit.inline, ...perCall, name: limit.name }, key);
   }
 
-  /** With whenRedisFails 'allow', a call Redis could not check runs unlimited, and the log says so. */
-  private letThrough(limit: DeclaredLimit, error: unknown): boolean {
+  /**
+   * With whenRedisFails 'allow', a call Redis could not check runs unlimited, and the log
+   * says so; with 'reject' it is refused. Either way the pipeline reports the decision (the
+   * limiter reported the Redis error itself).
+   */
+  private letThrough(limit: DeclaredLimit, limiter: SemaphoreLimiter | TokenBucketLimiter, amount: number, error: unknown): boolean {
     if (!(error instanceof RedisUnavailableError)) {
       if (error instanceof MaxSleepExceededError) return false;
       throw error;
     }
-    if (this.options.whenRedisFails !== 'allow') return false;
+    if (this.options.whenRedisFails !== 'allow') {
+      publish('refuse', () => ({ ...limiter.identity, amount, reason: 'redis-unavailable', waitedMs: 0 }));
+      return false;
+    }
+    publish('fallback', () => ({ ...limiter.identity, policy: 'allow' }));
     // One line a second is enough to see an outage; one per request would flood the log.
     if (performance.now() - this.lastWarningAt >= 1_000) {
       this.lastWarningAt = performance.now();

@@ -1,0 +1,121 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { LimitKind } from './limit-kind';
+
+/**
+ * What every limiter publishes, on named `node:diagnostics_channel` channels, as undici
+ * and fastify do: free when nobody subscribes (publishers check `hasSubscribers` before
+ * building a payload), and readable by any subscriber (metrics, the live board, an APM
+ * agent) without the library knowing it. Each outcome is published once, by the code that
+ * decided it: the core limiters for their own calls, the Nest pipeline only for what
+ * happens on top of them (a call let through by `whenRedisFails`).
+ *
+ * No payload ever holds a caller's key: `name` is the declared name, and `keyId` the
+ * keyed hash that stands for the key in Redis (absent for an unkeyed limit).
+ */
+export const CHANNEL_NAMES = {
+  /** A call got its tokens or its slot (after waiting `waitedMs`). */
+  admit: 'nestjs-limiters:admit',
+  /** A call was refused: not within maxSleep, or Redis could not check it. */
+  refuse: 'nestjs-limiters:refuse',
+  /** A call starts waiting: queued for a slot, or sleeping until its tokens exist. */
+  wait: 'nestjs-limiters:wait',
+  /** A permit was given back after `heldMs`. */
+  release: 'nestjs-limiters:release',
+  /** A permit's lease could not be kept: its signal aborted. */
+  leaseLost: 'nestjs-limiters:lease-lost',
+  /** A call to Redis failed (timed out, connection lost, refused by Redis). */
+  redisError: 'nestjs-limiters:redis-error',
+  /** A call Redis could not check ran anyway, by the whenRedisFails policy. */
+  fallback: 'nestjs-limiters:fallback',
+} as const;
+
+/** What every event says. */
+export interface LimitEvent {
+  /** The limit's declared name; never the caller's key. */
+  name: string;
+  kind: LimitKind;
+  /** The keyed hash standing for the caller's key, as in Redis key names; absent when unkeyed. */
+  keyId?: string;
+  /** True when the limiter runs in shadow mode: evaluated and reported, never enforced. */
+  shadow: boolean;
+}
+
+export interface AdmitEvent extends LimitEvent {
+  /** Tokens taken (token bucket) or permits held (semaphore). */
+  amount: number;
+  /** Ms the call waited for them (in shadow mode: would have waited). */
+  waitedMs: number;
+  /** Tokens left after the call (token bucket only). */
+  remaining?: number;
+}
+
+export interface RefuseEvent extends LimitEvent {
+  amount: number;
+  reason: 'limit' | 'redis-unavailable';
+  /** Ms until the call could succeed, where known (token bucket). */
+  retryAfterMs?: number;
+  /** Ms the call waited before it was refused. */
+  waitedMs: number;
+}
+
+export interface WaitEvent extends LimitEvent {
+  amount: number;
+  /** The longest the call will wait (ms); for a token bucket the exact wait. */
+  maxWaitMs: number;
+}
+
+export interface ReleaseEvent extends LimitEvent {
+  amount: number;
+  heldMs: number;
+}
+
+export interface LeaseLostEvent extends LimitEvent {
+  heldMs: number;
+  reason: string;
+}
+
+export interface RedisErrorEvent extends LimitEvent {
+  /** The error's message: names the limit, never the key. */
+  message: string;
+  /** The error's class name: RedisUnavailableError, RedisRefusedError, LimiterClosedError. */
+  error: string;
+}
+
+export interface FallbackEvent extends LimitEvent {
+  policy: 'allow';
+}
+
+export interface LimitEvents {
+  admit: AdmitEvent;
+  refuse: RefuseEvent;
+  wait: WaitEvent;
+  release: ReleaseEvent;
+  leaseLost: LeaseLostEvent;
+  redisError: RedisErrorEvent;
+  fallback: FallbackEvent;
+}
+
+type Channels = { [K in keyof LimitEvents]: diagnosticsChannel.Channel };
+
+/** The channels, made once: `diagnostics_channel.channel(name)` returns the same object anywhere in the process. */
+export const channels: Channels = Object.fromEntries(
+  Object.entries(CHANNEL_NAMES).map(([event, name]) => [event, diagnosticsChannel.channel(name)]),
+) as Channels;
+
+/**
+ * Publishes an event when anyone listens. `payload` is a function so that, with nobody
+ * subscribed, not even the object is built: this runs on every limited call.
+ */
+export function publish<K extends keyof LimitEvents>(event: K, payload: () => LimitEvents[K]): void {
+  const channel = channels[event];
+  if (channel.hasSubscribers) channel.publish(payload());
+}
+
+/** A failed store call, as its limiter reports it. */
+export function publishRedisError(identity: LimitEvent, error: unknown): void {
+  publish('redisError', () => ({
+    ...identity,
+    message: error instanceof Error ? error.message : String(error),
+    error: error instanceof Error ? error.name : typeof error,
+  }));
+}
