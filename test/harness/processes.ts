@@ -4,6 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { LIMITER_OPTIONS } from '../../lib/core/known-options';
+import type { LimitKind } from '../../lib/core/limit-kind';
 import { connect, type RedisClient, type TargetName } from './connect';
 
 /** Live children and the synchronous cleanup to run if this process exits before they do. */
@@ -104,6 +106,14 @@ export function spawnWorker(scriptPath: string, args: object = {}): Promise<any>
 }
 
 // ---- worker side ----
+
+/**
+ * The limiter options among a worker's arguments: a limiter refuses options it does not
+ * take, and workers get their test's parameters (target, counters...) in the same object.
+ */
+export function limiterOptions<T extends object>(kind: LimitKind, args: T): Partial<T> {
+  return Object.fromEntries(Object.entries(args).filter(([option]) => LIMITER_OPTIONS[kind].includes(option))) as Partial<T>;
+}
 
 export function readWorkerArgs<T = Record<string, unknown>>(): T {
   return JSON.parse(process.env.WORKER_ARGS ?? '{}') as T;

@@ -7,13 +7,14 @@
  *   "ev A <permit> <t>" holds, work starts   "ev R <permit> <t>" work ends, release follows
  * Times are wall-clock ms (harness now()), comparable across processes.
  */
+import type { SemaphoreOptions } from '../../lib';
 import { randomUUID } from 'node:crypto';
 // lib/core directly, not the package index: the Nest half is not needed in a worker.
 import { MaxSleepExceededError, RedisUnavailableError } from '../../lib/core/errors';
 import type { Permit } from '../../lib/core/permit';
 import { SemaphoreLimiter } from '../../lib';
 import { connectTo, type RedisAddress } from '../chaos/redis-address';
-import { runWorker } from '../harness/processes';
+import { runWorker, limiterOptions } from '../harness/processes';
 import { now, sleep } from '../harness/timing';
 
 interface Args {
@@ -33,7 +34,7 @@ const emit = (event: string, id: string) => process.stdout.write(`ev ${event} ${
 runWorker<Args>(async (args) => {
   const redis = connectTo(args.redis);
   redis.on('error', () => undefined);
-  const semaphore = new SemaphoreLimiter(redis, { ...args });
+  const semaphore = new SemaphoreLimiter(redis, limiterOptions('semaphore', args) as SemaphoreOptions);
   const stop = new AbortController();
   process.once('SIGTERM', () => stop.abort(new Error('stopping')));
   const counts = { held: 0, maxSleepExceeded: 0, unavailable: 0, lostLeases: 0, otherErrors: [] as string[] };

@@ -1,10 +1,11 @@
 /** Takes a slot and never lets go: the test kills this process to play a crashed holder. */
+import type { SemaphoreOptions } from '../../lib';
 import { SemaphoreLimiter } from '../../lib';
-import { connectFromEnv, runWorker } from '../harness/processes';
+import { connectFromEnv, runWorker, limiterOptions } from '../harness/processes';
 import type { TargetName } from '../harness/redis-targets';
 
 runWorker<{ target: TargetName; name: string; capacity: number; expiry: number }>(async (args) => {
-  const semaphore = new SemaphoreLimiter(connectFromEnv(args.target), args);
+  const semaphore = new SemaphoreLimiter(connectFromEnv(args.target), limiterOptions('semaphore', args) as SemaphoreOptions);
   await semaphore.acquire();
   await new Promise(() => undefined);
 });

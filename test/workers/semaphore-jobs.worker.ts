@@ -2,8 +2,9 @@
  * Runs `jobs` jobs on each of `waiters` concurrent callers through one semaphore.
  * Peak concurrency is counted independently of the library: a plain INCR/DECR counter.
  */
+import type { SemaphoreOptions } from '../../lib';
 import { SemaphoreLimiter } from '../../lib';
-import { connectFromEnv, runWorker } from '../harness/processes';
+import { connectFromEnv, runWorker, limiterOptions } from '../harness/processes';
 import type { TargetName } from '../harness/redis-targets';
 import { now, sleep } from '../harness/timing';
 
@@ -23,7 +24,7 @@ interface Args {
 runWorker<Args>(async (args) => {
   const redis = connectFromEnv(args.target);
   const maxSleep = args.maxSleep === 'Infinity' ? Infinity : args.maxSleep;
-  const semaphore = new SemaphoreLimiter(redis, { ...args, maxSleep });
+  const semaphore = new SemaphoreLimiter(redis, { ...limiterOptions('semaphore', args), maxSleep } as SemaphoreOptions);
   let peak = 0;
   const acquiredAt: number[] = [];
   const caller = async () => {

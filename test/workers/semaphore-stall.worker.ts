@@ -3,15 +3,16 @@
  * while its grant arrives. Reports when acquire() resolved and whether Redis listed the
  * permit then.
  */
+import type { SemaphoreOptions } from '../../lib';
 import { SemaphoreLimiter } from '../../lib';
-import { connectFromEnv, runWorker } from '../harness/processes';
+import { connectFromEnv, runWorker, limiterOptions } from '../harness/processes';
 import type { TargetName } from '../harness/redis-targets';
 import { now, waitUntil } from '../harness/timing';
 
 runWorker<{ target: TargetName; name: string; capacity: number; expiry: number; maxSleep: number; stallMs: number }>(
   async (args) => {
     const client = connectFromEnv(args.target);
-    const semaphore = new SemaphoreLimiter(client, args);
+    const semaphore = new SemaphoreLimiter(client, limiterOptions('semaphore', args) as SemaphoreOptions);
     const acquiring = semaphore.acquire();
     await waitUntil('queued', async () => (await semaphore.state()).waiters.length === 1);
     process.stdout.write('stalling\n');

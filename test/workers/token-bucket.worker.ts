@@ -1,6 +1,7 @@
 /** Takes `takes` tokens one after another and reports when each was admitted. */
+import type { TokenBucketOptions } from '../../lib';
 import { TokenBucketLimiter } from '../../lib';
-import { connectFromEnv, runWorker } from '../harness/processes';
+import { connectFromEnv, runWorker, limiterOptions } from '../harness/processes';
 import type { TargetName } from '../harness/redis-targets';
 import { takeTokens } from '../harness/admissions';
 import { startTogether } from '../harness/barrier';
@@ -30,7 +31,7 @@ runWorker<Args>(async (args) => {
     Date.now = () => realNow() + args.clockSkewMs!;
   }
   const redis = connectFromEnv(args.target);
-  const bucket = new TokenBucketLimiter(redis, { ...args, maxSleep: Infinity });
+  const bucket = new TokenBucketLimiter(redis, { ...limiterOptions('token-bucket', args), maxSleep: Infinity } as TokenBucketOptions);
   await startTogether(redis, args.barrier);
   let firstAt: number | undefined;
   if (args.first) {
