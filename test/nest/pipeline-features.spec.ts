@@ -290,6 +290,36 @@ describe('LimitExceededException', () => {
   });
 });
 
+describe('Types of decorator options', () => {
+  // Checked by the compiler: an unused @ts-expect-error is itself an error, so this file
+  // stops compiling the day one of these mistakes type-checks.
+  it('types a handler key and per-call options by the request type given, and refuses unknown options', () => {
+    class Typed {
+      // @ts-expect-error Express's Request has no `usr`.
+      @TokenBucket<Request>({ capacity: 1, refillFrequency: 1_000, key: (req) => req.usr })
+      misspeltField(): void {}
+
+      // @ts-expect-error A capacity function must give a number.
+      @TokenBucket<Request>({ capacity: (req) => req.headers['x-plan'], refillFrequency: 1_000 })
+      wrongResult(): void {}
+
+      @TokenBucket<Request>({ capacity: async (req) => (req.header('x-plan') === 'pro' ? 10 : 1), refillFrequency: 1_000, key: (req) => req.ip })
+      typed(): void {}
+    }
+    void Typed;
+    // Never called: at run time the misspelt option throws as the class is defined (tested below).
+    const misspelt = () => {
+      class Misspelt {
+        // @ts-expect-error refillAmmount is not an option.
+        @TokenBucket({ capacity: 1, refillFrequency: 1_000, refillAmmount: 2 })
+        call(): void {}
+      }
+      return Misspelt;
+    };
+    void misspelt;
+  });
+});
+
 describe('A start that fails on a mistake', () => {
   const { client } = useClients(targets[0]);
   const redis = client();
