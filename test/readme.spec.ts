@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 
 /**
- * Every ```ts block of README.md (and of docs/from-throttler.md) is type-checked against
+ * Every ```ts block of README.md (and of docs/from-throttler.md and docs/observability.md) is type-checked against
  * the library's source, so the examples cannot drift from the API. Each block is its own module; the functions it
  * calls to stand for user code are declared in PLACEHOLDERS.
  */
@@ -59,6 +59,7 @@ function typeErrors(files: Map<string, string>): string[] {
 describe.each([
   ['README.md', 13],
   ['docs/from-throttler.md', 9],
+  ['docs/observability.md', 2],
 ])('%s', (document, examples) => {
   const blocks = codeBlocks(readFileSync(join(root, document), 'utf8'));
 
