@@ -339,17 +339,25 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
     const held = await s.acquire();
     const waiters = [];
     for (let i = 0; i < 4; i++) {
+      // The first waiter waits while the others start, each allowed WORKER_START_MS: its
+      // wait and its life are budgeted for all of them.
+      const budget = 4 * WORKER_START_MS + 10_000;
       waiters.push(
-        spawnWorker('test/workers/semaphore-jobs.worker.ts', {
-          target: target.name, name: s.name, capacity: 1, waiters: 1, jobs: 1, holdMs: 20, counterKey: uniqueName('c'),
-        }),
+        startWorker(
+          'test/workers/semaphore-jobs.worker.ts',
+          {
+            target: target.name, name: s.name, capacity: 1, waiters: 1, jobs: 1, holdMs: 20, counterKey: uniqueName('c'),
+            maxSleep: budget,
+          },
+          { timeoutMs: budget },
+        ).result,
       );
       await queued(s, i + 1, WORKER_START_MS);
     }
     await held.release();
     const startTimes = (await Promise.all(waiters)).map((r) => r.acquiredAt[0]);
     expect(startTimes).toEqual([...startTimes].sort((a, b) => a - b));
-  });
+  }, 4 * WORKER_START_MS + 20_000);
 
   it("frees a crashed holder's slot when its lease runs out, while other traffic goes on", async () => {
     const s = semaphore({ expiry: 1_000 });
