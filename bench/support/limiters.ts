@@ -10,3 +10,12 @@ type Library = typeof import('../../lib');
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const lib: Library = require(path.join(BUILD_DIR, 'dist'));
+
+type Scripts = typeof import('../../lib/store/redis/lua-scripts');
+
+/** The ioredis command a script of the built library is defined as (its name carries the version and a digest). */
+export function scriptCommand(script: string): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadScripts } = require(path.join(BUILD_DIR, 'dist', 'store', 'redis', 'lua-scripts')) as Scripts;
+  return loadScripts().get(script)!.command;
+}

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { runWorker } from '../../test/harness/processes';
 import { hrnow } from '../support/clock';
 import { rateLimit, semaphore, uniqueKey } from '../support/contenders';
-import { lib } from '../support/limiters';
+import { lib, scriptCommand } from '../support/limiters';
 import { info } from '../support/redis-info';
 import { percentile } from '../support/stats';
 
@@ -50,9 +50,10 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   const defined = redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>;
   const scriptKeys = ['holders', 'queue', 'waiters', 'arrivals'].map((k) => `{bench-raw}:${k}`);
   await ours.tryAcquire().then((p) => p?.release()); // defines the commands on this client
+  const [acquireScript, releaseScript] = [scriptCommand('semaphoreAcquire'), scriptCommand('semaphoreRelease')];
   const rawScripts = async () => {
-    await defined.nestjsLimiters_semaphoreAcquire(...scriptKeys, 'raw', 10, 30_000, 0, 'none');
-    await defined.nestjsLimiters_semaphoreRelease(...scriptKeys.slice(0, 3), 'raw', 10);
+    await defined[acquireScript](...scriptKeys, 'raw', 10, 30_000, 0, 'none');
+    await defined[releaseScript](...scriptKeys.slice(0, 3), 'raw', 10);
   };
 
   const noop = () => undefined;
