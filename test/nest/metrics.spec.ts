@@ -314,6 +314,11 @@ describe('Metrics off', () => {
     for (const channel of Object.values(CHANNEL_NAMES)) expect(diagnosticsChannel.channel(channel).hasSubscribers).toBe(false);
   });
 
+  it('fails the start on a metrics option that is neither a boolean nor an object of known options', async () => {
+    await expect(startContext({ options: { metrics: 'yes' as never } })).rejects.toThrow(/metrics/);
+    await expect(startContext({ options: { metrics: { meters: {} } as never } })).rejects.toThrow(/meters/);
+  });
+
   it('loads @opentelemetry/api nowhere but lazily in the metrics provider (lib imports it only as a type)', () => {
     const lib = join(__dirname, '..', '..', 'lib');
     const files = (dir: string): string[] =>
