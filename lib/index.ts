@@ -78,3 +78,7 @@ export { LimitsInterceptor } from './nest/transport/limits.interceptor';
 export { LimitsExceptionFilter } from './nest/transport/limits-exception.filter';
 export { LimitExceededException } from './nest/transport/limit-exceeded.exception';
 export type { RefusedLimit } from './nest/transport/limit-exceeded.exception';
+export { recordLimiterMetrics } from './nest/metrics/record-limiter-metrics';
+export type { LimiterMetricsOptions } from './nest/metrics/record-limiter-metrics';
+export type { LimitersMetricsOptions } from './nest/metrics/metrics-options';
+export { METRIC_NAMES, METRIC_ATTRIBUTES } from './nest/metrics/metric-names';

@@ -101,6 +101,22 @@ describe('the sample app under its load tool (npm run demo)', () => {
       });
     });
 
+    it('prints its metrics from GET /metrics, counting each request once: the run’s answers plus the warm-up’s', () => {
+      const { status, warmUp } = run.summary;
+      const count = (labels: string) => {
+        const line = run.output.split('\n').find((l) => l.startsWith(`limiters_requests_total{${labels}`));
+        return line === undefined ? undefined : Number(line.split(' ').pop());
+      };
+      explained(run, () => {
+        expect(warmUp.ok + warmUp.tooMany).toBe(30);
+        const perKey = 'limiters_name="per-key",limiters_kind="token-bucket",limiters_result=';
+        expect(count(`${perKey}"admitted"`)).toBe(status.ok + warmUp.ok);
+        expect(count(`${perKey}"refused",limiters_reason="limit"`)).toBe(status.tooMany + warmUp.tooMany);
+        // Every admitted request called the slow API once, through its semaphore.
+        expect(count('limiters_name="slow-api",limiters_kind="semaphore",limiters_result="admitted"')).toBe(status.ok + warmUp.ok);
+      });
+    });
+
     it('prints a progress line and the summary with latency percentiles, and stops the app', () => {
       expect(run.output).toMatch(/\d+% \d+\.\ds │ sent \d+ · 2xx \d+ · 429 \d+/);
       expect(run.output).toMatch(/latency 2xx +p50 [\d.]+ ms · p90 [\d.]+ ms · p99 [\d.]+ ms/);

@@ -5,6 +5,7 @@ import type { TokenBucketOptions } from '../core/token-bucket-limiter';
 import type { LimiterStore } from '../core/limiter-store';
 import type { LimitMode } from '../core/options';
 import type { RefusedLimit } from './transport/limit-exceeded.exception';
+import type { LimitersMetricsOptions } from './metrics/metrics-options';
 
 /** A limiter declared in module options; the record key is its registered name. */
 // No `key`: a registered limiter is the shared limit; getSemaphore(name, key) gives one key's.
@@ -98,6 +99,12 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
    * agents). Called for every limited call, handlers and service methods, sync or async.
    */
   skip?: (call: LimitedCallInfo) => boolean | Promise<boolean>;
+  /**
+   * Records OpenTelemetry metrics (limiters.requests, limiters.wait.duration...) through
+   * @opentelemetry/api, an optional peer dependency: `true` on the global MeterProvider, or
+   * `{ meter }` / `{ meterProvider }`. Default off: nothing listens to the events.
+   */
+  metrics?: boolean | LimitersMetricsOptions;
 }
 
 /** The module options after start-up checks, with every default filled in. */
@@ -121,4 +128,6 @@ export interface ResolvedLimitersOptions {
   http: Required<Omit<LimitersHttpOptions, 'exceptionFactory'>> & Pick<LimitersHttpOptions, 'exceptionFactory'>;
   whenRedisFails: WhenRedisFails;
   skip: ((call: LimitedCallInfo) => boolean | Promise<boolean>) | undefined;
+  /** What to record metrics on; undefined when metrics are off. */
+  metrics?: LimitersMetricsOptions;
 }

@@ -128,3 +128,9 @@ export function redisPolicyUnknown(reason: string): string {
 function optionKey(kind: LimitKind): string {
   return kind === 'semaphore' ? 'semaphores' : 'tokenBuckets';
 }
+
+export function metricsApiMissing(reason: string): string {
+  return `LimitersModule option metrics needs the package @opentelemetry/api (npm install @opentelemetry/api), or a meter of your own in metrics.meter: ${reason}`;
+}
+
+export const METRICS_OPTION_REQUIREMENT = 'of LimitersModule must be true, false or { meter?, meterProvider?, attributes?, stateTimeoutMs? }';

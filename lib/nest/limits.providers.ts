@@ -5,6 +5,7 @@ import { limitersOptionsProvider } from './limiters-options.provider';
 import { LimitersService } from './limiters.service';
 import { LIMITS_ADMISSION } from './limits.constants';
 import { LimitsExplorer } from './limits.explorer';
+import { LimitersMetrics } from './metrics/limiters-metrics';
 import { Admission } from './pipeline/admission';
 import { HandlerLimits } from './transport/handler-limits';
 import { LimitsExceptionFilter } from './transport/limits-exception.filter';
@@ -23,6 +24,7 @@ export const limitsProviders: Provider[] = [
   HandlerLimits,
   { provide: LIMITS_ADMISSION, useExisting: HandlerLimits },
   LimitsExplorer,
+  LimitersMetrics,
   { provide: APP_FILTER, useClass: LimitsExceptionFilter },
 ];
 

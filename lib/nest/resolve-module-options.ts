@@ -7,6 +7,7 @@ import { RedisStore } from '../store/redis/redis-store';
 import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
 import {
   KEY_SECRET_REQUIREMENT,
+  METRICS_OPTION_REQUIREMENT,
   READABLE_KEYS_REQUIREMENT,
   REDIS_AND_STORE_CONFLICT,
   REDIS_OPTION_REQUIREMENT,
@@ -16,7 +17,8 @@ import {
 export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
 
 /** Every option LimitersModule takes (forRoot adds isGlobal, which Nest's builder takes off first). */
-const MODULE_OPTIONS = ['redis', 'store', 'keyPrefix', 'keySecret', 'readableKeys', 'mode', 'defaults', 'http', 'whenRedisFails', 'skip', 'semaphores', 'tokenBuckets'];
+const MODULE_OPTIONS = ['redis', 'store', 'keyPrefix', 'keySecret', 'readableKeys', 'mode', 'defaults', 'http', 'whenRedisFails', 'skip', 'semaphores', 'tokenBuckets', 'metrics'];
+const METRICS_OPTIONS = ['meter', 'meterProvider', 'attributes', 'stateTimeoutMs'];
 const HTTP_OPTIONS = ['tokenBucketStatus', 'semaphoreStatus', 'headers', 'exceptionFactory'];
 
 /** Where the module's limits live, and whether the module owns a Redis connection it must close. */
@@ -77,7 +79,28 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
     whenRedisFails,
     skip: options.skip,
     mode: options.mode,
+    metrics: resolveMetrics(options.metrics),
   };
+}
+
+/** `metrics` as the recorder takes it: undefined when off, `{}` for the global MeterProvider. */
+function resolveMetrics(metrics: LimitersModuleOptions['metrics']): ResolvedLimitersOptions['metrics'] {
+  if (metrics === undefined || metrics === false) return undefined;
+  if (metrics === true) return {};
+  if (metrics === null || typeof metrics !== 'object') {
+    throw new InvalidOptionError('metrics', undefined, METRICS_OPTION_REQUIREMENT, metrics);
+  }
+  checkKnownOptions(metrics, METRICS_OPTIONS, undefined, 'of LimitersModule metrics ');
+  for (const option of ['attributes'] as const) {
+    if (metrics[option] !== undefined && typeof metrics[option] !== 'function') {
+      throw new InvalidOptionError(`metrics.${option}`, undefined, 'of LimitersModule must be a function', metrics[option]);
+    }
+  }
+  const { stateTimeoutMs } = metrics;
+  if (stateTimeoutMs !== undefined && (typeof stateTimeoutMs !== 'number' || !(stateTimeoutMs > 0) || !Number.isFinite(stateTimeoutMs))) {
+    throw new InvalidOptionError('metrics.stateTimeoutMs', undefined, 'of LimitersModule must be a positive number of ms', stateTimeoutMs);
+  }
+  return { ...metrics };
 }
 
 /**

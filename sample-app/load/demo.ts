@@ -4,7 +4,7 @@
  * Everything a newcomer needs in one go: builds the sample app (when its sources are
  * newer than the last build, or with --build), starts it on a free
  * loopback port (its output prefixed "app │"), waits until it answers, runs the load,
- * prints the summary and stops the app. The app picks its store as `npm run sample`
+ * prints the summary and the app's limiters_requests_total from GET /metrics, and stops the app. The app picks its store as `npm run sample`
  * does (REDIS_URL, else a throwaway redis-server, else memory; SAMPLE_STORE=memory).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,9 +26,18 @@ async function demo(argv: string[]): Promise<void> {
     const url = await listening;
     await answering(url, child);
     printSummary(await runLoad({ ...load, url }), json);
+    process.stdout.write(`${await requestCounts(url)}\n`);
   } finally {
     await stopApp(child);
   }
+}
+
+/** The app's count of limited requests, as Prometheus scrapes it from GET /metrics (warm-up included). */
+export async function requestCounts(url: string): Promise<string> {
+  const response = await fetch(`${url}/metrics`);
+  if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
+  const lines = (await response.text()).split('\n').filter((line) => line.startsWith('limiters_requests_total{'));
+  return ['GET /metrics (warm-up included):', ...lines].join('\n');
 }
 
 /** `nest build`: compiles with tsc, which (unlike esbuild-based runners) emits the decorator metadata Nest injects by. */

@@ -52,9 +52,11 @@ export interface Summary {
   /** Admissions the app counted, to hold against `status.ok`. */
   appAdmissions: number;
   latency: { ok: Percentiles | undefined; tooMany: Percentiles | undefined };
+  /** Answers to the warm-up requests sent before the measured run (the app's metrics count them as well). */
+  warmUp: { ok: number; tooMany: number };
 }
 
-export function summarize(samples: Sample[], keys: string[], stats: AppStats): Summary {
+export function summarize(samples: Sample[], keys: string[], stats: AppStats, warmUp: Summary['warmUp'] = { ok: 0, tooMany: 0 }): Summary {
   const ok = samples.filter((s) => s.status >= 200 && s.status < 300);
   const tooMany = samples.filter((s) => s.status === 429);
   const failed = samples.filter((s) => s.status === 0).length;
@@ -82,6 +84,7 @@ export function summarize(samples: Sample[], keys: string[], stats: AppStats): S
     },
     appAdmissions: stats.admissions.total,
     latency: { ok: percentiles(ok), tooMany: percentiles(tooMany) },
+    warmUp,
   };
 }
 

@@ -44,7 +44,7 @@ export async function runLoad(options: LoadOptions, out: NodeJS.WriteStream = pr
   let inFlight = 0;
   let upstream: { inFlight: number; peak: number; capacity: number } | undefined;
 
-  await warmUp(agent, base, `warm-up-${run}`);
+  const warmedUp = await warmUp(agent, base, `warm-up-${run}`);
   await call(agent, new URL('/stats/reset', base), 'POST');
   const limits = (await getStats(agent, base)).limits;
   out.write(
@@ -108,7 +108,7 @@ export async function runLoad(options: LoadOptions, out: NodeJS.WriteStream = pr
 
   const stats = await getStats(agent, base);
   agent.destroy();
-  return summarize(samples, keys, stats);
+  return summarize(samples, keys, stats, warmedUp);
 }
 
 function loopbackUrl(url: string): URL {
@@ -147,9 +147,12 @@ function call(
  * A fresh app compiles its request paths on first use: a short unmeasured run on a key of
  * its own (admitted and refused answers, both routes) keeps that out of the figures.
  */
-async function warmUp(agent: Agent, base: URL, apiKey: string): Promise<void> {
+/** Its answers are counted apart: the app's metrics count them too. */
+async function warmUp(agent: Agent, base: URL, apiKey: string): Promise<Summary['warmUp']> {
   const paths = Array.from({ length: WARM_UP_REQUESTS }, (_, i) => (i % 2 ? '/api/history/ACME?days=1' : '/api/quote/ACME'));
-  await Promise.all(paths.map((path) => call(agent, new URL(path, base), 'GET', { 'x-api-key': apiKey })));
+  const answers = await Promise.all(paths.map((path) => call(agent, new URL(path, base), 'GET', { 'x-api-key': apiKey })));
+  const statuses = answers.map((a) => a.status);
+  return { ok: statuses.filter((s) => s >= 200 && s < 300).length, tooMany: statuses.filter((s) => s === 429).length };
 }
 
 async function getStats(agent: Agent, base: URL): Promise<AppStats> {

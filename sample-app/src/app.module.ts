@@ -4,6 +4,7 @@ import { Admissions } from './quotes/admissions';
 import { QuotesController } from './quotes/quotes.controller';
 import { SlowApiService } from './quotes/slow-api.service';
 import { UpstreamMeter } from './quotes/upstream-meter';
+import { MetricsController, SAMPLE_TELEMETRY, SampleTelemetry } from './metrics/metrics.controller';
 import { PER_KEY, SLOW_API } from './sample-limits';
 import { STORE_CHOICE, StatsController } from './stats/stats.controller';
 import type { StoreChoice } from './store/choose-store';
@@ -13,6 +14,7 @@ export class AppModule {
   static register(store: StoreChoice): DynamicModule {
     const { name: slowApi, capacity, maxSleep } = SLOW_API;
     const { name: perKey, ...bucket } = PER_KEY;
+    const telemetry = new SampleTelemetry();
     return {
       module: AppModule,
       imports: [
@@ -21,10 +23,17 @@ export class AppModule {
           keyPrefix: 'sample',
           semaphores: { [slowApi]: { capacity, maxSleep } },
           tokenBuckets: { [perKey]: bucket },
+          metrics: { meterProvider: telemetry.meterProvider },
         }),
       ],
-      controllers: [QuotesController, StatsController],
-      providers: [SlowApiService, UpstreamMeter, Admissions, { provide: STORE_CHOICE, useValue: store }],
+      controllers: [QuotesController, StatsController, MetricsController],
+      providers: [
+        SlowApiService,
+        UpstreamMeter,
+        Admissions,
+        { provide: STORE_CHOICE, useValue: store },
+        { provide: SAMPLE_TELEMETRY, useValue: telemetry },
+      ],
     };
   }
 }
