@@ -16,6 +16,7 @@ import { info } from './support/redis-info';
 import { handoff } from './scenarios/handoff';
 import { http } from './scenarios/http';
 import { manyKeys } from './scenarios/many-keys';
+import { observability } from './scenarios/observability';
 import { saturated } from './scenarios/saturated';
 import { tokenBucket } from './scenarios/token-bucket';
 import { uncontended } from './scenarios/uncontended';
@@ -27,6 +28,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   'token-bucket': tokenBucket,
   http,
   'many-keys': manyKeys,
+  observability,
 };
 
 const resultsDir = path.resolve(__dirname, 'results');
