@@ -78,3 +78,6 @@ export { LimitsInterceptor } from './nest/transport/limits.interceptor';
 export { LimitsExceptionFilter } from './nest/transport/limits-exception.filter';
 export { LimitExceededException } from './nest/transport/limit-exceeded.exception';
 export type { RefusedLimit } from './nest/transport/limit-exceeded.exception';
+export { LimitersBoardModule } from './nest/board/board.module';
+export type { LimitersBoardOptions } from './nest/board/board-options.interface';
+export type { BoardData, BoardRow } from './nest/board/board-data';
