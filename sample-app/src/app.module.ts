@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LimitersModule } from '../../lib';
+import { sampleBoard } from './board';
 import { Admissions } from './quotes/admissions';
 import { QuotesController } from './quotes/quotes.controller';
 import { SlowApiService } from './quotes/slow-api.service';
@@ -22,6 +23,7 @@ export class AppModule {
           semaphores: { [slowApi]: { capacity, maxSleep } },
           tokenBuckets: { [perKey]: bucket },
         }),
+        sampleBoard(),
       ],
       controllers: [QuotesController, StatsController],
       providers: [SlowApiService, UpstreamMeter, Admissions, { provide: STORE_CHOICE, useValue: store }],
