@@ -82,3 +82,6 @@ export { recordLimiterMetrics } from './nest/metrics/record-limiter-metrics';
 export type { LimiterMetricsOptions } from './nest/metrics/record-limiter-metrics';
 export type { LimitersMetricsOptions } from './nest/metrics/metrics-options';
 export { METRIC_NAMES, METRIC_ATTRIBUTES } from './nest/metrics/metric-names';
+export { LimitersBoardModule } from './nest/board/board.module';
+export type { LimitersBoardOptions } from './nest/board/board-options.interface';
+export type { BoardData, BoardRow } from './nest/board/board-data';

@@ -134,3 +134,11 @@ export function metricsApiMissing(reason: string): string {
 }
 
 export const METRICS_OPTION_REQUIREMENT = 'of LimitersModule must be true, false or { meter?, meterProvider?, attributes?, stateTimeoutMs? }';
+
+/** The live board's words for a limiter whose state it could not read. */
+export const BOARD_STATE_UNAVAILABLE = 'Redis unavailable';
+export const BOARD_STATE_TIMED_OUT = 'Redis did not answer in time';
+export const BOARD_PATH_REQUIREMENT = 'of LimitersBoardModule must be a string (the page\'s path)';
+export const BOARD_AUTHORIZE_REQUIREMENT = 'of LimitersBoardModule must be a function (request) => boolean | Promise<boolean>';
+export const BOARD_RECENT_REQUIREMENT = 'of LimitersBoardModule must be a number of ms, at least 1000';
+export const BOARD_REFRESH_REQUIREMENT = 'of LimitersBoardModule must be a number of ms, at least 250';

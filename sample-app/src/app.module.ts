@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { LimitersModule } from '../../lib';
+import { sampleBoard } from './board';
 import { Admissions } from './quotes/admissions';
 import { QuotesController } from './quotes/quotes.controller';
 import { SlowApiService } from './quotes/slow-api.service';
@@ -25,6 +26,7 @@ export class AppModule {
           tokenBuckets: { [perKey]: bucket },
           metrics: { meterProvider: telemetry.meterProvider },
         }),
+        sampleBoard(),
       ],
       controllers: [QuotesController, StatsController, MetricsController],
       providers: [

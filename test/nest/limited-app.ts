@@ -4,7 +4,7 @@
  * that is not there.
  */
 import { createServer, type AddressInfo } from 'node:net';
-import type { INestApplication, INestApplicationContext, Provider, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, INestApplicationContext, Provider, Type } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
@@ -25,11 +25,13 @@ export interface AppParts {
   options?: ModuleOptions;
   providers?: Provider[];
   controllers?: Type[];
+  /** More modules next to LimitersModule (the live board). */
+  imports?: DynamicModule[];
 }
 
-function testingModule({ redis, options, providers = [], controllers = [] }: AppParts) {
+function testingModule({ redis, options, providers = [], controllers = [], imports = [] }: AppParts) {
   return Test.createTestingModule({
-    imports: [LimitersModule.forRoot({ ...options, redis })],
+    imports: [LimitersModule.forRoot({ ...options, redis }), ...imports],
     providers,
     controllers,
   }).compile();
