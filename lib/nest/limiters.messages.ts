@@ -128,3 +128,10 @@ export function redisPolicyUnknown(reason: string): string {
 function optionKey(kind: LimitKind): string {
   return kind === 'semaphore' ? 'semaphores' : 'tokenBuckets';
 }
+
+export const HEALTH_STORE_NOT_PROBED =
+  'the limiters keep their state in a store given to LimitersModule, which the health check cannot probe';
+
+export function healthTimeoutRequirement(): string {
+  return 'of LimitersHealthIndicator.isHealthy must be a number of milliseconds, at least 1';
+}
