@@ -44,6 +44,8 @@ export { checkRedisPolicy } from './store/redis/server-policy';
 export type { EvictingServer } from './store/redis/server-policy';
 export { LimitersModule } from './nest/limiters.module';
 export { LimitersService } from './nest/limiters.service';
+export { LimitersHealthIndicator } from './nest/health/limiters.health';
+export type { LimitersHealthOptions, LimitersHealthResult } from './nest/health/limiters.health';
 export { LIMITERS_MODULE_OPTIONS } from './nest/limiters.module-definition';
 export type { LimitersRootOptions, LimitersRootAsyncOptions } from './nest/limiters.module-definition';
 export type {

@@ -142,3 +142,10 @@ export const BOARD_PATH_REQUIREMENT = 'of LimitersBoardModule must be a string (
 export const BOARD_AUTHORIZE_REQUIREMENT = 'of LimitersBoardModule must be a function (request) => boolean | Promise<boolean>';
 export const BOARD_RECENT_REQUIREMENT = 'of LimitersBoardModule must be a number of ms, at least 1000';
 export const BOARD_REFRESH_REQUIREMENT = 'of LimitersBoardModule must be a number of ms, at least 250';
+
+export const HEALTH_STORE_NOT_PROBED =
+  'the limiters keep their state in a store given to LimitersModule, which the health check cannot probe';
+
+export function healthTimeoutRequirement(): string {
+  return 'of LimitersHealthIndicator.isHealthy must be a number of milliseconds, at least 1';
+}

@@ -1,5 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { LimitersHealthIndicator } from './health/limiters.health';
 import { LimitersConnection } from './limiters-connection';
 import { limitersOptionsProvider } from './limiters-options.provider';
 import { LimitersService } from './limiters.service';
@@ -26,7 +27,11 @@ export const limitsProviders: Provider[] = [
   LimitsExplorer,
   LimitersMetrics,
   { provide: APP_FILTER, useClass: LimitsExceptionFilter },
+  LimitersHealthIndicator,
 ];
 
-/** What LimitsInterceptor and TokenBucketGuard need wherever a controller uses them. */
-export const limitsExports = [LIMITS_ADMISSION];
+/**
+ * What LimitsInterceptor and TokenBucketGuard need wherever a controller uses them, and the
+ * health indicator a health controller injects.
+ */
+export const limitsExports = [LIMITS_ADMISSION, LimitersHealthIndicator];

@@ -12,6 +12,7 @@ const OPERATIONS: Record<string, (name: string) => string> = {
   semaphoreInspect: (name) => `read the state of semaphore "${name}"`,
   tokenBucketTake: (name) => `take tokens from token bucket "${name}"`,
   tokenBucketInspect: (name) => `read the state of token bucket "${name}"`,
+  healthProbe: () => 'answer the health probe (a script that only reads TIME)',
   subscribe: (name) => `subscribe to the grants of semaphore "${name}" (SUBSCRIBE)`,
 };
 
@@ -22,7 +23,8 @@ export class ScriptRunner {
   constructor(
     private readonly client: RedisClient,
     private readonly ref: LimiterRef,
-    private readonly kind: LimitKind,
+    /** Absent for the health probe, which belongs to no limiter. */
+    private readonly kind?: LimitKind,
   ) {}
 
   run(script: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
