@@ -124,22 +124,27 @@ export class TokenBucketLimiter {
     return { allowed, remaining: Math.max(0, reply.tokens), retryAfter: allowed ? 0 : reply.wait, fullIn: reply.fullIn };
   }
 
-  /** The one call to the store of take, reserve and tryTake, and the events of its outcome. */
-  private async takeFromStore(amount: number, maxWait: number): Promise<TakeReply> {
-    let reply: TakeReply;
-    try {
-      reply = await this.backend.take(this.shape, amount, maxWait);
-    } catch (error) {
-      publishRedisError(this.identity, error);
-      throw error;
-    }
-    if (!reply.reserved) {
-      publish('refuse', () => ({ ...this.identity, amount, reason: 'limit', retryAfterMs: reply.wait, waitedMs: 0 }));
-      return reply;
-    }
-    if (reply.wait > 0) publish('wait', () => ({ ...this.identity, amount, maxWaitMs: reply.wait }));
-    publish('admit', () => ({ ...this.identity, amount, waitedMs: reply.wait, remaining: Math.max(0, reply.tokens) }));
-    return reply;
+  /**
+   * The one call to the store of take, reserve and tryTake, and the events of its outcome.
+   * A plain promise chain rather than an async function: it runs on every admission, and
+   * one more async frame is a measurable part of what an admission costs the client.
+   */
+  private takeFromStore(amount: number, maxWait: number): Promise<TakeReply> {
+    return this.backend.take(this.shape, amount, maxWait).then(
+      (reply) => {
+        if (!reply.reserved) {
+          publish('refuse', () => ({ ...this.identity, amount, reason: 'limit', retryAfterMs: reply.wait, waitedMs: 0 }));
+          return reply;
+        }
+        if (reply.wait > 0) publish('wait', () => ({ ...this.identity, amount, maxWaitMs: reply.wait }));
+        publish('admit', () => ({ ...this.identity, amount, waitedMs: reply.wait, remaining: Math.max(0, reply.tokens) }));
+        return reply;
+      },
+      (error: unknown) => {
+        publishRedisError(this.identity, error);
+        throw error;
+      },
+    );
   }
 
   /** Takes `tokens` (default 1), then runs `work`. */

@@ -77,7 +77,8 @@ export class Admission {
       // Every bucket is worked out before any is taken: a refusal's answer names them all.
       const buckets: Array<{ limit: DeclaredLimit; picked: CallLimit }> = [];
       for (const limit of limits.tokenBuckets) {
-        const picked = await this.pick(limit, call.args);
+        const picking = this.pick(limit, call.args);
+        const picked = isThenable(picking) ? await picking : picking;
         if (picked) buckets.push({ limit, picked });
       }
       const policies = buckets.map(({ limit, picked }) => ({ limit, limiter: picked.limiter as TokenBucketLimiter }));
@@ -87,7 +88,8 @@ export class Admission {
         admitted.tokens.push(await this.take(limit, bucket, picked, call, admitted.tokens, policies));
       }
       const limit = limits.semaphore;
-      const picked = limit && (await this.pick(limit, call.args));
+      const picking = limit && this.pick(limit, call.args);
+      const picked = isThenable(picking) ? await picking : picking;
       if (picked) {
         const semaphore = picked.limiter as SemaphoreLimiter;
         mayWait(picked.maxSleep ?? semaphore.maxSleep);
@@ -180,19 +182,32 @@ export class Admission {
 
   /**
    * The limiter a limit uses for this call, or undefined when `skip` says so. Functions of
-   * the call may be sync or async: each result is awaited.
+   * the call may be sync or async; while all of them answer synchronously so does this,
+   * since it runs for every limit of every limited call.
    */
-  private async pick(limit: DeclaredLimit, args: unknown[]): Promise<CallLimit | undefined> {
-    if (limit.skip && (await limit.skip(...args))) return undefined;
-    const key = keyOf(limit, limit.key === undefined ? undefined : await limit.key(...args));
+  private pick(limit: DeclaredLimit, args: unknown[]): Maybe<CallLimit | undefined> {
+    if (!limit.skip) return this.pickFor(limit, args);
+    const skip = limit.skip(...args);
+    if (isThenable(skip)) return skip.then((skipped) => (skipped ? undefined : this.pickFor(limit, args)));
+    return skip ? undefined : this.pickFor(limit, args);
+  }
+
+  private pickFor(limit: DeclaredLimit, args: unknown[]): Maybe<CallLimit> {
     const dynamic = dynamicOptions(limit);
+    const values: unknown[] = [
+      limit.key?.(...args),
+      typeof limit.tokens === 'function' ? limit.tokens(...args) : (limit.tokens ?? 1),
+      typeof limit.maxSleep === 'function' ? limit.maxSleep(...args) : limit.maxSleep,
+      ...dynamic.map((option) => (limit.inline![option] as Function)(...args)),
+    ];
+    if (values.some(isThenable)) return Promise.all(values).then((settled) => this.pickFrom(limit, dynamic, settled));
+    return this.pickFrom(limit, dynamic, values);
+  }
+
+  private pickFrom(limit: DeclaredLimit, dynamic: string[], [rawKey, tokens, maxSleep, ...perCallValues]: unknown[]): CallLimit {
+    const key = keyOf(limit, rawKey);
     let perCall: Record<string, unknown> | undefined;
-    if (dynamic.length > 0) {
-      perCall = {};
-      for (const option of dynamic) perCall[option] = await (limit.inline![option] as Function)(...args);
-    }
-    const tokens = typeof limit.tokens === 'function' ? await limit.tokens(...args) : (limit.tokens ?? 1);
-    const maxSleep = typeof limit.maxSleep === 'function' ? await limit.maxSleep(...args) : limit.maxSleep;
+    if (dynamic.length > 0) perCall = Object.fromEntries(dynamic.map((option, i) => [option, perCallValues[i]]));
     const id = perCall ? `${limit.id} ${key ?? ''} ${JSON.stringify(perCall)}` : key === undefined ? limit.id : `${limit.id} ${key}`;
     const limiter = this.picked.getOrCreate(id, () => this.limiterOf(limit, key, perCall));
     return { limiter, tokens: tokens as number, maxSleep: maxSleep as number | undefined };
@@ -232,6 +247,12 @@ export class Admission {
 }
 
 const nothingToRelease: Release = () => undefined;
+
+type Maybe<T> = T | Promise<T>;
+
+function isThenable<T>(value: Maybe<T> | unknown): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
 
 function releaseOf(permit: Permit | undefined): Release {
   // A release that cannot reach Redis must not fail the call: the lease runs out on its own.
