@@ -91,6 +91,15 @@ describe('the sample app under its load tool (npm run demo)', () => {
       });
     });
 
+    it('counts every 429 from the library\'s refuse events too, and answers GET /health with 200', () => {
+      const { status, refusedByEvents, health } = run.summary;
+      explained(run, () => {
+        const total = Object.values(refusedByEvents).reduce((a, b) => a + b, 0);
+        expect(total).toBe(status.tooMany);
+        expect(health).toBe(200);
+      });
+    });
+
     it('admits the keys at their configured rate', () => {
       const { rate } = run.summary;
       explained(run, () => {

@@ -23,6 +23,8 @@ export interface AppStats {
   };
   slowApi: { inFlight: number; peak: number; calls: number; holders: number; waiters: number };
   admissions: { total: number; byKey: Record<string, number> };
+  /** Refusals per limit, from the library's nestjs-limiters:refuse events. */
+  refusedByEvents: Record<string, number>;
 }
 
 export interface Percentiles {
@@ -51,6 +53,10 @@ export interface Summary {
   };
   /** Admissions the app counted, to hold against `status.ok`. */
   appAdmissions: number;
+  /** Refusals the app counted from the library's events, per limit, to hold against `status.tooMany`. */
+  refusedByEvents: Record<string, number>;
+  /** GET /health's status at the end (Terminus, with LimitersHealthIndicator); set by the load tool. */
+  health?: number;
   latency: { ok: Percentiles | undefined; tooMany: Percentiles | undefined };
   /** Answers to the warm-up requests sent before the measured run (the app's metrics count them as well). */
   warmUp: { ok: number; tooMany: number };
@@ -83,6 +89,7 @@ export function summarize(samples: Sample[], keys: string[], stats: AppStats, wa
       raw: seconds === 0 ? 0 : ok.length / seconds,
     },
     appAdmissions: stats.admissions.total,
+    refusedByEvents: stats.refusedByEvents,
     latency: { ok: percentiles(ok), tooMany: percentiles(tooMany) },
     warmUp,
   };

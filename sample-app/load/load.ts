@@ -107,8 +107,9 @@ export async function runLoad(options: LoadOptions, out: NodeJS.WriteStream = pr
   progress.end();
 
   const stats = await getStats(agent, base);
+  const health = await call(agent, new URL('/health', base), 'GET');
   agent.destroy();
-  return summarize(samples, keys, stats, warmedUp);
+  return { ...summarize(samples, keys, stats, warmedUp), health: health.status };
 }
 
 function loopbackUrl(url: string): URL {

@@ -1,6 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { LimitersModule } from '../../lib';
 import { sampleBoard } from './board';
+import { RefusalLog } from './events/refusal-log';
+import { HealthController } from './health/health.controller';
 import { Admissions } from './quotes/admissions';
 import { QuotesController } from './quotes/quotes.controller';
 import { SlowApiService } from './quotes/slow-api.service';
@@ -27,12 +30,14 @@ export class AppModule {
           metrics: { meterProvider: telemetry.meterProvider },
         }),
         sampleBoard(),
+        TerminusModule,
       ],
-      controllers: [QuotesController, StatsController, MetricsController],
+      controllers: [QuotesController, StatsController, MetricsController, HealthController],
       providers: [
         SlowApiService,
         UpstreamMeter,
         Admissions,
+        RefusalLog,
         { provide: STORE_CHOICE, useValue: store },
         { provide: SAMPLE_TELEMETRY, useValue: telemetry },
       ],

@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Inject, Post } from '@nestjs/common';
 import { InjectSemaphore, LimitersService, SemaphoreLimiter } from '../../../lib';
+import { RefusalLog } from '../events/refusal-log';
 import { Admissions } from '../quotes/admissions';
 import { UpstreamMeter } from '../quotes/upstream-meter';
 import { PER_KEY, SLOW_API } from '../sample-limits';
@@ -13,6 +14,7 @@ export class StatsController {
   constructor(
     private readonly meter: UpstreamMeter,
     private readonly admissions: Admissions,
+    private readonly refusals: RefusalLog,
     private readonly limiters: LimitersService,
     @InjectSemaphore(SLOW_API.name) private readonly slots: SemaphoreLimiter,
     @Inject(STORE_CHOICE) private readonly store: StoreChoice,
@@ -36,6 +38,8 @@ export class StatsController {
         waiters: waiters.length,
       },
       admissions: this.admissions.snapshot(),
+      /** Refusals per limit, counted from the library's nestjs-limiters:refuse events. */
+      refusedByEvents: this.refusals.snapshot(),
     };
   }
 
@@ -45,5 +49,6 @@ export class StatsController {
   reset(): void {
     this.meter.reset();
     this.admissions.reset();
+    this.refusals.reset();
   }
 }
