@@ -1,6 +1,7 @@
 /** Scenario 5: HTTP, a Nest route with @TokenBucket vs the same route under @nestjs/throttler (Redis storage). */
 import * as net from 'node:net';
 import { startWorker } from '../../test/harness/processes';
+import { BEFORE_EVENTS, buildBefore } from '../support/build';
 import { sleep } from '../support/clock';
 import { processCpuMicros } from '../support/process-cpu';
 import type { BenchContext, Section } from '../support/context';
@@ -16,6 +17,7 @@ const VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'throttler', label: '@nestjs/throttler + @nest-lab/throttler-storage-redis' },
   { variant: 'nestjs-limiters', label: 'nestjs-limiters @TokenBucket (RateLimit headers on, the default)' },
   { variant: 'nestjs-limiters-no-headers', label: 'nestjs-limiters @TokenBucket, http.headers: false' },
+  { variant: 'nestjs-limiters-before-events', label: `nestjs-limiters @TokenBucket before events (${BEFORE_EVENTS}, own build), headers on` },
 ];
 
 /** Variants whose route has no limit: measured only in the admit-everything mode. */
@@ -49,6 +51,8 @@ async function waitForHttp(port: number): Promise<void> {
 export async function http(ctx: BenchContext): Promise<Section> {
   const durationS = ctx.quick ? 2 : 4;
   const rounds = ctx.quick ? 1 : 5;
+  // The library as it was before it published events, to show what they cost a request.
+  const beforeDir = buildBefore();
   const connections = 20;
   const sections: string[] = [];
   const data: Record<string, unknown> = {};
@@ -59,7 +63,7 @@ export async function http(ctx: BenchContext): Promise<Section> {
     const apps = await Promise.all(
       VARIANTS.filter((v) => mode.limit === 0 || !UNLIMITED.includes(v.variant)).map(async (v) => {
         const port = await freePort();
-        const worker = startWorker('bench/workers/http-app.worker.ts', { url: ctx.url, variant: v.variant, port, limit: mode.limit }, { timeoutMs: 600_000 });
+        const worker = startWorker('bench/workers/http-app.worker.ts', { url: ctx.url, variant: v.variant, port, limit: mode.limit, libDir: v.variant === 'nestjs-limiters-before-events' ? beforeDir : undefined }, { timeoutMs: 600_000 });
         return { ...v, port, worker, runs: [] as any[] };
       }),
     );

@@ -1,32 +1,7 @@
 /** Scenario 7: the client CPU an admission costs with events and metrics, against the library before events. */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { BEFORE_EVENTS, buildBefore } from '../support/build';
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
 import { fmtSpread, spread, table } from '../support/stats';
-
-/** The last commit before events were published (issue 11). */
-const BEFORE_EVENTS = '15fd5e7';
-
-const repoRoot = path.resolve(__dirname, '..', '..');
-
-/** Compiles lib/ as it was at `commit` into bench/.build-before (inside the repository, so it finds node_modules). */
-function buildBefore(commit: string): string {
-  const dir = path.join(repoRoot, 'bench', '.build-before');
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
-  const archive = execFileSync('git', ['archive', commit, 'lib', 'lua', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], { cwd: repoRoot });
-  execFileSync('tar', ['-x', '-C', path.join(dir, 'src')], { input: archive });
-  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  // prettier-ignore
-  execFileSync(process.execPath, [
-    tsc, '-p', path.join(dir, 'src', 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist'),
-    '--declaration', 'false', '--sourceMap', 'false',
-  ], { stdio: 'inherit' });
-  fs.symlinkSync(path.join(dir, 'src', 'lua'), path.join(dir, 'lua'));
-  fs.copyFileSync(path.join(dir, 'src', 'package.json'), path.join(dir, 'package.json'));
-  return dir;
-}
 
 interface Result {
   name: string;

@@ -18,3 +18,24 @@ export function buildLibrary(): void {
   // lua-scripts.ts finds the scripts three levels above dist/store/redis.
   fs.symlinkSync(path.join(repoRoot, 'lua'), path.join(buildDir, 'lua'));
 }
+
+/** The last commit before events were published (issue 11). */
+export const BEFORE_EVENTS = '15fd5e7';
+
+/** Compiles lib/ as it was at `commit` into bench/.build-before (inside the repository, so it finds node_modules). */
+export function buildBefore(commit: string = BEFORE_EVENTS): string {
+  const dir = path.join(repoRoot, 'bench', '.build-before');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+  const archive = execFileSync('git', ['archive', commit, 'lib', 'lua', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], { cwd: repoRoot });
+  execFileSync('tar', ['-x', '-C', path.join(dir, 'src')], { input: archive });
+  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+  // prettier-ignore
+  execFileSync(process.execPath, [
+    tsc, '-p', path.join(dir, 'src', 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist'),
+    '--declaration', 'false', '--sourceMap', 'false',
+  ], { stdio: 'inherit' });
+  fs.symlinkSync(path.join(dir, 'src', 'lua'), path.join(dir, 'lua'));
+  fs.copyFileSync(path.join(dir, 'src', 'package.json'), path.join(dir, 'package.json'));
+  return dir;
+}

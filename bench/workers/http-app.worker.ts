@@ -8,11 +8,18 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import { Controller, Get, Module, UseGuards, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import * as path from 'node:path';
 import { Redis } from 'ioredis';
 import { runWorker } from '../../test/harness/processes';
 import { lib } from '../support/limiters';
 
-export type HttpVariant = 'none' | 'throttler' | 'nestjs-limiters' | 'nestjs-limiters-no-headers' | 'nestjs-limiters-unlimited-route';
+export type HttpVariant =
+  | 'none'
+  | 'throttler'
+  | 'nestjs-limiters'
+  | 'nestjs-limiters-no-headers'
+  | 'nestjs-limiters-unlimited-route'
+  | 'nestjs-limiters-before-events';
 
 interface Args {
   url: string;
@@ -20,9 +27,13 @@ interface Args {
   port: number;
   /** Requests admitted per key before refusals start; 0: never refuse. */
   limit: number;
+  /** Another build of the library (the one from before events), for variant nestjs-limiters-before-events. */
+  libDir?: string;
 }
 
-const { url, variant, limit } = JSON.parse(process.env.WORKER_ARGS!) as Args;
+const { url, variant, limit, libDir } = JSON.parse(process.env.WORKER_ARGS!) as Args;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const library: typeof lib = libDir ? require(path.join(libDir, 'dist')) : lib;
 const redis = new Redis(url);
 const admitAll = limit === 0;
 
@@ -45,7 +56,7 @@ const ThrottledController = controller([UseGuards(ThrottlerGuard)], []);
 const LimitedController = controller(
   [],
   [
-    lib.TokenBucket({
+    library.TokenBucket({
       // One name per limit, so the two modes never share a bucket.
       name: `bench-http-${limit}`,
       // Admit everything (the cost of the limit itself) or `limit` per minute, like the throttler's ttl/limit.
@@ -74,11 +85,12 @@ function limiterModule(): { imports: DynamicModule[]; controller: Type } {
       };
     // The module imported, the route without a limit: what the module costs routes it does not limit.
     case 'nestjs-limiters-unlimited-route':
-      return { imports: [lib.LimitersModule.forRoot({ redis })], controller: PlainController };
+      return { imports: [library.LimitersModule.forRoot({ redis })], controller: PlainController };
     case 'nestjs-limiters':
     case 'nestjs-limiters-no-headers':
+    case 'nestjs-limiters-before-events':
       return {
-        imports: [lib.LimitersModule.forRoot({ redis, http: { headers: variant === 'nestjs-limiters' } })],
+        imports: [library.LimitersModule.forRoot({ redis, http: { headers: variant !== 'nestjs-limiters-no-headers' } })],
         controller: LimitedController,
       };
   }
