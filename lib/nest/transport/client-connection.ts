@@ -1,3 +1,4 @@
+import { ServerResponse } from 'node:http';
 import { HttpException } from '@nestjs/common';
 import { CLIENT_GONE } from '../limiters.messages';
 import type { Release } from '../pipeline/admission-outcome';
@@ -15,6 +16,9 @@ export interface NodeResponse {
 
 /** The Node response: Express's `res` itself, Fastify's `reply.raw`; undefined for anything else. */
 export function nodeResponse(response: unknown): NodeResponse | undefined {
+  // Express's response is a ServerResponse: asking it for `raw` first would look through
+  // its whole prototype chain for nothing, on every request.
+  if (response instanceof ServerResponse) return response;
   const candidate = (response as { raw?: unknown } | undefined)?.raw ?? response;
   const node = candidate as Partial<NodeResponse> | undefined;
   return typeof node?.once === 'function' && typeof node.off === 'function' && typeof node.closed === 'boolean'
