@@ -58,8 +58,8 @@ describe.each(storeTargets)('Events on $name', (target) => {
     const seen = events.of(name);
     expect(seen.admit).toHaveLength(2);
     expect(seen.refuse).toHaveLength(2);
-    expect(seen.admit[0]).toMatchObject({ kind: 'token-bucket', amount: 1, waitedMs: 0, remaining: 1, shadow: false });
-    expect(seen.refuse[0]).toMatchObject({ kind: 'token-bucket', amount: 1, reason: 'limit', shadow: false });
+    expect(seen.admit[0]).toMatchObject({ kind: 'token-bucket', tokens: 1, waitedMs: 0, remaining: 1, shadow: false });
+    expect(seen.refuse[0]).toMatchObject({ kind: 'token-bucket', tokens: 1, reason: 'limit', shadow: false });
     expect(seen.refuse[0].retryAfterMs).toBeGreaterThan(55_000);
     expect(seen.admit[0].keyId).toMatch(/^k\./);
     expect(JSON.stringify([...seen.admit, ...seen.refuse])).not.toContain(SECRET);
@@ -95,6 +95,7 @@ describe.each(storeTargets)('Events on $name', (target) => {
     expect(seen.admit[1].waitedMs).toBeGreaterThanOrEqual(40);
     expect(seen.refuse[0].waitedMs).toBeGreaterThanOrEqual(90);
     expect(seen.release[0].heldMs).toBeGreaterThanOrEqual(40);
+    expect([...seen.admit, ...seen.wait, ...seen.refuse, ...seen.release].every((e) => e.permits === 1 && e.tokens === undefined)).toBe(true);
   });
 
   it('in shadow mode admits every call of a bucket of 2 and reports exactly 3 of 5 as would-be refusals', async () => {

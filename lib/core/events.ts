@@ -40,17 +40,22 @@ export interface LimitEvent {
   shadow: boolean;
 }
 
-export interface AdmitEvent extends LimitEvent {
-  /** Tokens taken (token bucket) or permits held (semaphore). */
-  amount: number;
+/** How much a call asked for: tokens of a token bucket, permits of a semaphore. */
+export interface Amount {
+  /** Tokens the call takes (token bucket events). */
+  tokens?: number;
+  /** Permits the call holds (semaphore events). */
+  permits?: number;
+}
+
+export interface AdmitEvent extends LimitEvent, Amount {
   /** Ms the call waited for them (in shadow mode: would have waited). */
   waitedMs: number;
   /** Tokens left after the call (token bucket only). */
   remaining?: number;
 }
 
-export interface RefuseEvent extends LimitEvent {
-  amount: number;
+export interface RefuseEvent extends LimitEvent, Amount {
   reason: 'limit' | 'redis-unavailable';
   /** Ms until the call could succeed, where known (token bucket). */
   retryAfterMs?: number;
@@ -58,14 +63,12 @@ export interface RefuseEvent extends LimitEvent {
   waitedMs: number;
 }
 
-export interface WaitEvent extends LimitEvent {
-  amount: number;
+export interface WaitEvent extends LimitEvent, Amount {
   /** The longest the call will wait (ms); for a token bucket the exact wait. */
   maxWaitMs: number;
 }
 
-export interface ReleaseEvent extends LimitEvent {
-  amount: number;
+export interface ReleaseEvent extends LimitEvent, Amount {
   heldMs: number;
 }
 

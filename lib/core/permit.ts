@@ -95,7 +95,7 @@ export class Permit extends EventEmitter implements AsyncDisposable {
       const forget = () => void openCalls(this.source.store).permits.delete(this);
       releasing.then(forget, forget);
       this.releasing = releasing;
-      publish('release', () => ({ ...this.source.identity, amount: 1, heldMs: performance.now() - this.grantedAt }));
+      publish('release', () => ({ ...this.source.identity, permits: 1, heldMs: performance.now() - this.grantedAt }));
     }
     return this.releasing;
   }

@@ -75,7 +75,7 @@ export class SemaphoreLimiter implements PermitSource {
     try {
       const leaseEndsAt = await new SemaphoreWait(this, id, maxSleep, signal).wait();
       const permit = this.handOver(id, leaseEndsAt);
-      publish('admit', () => ({ ...this.identity, amount: 1, waitedMs: performance.now() - startedAt }));
+      publish('admit', () => ({ ...this.identity, permits: 1, waitedMs: performance.now() - startedAt }));
       return permit;
     } catch (error) {
       this.publishFailure(error, performance.now() - startedAt);
@@ -101,14 +101,14 @@ export class SemaphoreLimiter implements PermitSource {
       return this.shadow ? new Permit(this, id, sentAt, { held: false }) : null;
     }
     const permit = this.handOver(id, sentAt + reply.leaseLeft);
-    publish('admit', () => ({ ...this.identity, amount: 1, waitedMs: 0 }));
+    publish('admit', () => ({ ...this.identity, permits: 1, waitedMs: 0 }));
     return permit;
   }
 
   /** The event of a call that got no slot: refused by the limit, or Redis could not be asked. */
   private publishFailure(error: unknown, waitedMs: number): void {
     if (error instanceof MaxSleepExceededError) {
-      publish('refuse', () => ({ ...this.identity, amount: 1, reason: 'limit', waitedMs }));
+      publish('refuse', () => ({ ...this.identity, permits: 1, reason: 'limit', waitedMs }));
     } else if (error instanceof RedisUnavailableError) {
       publishRedisError(this.identity, error);
     }

@@ -120,7 +120,7 @@ export class SemaphoreWait implements OpenWait {
   private arm(retryIn = Infinity): void {
     if (!this.queued) {
       this.queued = true;
-      publish('wait', () => ({ ...this.semaphore.identity, amount: 1, maxWaitMs: this.maxSleep }));
+      publish('wait', () => ({ ...this.semaphore.identity, permits: 1, maxWaitMs: this.maxSleep }));
     }
     const delay = Math.min(this.remaining(), this.semaphore.leaseMs, retryIn + 1);
     // Two calls may be answered after a failed confirmation: one safety net is enough.

@@ -133,11 +133,11 @@ export class TokenBucketLimiter {
     return this.backend.take(this.shape, amount, maxWait).then(
       (reply) => {
         if (!reply.reserved) {
-          publish('refuse', () => ({ ...this.identity, amount, reason: 'limit', retryAfterMs: reply.wait, waitedMs: 0 }));
+          publish('refuse', () => ({ ...this.identity, tokens: amount, reason: 'limit', retryAfterMs: reply.wait, waitedMs: 0 }));
           return reply;
         }
-        if (reply.wait > 0) publish('wait', () => ({ ...this.identity, amount, maxWaitMs: reply.wait }));
-        publish('admit', () => ({ ...this.identity, amount, waitedMs: reply.wait, remaining: Math.max(0, reply.tokens) }));
+        if (reply.wait > 0) publish('wait', () => ({ ...this.identity, tokens: amount, maxWaitMs: reply.wait }));
+        publish('admit', () => ({ ...this.identity, tokens: amount, waitedMs: reply.wait, remaining: Math.max(0, reply.tokens) }));
         return reply;
       },
       (error: unknown) => {

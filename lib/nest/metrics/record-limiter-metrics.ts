@@ -135,7 +135,7 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
         queueWaiting.add(-1, base(event, 'admit'));
         waitDuration.record(event.waitedMs / 1_000, { ...base(event, 'admit'), [A.result]: 'admitted' });
       }
-      leasesActive.add(event.amount, base(event, 'admit'));
+      leasesActive.add(event.permits ?? 1, base(event, 'admit'));
     },
     refuse(event) {
       // Shadow mode never refuses: the call ran, and the reason says it would not have.
@@ -171,7 +171,7 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
     release(event) {
       leaseDuration.record(event.heldMs / 1_000, base(event, 'release'));
       // A lost permit was counted off when it was lost; its release must not count it off again.
-      if (!lost.take(event)) leasesActive.add(-event.amount, base(event, 'release'));
+      if (!lost.take(event)) leasesActive.add(-(event.permits ?? 1), base(event, 'release'));
     },
     leaseLost(event) {
       lost.increment(event);

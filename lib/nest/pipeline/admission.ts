@@ -233,7 +233,8 @@ export class Admission {
       throw error;
     }
     if (this.options.whenRedisFails !== 'allow') {
-      publish('refuse', () => ({ ...limiter.identity, amount, reason: 'redis-unavailable', waitedMs: 0 }));
+      const asked = limiter.identity.kind === 'semaphore' ? { permits: amount } : { tokens: amount };
+      publish('refuse', () => ({ ...limiter.identity, ...asked, reason: 'redis-unavailable', waitedMs: 0 }));
       return false;
     }
     publish('fallback', () => ({ ...limiter.identity, policy: 'allow' }));
