@@ -11,6 +11,17 @@ export function getTokenBucketToken(name: string): string {
   return `nestjs-limiters:token-bucket:${name}`;
 }
 
+/** Injection token of the limiter of a kind registered as `name`. */
+export function limiterToken(kind: LimitKind, name: string): string {
+  return kind === 'semaphore' ? getSemaphoreToken(name) : getTokenBucketToken(name);
+}
+
+/** The kind and name an injection token of limiterToken stands for; undefined for any other token. */
+export function limiterOfToken(token: unknown): { kind: LimitKind; name: string } | undefined {
+  const match = typeof token === 'string' ? /^nestjs-limiters:(semaphore|token-bucket):(.*)$/s.exec(token) : null;
+  return match ? { kind: match[1] as LimitKind, name: match[2] } : undefined;
+}
+
 /**
  * Names injected anywhere in the app so far, and names a forFeature declares. Classes are
  * decorated when their files load, before the root module calls forRoot or forRootAsync:

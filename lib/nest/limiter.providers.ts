@@ -2,7 +2,7 @@ import type { FactoryProvider } from '@nestjs/common';
 import type { LimitKind } from '../core/limit-kind';
 import type { LimitersFeatureOptions } from './limiters-options.interface';
 import type { LimitersService } from './limiters.service';
-import { getSemaphoreToken, getTokenBucketToken } from './inject.decorators';
+import { getSemaphoreToken, getTokenBucketToken, limiterToken } from './inject.decorators';
 
 /**
  * The registry, exported by a module that is always global so forFeature modules find it
@@ -38,7 +38,7 @@ export function registeredLimiterProviders(names: { semaphores?: string[]; token
 export function injectedLimiterProviders(names: Record<LimitKind, string[]>): FactoryProvider[] {
   return (Object.keys(names) as LimitKind[]).flatMap((kind) =>
     names[kind].map((name) => ({
-      provide: kind === 'semaphore' ? getSemaphoreToken(name) : getTokenBucketToken(name),
+      provide: limiterToken(kind, name),
       useFactory: (limiters: LimitersService) => limiters.registeredOrMissing(kind, name),
       inject: [LIMITERS_REGISTRY],
     })),

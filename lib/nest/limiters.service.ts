@@ -14,7 +14,7 @@ import type {
 } from './limiters-options.interface';
 import { LIMITERS_OPTIONS } from './limiters-options.provider';
 import { conflictingRegistration } from './limiters.messages';
-import { withoutUndefined } from './resolve-module-options';
+import { withoutUndefined } from './without-undefined';
 import { UnknownLimiterError } from './unknown-limiter.error';
 
 /** Most limiters made at run time kept for reuse; see LimiterCache for why dropping one is safe. */

@@ -3,7 +3,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { Observable } from 'rxjs';
 import { LimiterError } from '../core/errors';
-import type { LimitKind } from '../core/limit-kind';
+import { limiterOfToken } from './inject.decorators';
 import { LimitersService } from './limiters.service';
 import { LIMITS_METADATA } from './limits.constants';
 import { classLimitOnProvider, notLimitedNotStatic } from './limiters.messages';
@@ -81,8 +81,8 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
     const params: Array<{ param: unknown }> = Reflect.getMetadata('self:paramtypes', metatype) ?? [];
     const properties: Array<{ type: unknown }> = Reflect.getMetadata('self:properties_metadata', metatype) ?? [];
     for (const token of [...params.map((p) => p.param), ...properties.map((p) => p.type)]) {
-      const match = typeof token === 'string' ? /^nestjs-limiters:(semaphore|token-bucket):(.*)$/s.exec(token) : null;
-      if (match) this.limiters.registered(match[1] as LimitKind, match[2]);
+      const limiter = limiterOfToken(token);
+      if (limiter) this.limiters.registered(limiter.kind, limiter.name);
     }
   }
 

@@ -4,6 +4,7 @@ import { checkKnownOptions } from '../core/known-options';
 import type { LimiterStore } from '../core/limiter-store';
 import { MemoryStore } from '../store/memory/memory-store';
 import { RedisStore } from '../store/redis/redis-store';
+import { withoutUndefined } from './without-undefined';
 import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
 import {
   KEY_SECRET_REQUIREMENT,
@@ -137,10 +138,6 @@ export async function closeRedis(client: Redis | Cluster): Promise<void> {
   if (socketToClose) await ended;
 }
 
-/** Drops keys set to undefined, so `{ maxSleep: undefined }` does not override a module default. */
-export function withoutUndefined<T extends object>(options: T): Partial<T> {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 function checkStoreOptions({ redis, store }: LimitersModuleOptions): void {
   if (redis !== undefined && store !== undefined) {

@@ -5,6 +5,7 @@ import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
 import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
 import type { LimitersHttpOptions } from '../limiters-options.interface';
 import { refusalMessage } from '../limiters.messages';
+import { withoutUndefined } from '../without-undefined';
 import type { Admitted, Refusal, TokensTaken } from '../pipeline/admission-outcome';
 import type { HandlerCall } from './handler-call';
 import { LimitExceededException, type RefusedLimit } from './limit-exceeded.exception';
@@ -133,10 +134,6 @@ function optional<T>(name: string): T | undefined {
     }
   }
   return loaded.get(name) as T | undefined;
-}
-
-function withoutUndefined<T extends object>(fields: T): T {
-  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as T;
 }
 
 function statusText(status: number): string {
