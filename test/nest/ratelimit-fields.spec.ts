@@ -1,4 +1,4 @@
-import { nextRefillIn, tokenBucketLimit, tokenBucketPolicy } from '../../lib/nest/transport/ratelimit-fields';
+import { nextRefillIn, tokenBucketLimit, tokenBucketPolicy } from '../../lib/nest/transport/outcome-mapping';
 
 describe('RateLimit fields of a token bucket', () => {
   it('finds the next refill from the time until full: refills land a period apart', () => {

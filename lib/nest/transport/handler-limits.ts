@@ -1,13 +1,13 @@
-import { Inject, Injectable, type ExecutionContext } from '@nestjs/common';
+import { ServerResponse } from 'node:http';
+import { HttpException, Inject, Injectable, type ArgumentsHost, type ExecutionContext } from '@nestjs/common';
 import { LazyAbortController } from '../../core/lazy-abort-controller';
 import type { ResolvedLimitersOptions } from '../limiters-options.interface';
+import { CLIENT_GONE } from '../limiters.messages';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
 import { Admission } from '../pipeline/admission';
 import { Refusal, type Release } from '../pipeline/admission-outcome';
 import { limitsOf, type MethodLimits } from '../pipeline/declared-limits';
 import type { GiveUp } from '../pipeline/limited-call';
-import { giveUpWhenClientLeaves, releaseWhenSent } from './client-connection';
-import { handlerCall } from './handler-call';
 import { refusalAnswer, writeAdmittedFields } from './outcome-mapping';
 
 /** The parts of a handler's limits the guard takes, and what is left for the interceptor. */
@@ -88,3 +88,98 @@ function invocationOf(context: ExecutionContext): object {
   return context.getType() === 'http' ? (context.getArgByIndex(0) as object) : context.getArgs();
 }
 
+/** The transports a handler can be called over, as Nest's getType() names them. */
+export type Transport = 'http' | 'graphql' | 'ws' | 'rpc';
+
+/** What the transport layer reads off a handler's call. */
+export interface HandlerCall {
+  transport: Transport;
+  /**
+   * What `key` and per-call options get as their first argument: the HTTP request (for
+   * GraphQL, the one behind its context); elsewhere the handler's first argument.
+   */
+  request: unknown;
+  /** Where RateLimit and Retry-After go: the framework's response, when there is one. */
+  response?: unknown;
+  /** The Node response: its 'close' tells when the answer is sent or the client left. */
+  node?: NodeResponse;
+}
+
+/** Reads a call's request and response by index: switchToHttp() makes three closures a call. */
+export function handlerCall(host: ArgumentsHost | ExecutionContext): HandlerCall {
+  const transport = host.getType<Transport>();
+  if (transport === 'http') {
+    const response = host.getArgByIndex(1);
+    return { transport, request: host.getArgByIndex(0), response, node: nodeResponse(response) };
+  }
+  if (transport === 'graphql') {
+    // Resolver arguments are (root, args, context, info). The context is the app's: @nestjs/apollo's
+    // default has only `req`, so the response is Express's `req.res` unless the app's context
+    // adds `res` (or, on Fastify, where a request has no link to its reply, `reply`).
+    const context = host.getArgByIndex(2) as { req?: { res?: unknown }; res?: unknown; reply?: unknown } | undefined;
+    const response = context?.res ?? context?.reply ?? context?.req?.res;
+    return { transport, request: context?.req, response, node: nodeResponse(response) };
+  }
+  return { transport, request: host.getArgByIndex(0) };
+}
+
+/**
+ * What a semaphore slot of an HTTP request follows besides the handler: the response.
+ * Its 'close' comes once the answer is sent, or as soon as the client goes away.
+ */
+export interface NodeResponse {
+  readonly closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
+/** The Node response: Express's `res` itself, Fastify's `reply.raw`; undefined for anything else. */
+export function nodeResponse(response: unknown): NodeResponse | undefined {
+  // Express's response is a ServerResponse: asking it for `raw` first would look through
+  // its whole prototype chain for nothing, on every request.
+  if (response instanceof ServerResponse) return response;
+  const candidate = (response as { raw?: unknown } | undefined)?.raw ?? response;
+  const node = candidate as Partial<NodeResponse> | undefined;
+  return typeof node?.once === 'function' && typeof node.off === 'function' && typeof node.closed === 'boolean'
+    ? (node as NodeResponse)
+    : undefined;
+}
+
+/** 499, nginx's "client closed request": nobody reads it, Nest logs no error for it. */
+function clientGone(): HttpException {
+  return new HttpException(CLIENT_GONE, 499);
+}
+
+/**
+ * Gives up the request's wait (for a slot, or the sleep until its tokens) when the client
+ * goes away: an abandoned request would otherwise take a slot, and run its handler, for
+ * nobody. Returns what stops watching once the wait is over.
+ */
+export function giveUpWhenClientLeaves(response: NodeResponse, giveUp: GiveUp): () => void {
+  const leave = () => giveUp.abort(clientGone());
+  if (response.closed) leave();
+  else response.once('close', leave);
+  return () => response.off('close', leave);
+}
+
+/**
+ * Holds a request's slot until its answer is sent as well as until its handler is done.
+ * A handler returning a StreamableFile (or anything Nest writes afterwards) is done long
+ * before the client has its last byte: releasing then would let a second download start
+ * while the first is still being sent. A client that left while its handler runs keeps
+ * the slot taken until the handler is done. The returned release is the handler side's.
+ */
+export function releaseWhenSent(release: Release, response: NodeResponse): Release {
+  if (response.closed) return release;
+  let handlerDone = false;
+  let sent = false;
+  response.once('close', () => {
+    sent = true;
+    if (handlerDone) release();
+  });
+  return () => {
+    if (handlerDone) return;
+    handlerDone = true;
+    if (sent) release();
+  };
+}

@@ -4,7 +4,7 @@ import { throwError } from 'rxjs';
 import { MaxSleepExceededError, RedisUnavailableError } from '../../core/errors';
 import type { ResolvedLimitersOptions } from '../limiters-options.interface';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
-import { handlerCall } from './handler-call';
+import { handlerCall } from './handler-limits';
 import { limiterErrorAnswer } from './outcome-mapping';
 
 /**

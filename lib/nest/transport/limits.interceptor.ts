@@ -17,7 +17,7 @@ import type { HandlerLimits } from './handler-limits';
  * Applies @TokenBucket and @Semaphore to controller handlers, resolvers and gateways. The
  * decorators put it on the classes they are used in, so importing the module is all the
  * wiring needed. The slot is held until the handler's answer completes, errors or is
- * unsubscribed, and over HTTP until the answer is sent too (see client-connection.ts).
+ * unsubscribed, and over HTTP until the answer is sent too (see releaseWhenSent in handler-limits.ts).
  * Reaches the pipeline by token: this file is loaded by the decorators, which must not
  * load the pipeline and a Redis client with them.
  */
