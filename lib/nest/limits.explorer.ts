@@ -11,6 +11,7 @@ import { Admission } from './pipeline/admission';
 import { Refusal } from './pipeline/admission-outcome';
 import { limitsOf, type MethodLimits } from './pipeline/declared-limits';
 import { limitObservable, limitPromise, type GiveUp } from './pipeline/limited-call';
+import { placeHandlerLimits } from './transport/handler-placement';
 
 /** A decorated method of a provider or controller instance. */
 interface LimitedMethod {
@@ -47,7 +48,12 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
     private readonly scanner: MetadataScanner,
     private readonly admission: Admission,
     private readonly limiters: LimitersService,
-  ) {}
+  ) {
+    // Here, not in onModuleInit: Nest builds the routes, reading their guards and interceptors, before that.
+    for (const wrapper of [...discovery.getControllers(), ...discovery.getProviders()]) {
+      if (typeof wrapper.metatype === 'function') placeHandlerLimits(wrapper.metatype, scanner);
+    }
+  }
 
   onModuleInit(): void {
     for (const { wrapper, instance, prototype, methodName, limits } of this.limitedMethods(this.discovery.getProviders())) {

@@ -1,9 +1,10 @@
-import { INTERCEPTORS_METADATA } from '@nestjs/common/constants';
+import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import { LimiterError } from '../../core/errors';
 import { checkKnownOptions, LIMITER_OPTIONS } from '../../core/known-options';
 import { LIMITS_METADATA } from '../limits.constants';
 import { notAMethod, onStaticMethod, secondSemaphore } from '../limiters.messages';
 import { LimitsInterceptor } from '../transport/limits.interceptor';
+import { LimitsGuard } from '../transport/token-bucket.guard';
 import type { LimitKind } from '../../core/limit-kind';
 import { CALL_OPTIONS, type LimitRecord } from './limit-options.interface';
 
@@ -12,8 +13,10 @@ export type LimitDecorator = MethodDecorator & ClassDecorator;
 
 /**
  * Records a limit on a method or a class, in the order written, and puts LimitsInterceptor
- * (once) on the class, which is how limits reach handlers. Records only: the pipeline does
- * everything else (see pipeline/admission.ts).
+ * (once) on the class, which is how limits reach handlers, and for a token bucket
+ * LimitsGuard where it is declared, so that Nest knows the guard when it scans the module
+ * (transport/handler-placement.ts decides at start which of the two a class uses).
+ * Records only: the pipeline does everything else (see pipeline/admission.ts).
  * - the interceptor on the class, not app-wide: an app-wide interceptor puts every route
  *   through Nest's interceptor machinery, about a tenth of a trivial route's throughput;
  * - first among the class's interceptors: a refused request should not run the
@@ -49,6 +52,10 @@ export function declareLimit(
     const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, owner) ?? [];
     if (!interceptors.includes(LimitsInterceptor)) {
       Reflect.defineMetadata(INTERCEPTORS_METADATA, [LimitsInterceptor, ...interceptors], owner);
+    }
+    if (kind === 'token-bucket') {
+      const guards: unknown[] = Reflect.getOwnMetadata(GUARDS_METADATA, holder) ?? [];
+      if (!guards.includes(LimitsGuard)) Reflect.defineMetadata(GUARDS_METADATA, [...guards, LimitsGuard], holder);
     }
     return onClass ? undefined : descriptor;
   }) as LimitDecorator;

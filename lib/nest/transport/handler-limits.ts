@@ -8,7 +8,7 @@ import { Admission } from '../pipeline/admission';
 import { Refusal, type Release } from '../pipeline/admission-outcome';
 import { limitsOf, type MethodLimits } from '../pipeline/declared-limits';
 import type { GiveUp } from '../pipeline/limited-call';
-import { refusalAnswer, writeAdmittedFields } from './outcome-mapping';
+import { refusalAnswer, writeAdmittedFields, type HandlerCall, type NodeResponse, type Transport } from './outcome-mapping';
 
 /** The parts of a handler's limits the guard takes, and what is left for the interceptor. */
 interface Split {
@@ -88,23 +88,6 @@ function invocationOf(context: ExecutionContext): object {
   return context.getType() === 'http' ? (context.getArgByIndex(0) as object) : context.getArgs();
 }
 
-/** The transports a handler can be called over, as Nest's getType() names them. */
-export type Transport = 'http' | 'graphql' | 'ws' | 'rpc';
-
-/** What the transport layer reads off a handler's call. */
-export interface HandlerCall {
-  transport: Transport;
-  /**
-   * What `key` and per-call options get as their first argument: the HTTP request (for
-   * GraphQL, the one behind its context); elsewhere the handler's first argument.
-   */
-  request: unknown;
-  /** Where RateLimit and Retry-After go: the framework's response, when there is one. */
-  response?: unknown;
-  /** The Node response: its 'close' tells when the answer is sent or the client left. */
-  node?: NodeResponse;
-}
-
 /** Reads a call's request and response by index: switchToHttp() makes three closures a call. */
 export function handlerCall(host: ArgumentsHost | ExecutionContext): HandlerCall {
   const transport = host.getType<Transport>();
@@ -121,16 +104,6 @@ export function handlerCall(host: ArgumentsHost | ExecutionContext): HandlerCall
     return { transport, request: context?.req, response, node: nodeResponse(response) };
   }
   return { transport, request: host.getArgByIndex(0) };
-}
-
-/**
- * What a semaphore slot of an HTTP request follows besides the handler: the response.
- * Its 'close' comes once the answer is sent, or as soon as the client goes away.
- */
-export interface NodeResponse {
-  readonly closed: boolean;
-  once(event: 'close', listener: () => void): unknown;
-  off(event: 'close', listener: () => void): unknown;
 }
 
 /** The Node response: Express's `res` itself, Fastify's `reply.raw`; undefined for anything else. */

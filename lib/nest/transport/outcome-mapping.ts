@@ -8,8 +8,34 @@ import type { LimitersHttpOptions } from '../limiters-options.interface';
 import { refusalMessage } from '../limiters.messages';
 import { withoutUndefined } from '../without-undefined';
 import type { Admitted, Refusal, TokensTaken } from '../pipeline/admission-outcome';
-import type { HandlerCall } from './handler-limits';
 import { LimitExceededException, type RefusedLimit } from './limit-exceeded.exception';
+
+/**
+ * What a semaphore slot of an HTTP request follows besides the handler: the response.
+ * Its 'close' comes once the answer is sent, or as soon as the client goes away.
+ */
+export interface NodeResponse {
+  readonly closed: boolean;
+  once(event: 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
+}
+
+/** The transports a handler can be called over, as Nest's getType() names them. */
+export type Transport = 'http' | 'graphql' | 'ws' | 'rpc';
+
+/** What the transport layer reads off a handler's call. */
+export interface HandlerCall {
+  transport: Transport;
+  /**
+   * What `key` and per-call options get as their first argument: the HTTP request (for
+   * GraphQL, the one behind its context); elsewhere the handler's first argument.
+   */
+  request: unknown;
+  /** Where RateLimit and Retry-After go: the framework's response, when there is one. */
+  response?: unknown;
+  /** The Node response: its 'close' tells when the answer is sent or the client left. */
+  node?: NodeResponse;
+}
 
 /** What the transport layer is configured with (LimitersModuleOptions.http, resolved). */
 export type HttpAnswerOptions = Required<Omit<LimitersHttpOptions, 'exceptionFactory'>> &

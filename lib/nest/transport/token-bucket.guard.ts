@@ -1,4 +1,4 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { LIMITS_ADMISSION } from '../limits.constants';
 import type { HandlerLimits } from './handler-limits';
 
@@ -10,11 +10,23 @@ import type { HandlerLimits } from './handler-limits';
  */
 @Injectable()
 export class TokenBucketGuard implements CanActivate {
-  constructor(@Inject(LIMITS_ADMISSION) private readonly handlers: HandlerLimits) {}
+  /**
+   * Optional: the decorators put the guard on every class they limit, and without the module
+   * LimitsInterceptor, also there, says that nothing is limited.
+   */
+  constructor(@Optional() @Inject(LIMITS_ADMISSION) private readonly handlers?: HandlerLimits) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const limits = this.handlers.limitsOf(context);
-    if (limits) await this.handlers.takeTokens(context, limits);
+    const limits = this.handlers?.limitsOf(context);
+    if (limits) await this.handlers!.takeTokens(context, limits);
     return true;
   }
 }
+
+/**
+ * The guard the decorators put on each handler with a @TokenBucket, which the module keeps
+ * or takes off at start (handler-placement.ts). A class of its own, so that a
+ * TokenBucketGuard the app placed itself is never moved or removed.
+ */
+@Injectable()
+export class LimitsGuard extends TokenBucketGuard {}

@@ -1,0 +1,46 @@
+import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants';
+import type { MetadataScanner } from '@nestjs/core';
+import { limitsOf, type MethodLimits } from '../pipeline/declared-limits';
+import { LimitsInterceptor } from './limits.interceptor';
+import { LimitsGuard } from './token-bucket.guard';
+
+/**
+ * How a limited class's handlers reach the pipeline, decided once at start-up, after Nest
+ * has scanned the modules (registering the guards and interceptors it found) and before it
+ * builds the routes from them. The decorators put LimitsInterceptor on the class, and
+ * LimitsGuard where a bucket is declared; this keeps one of the two:
+ * - no handler of the class holds a semaphore slot: the guard, and the interceptor goes.
+ *   Token buckets need nothing once the handler runs, and a request through an interceptor
+ *   costs Nest a chain of Observables that a guard does not (app CPU per request,
+ *   BENCHMARKS.md section 5). The guard goes last among each handler's own guards, so it
+ *   runs after every guard of the app, the class and the handler (an auth guard's
+ *   `req.user` is there for `key`), as the interceptor did; it refuses before any
+ *   interceptor runs, as a guard does.
+ * - otherwise the interceptor, which enters every limit of the call, tokens then slot.
+ */
+export function placeHandlerLimits(owner: Function, scanner: MetadataScanner): void {
+  const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, owner) ?? [];
+  if (!interceptors.includes(LimitsInterceptor)) return;
+  const prototype = owner.prototype as Record<string, Function>;
+  const limited: Array<{ method: Function; limits: MethodLimits }> = [];
+  for (const name of scanner.getAllMethodNames(prototype)) {
+    const limits = limitsOf(owner, prototype[name], name);
+    if (limits) limited.push({ method: prototype[name], limits });
+  }
+  const guardOnly = !limited.some(({ limits }) => limits.semaphore);
+  withoutGuard(owner);
+  for (const { method, limits } of limited) {
+    const guards = withoutGuard(method);
+    if (guardOnly && limits.tokenBuckets.length > 0) Reflect.defineMetadata(GUARDS_METADATA, [...guards, LimitsGuard], method);
+  }
+  if (guardOnly) Reflect.defineMetadata(INTERCEPTORS_METADATA, interceptors.filter((i) => i !== LimitsInterceptor), owner);
+}
+
+/** Takes LimitsGuard off a class or method; returns the guards left. */
+function withoutGuard(target: object): unknown[] {
+  const guards: unknown[] = Reflect.getMetadata(GUARDS_METADATA, target) ?? [];
+  if (!guards.includes(LimitsGuard)) return guards;
+  const left = guards.filter((g) => g !== LimitsGuard);
+  Reflect.defineMetadata(GUARDS_METADATA, left, target);
+  return left;
+}
