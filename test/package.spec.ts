@@ -44,7 +44,7 @@ describe('the packed package', () => {
       '--ignoreDeprecations', '6.0', '--experimentalDecorators', '--emitDecoratorMetadata', '--strict',
       '--skipLibCheck', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'),
     ], { cwd: app });
-  }, 240_000);
+  }, 480_000); // npm pack builds the library first: minutes on a busy machine
 
   afterAll(() => rm(app, { recursive: true, force: true }));
 
