@@ -27,8 +27,9 @@ const tooling = [
 ];
 const devDependencies = {};
 for (const name of nestPackages) devDependencies[name] = `^${nest}`;
-// Terminus numbers its majors after Nest's (10 for Nest 10, and so on).
-devDependencies['@nestjs/terminus'] = `^${nest}`;
+// Terminus numbers its majors after Nest's; 11 also serves Nest 10, and is the oldest whose
+// health check reads an indicator's 'down' result (10 wants a thrown HealthCheckError).
+devDependencies['@nestjs/terminus'] = `^${Math.max(nest, 11)}`;
 for (const name of tooling) devDependencies[name] = installed(name);
 devDependencies.ioredis = `^${ioredis}`;
 
