@@ -40,13 +40,15 @@ export async function requestCounts(url: string): Promise<string> {
   return ['GET /metrics (warm-up included):', ...lines].join('\n');
 }
 
-/** `nest build`: compiles with tsc, which (unlike esbuild-based runners) emits the decorator metadata Nest injects by. */
+/**
+ * `npm run sample:build`: compiles with tsc, which (unlike esbuild-based runners) emits the
+ * decorator metadata Nest injects by, and copies lua/ where the compiled library looks for it.
+ */
 export async function buildApp(): Promise<void> {
-  process.stdout.write('Building the sample app (nest build)...\n');
-  const nest = require.resolve('@nestjs/cli/bin/nest.js', { paths: [ROOT] });
-  const build = spawn(process.execPath, [nest, 'build'], { cwd: ROOT, stdio: 'inherit' });
+  process.stdout.write('Building the sample app (npm run sample:build)...\n');
+  const build = spawn('npm', ['run', '--silent', 'sample:build'], { cwd: ROOT, stdio: 'inherit' });
   const [code, signal] = (await once(build, 'exit')) as [number | null, NodeJS.Signals | null];
-  if (code !== 0) throw new Error(`nest build failed (${signal ?? `exit ${code}`})`);
+  if (code !== 0) throw new Error(`npm run sample:build failed (${signal ?? `exit ${code}`})`);
 }
 
 interface StartedApp {
@@ -59,7 +61,7 @@ interface StartedApp {
 export function builtAfterSources(): boolean {
   const built = statSync(APP_MAIN, { throwIfNoEntry: false })?.mtimeMs;
   if (built === undefined) return false;
-  const sources = ['sample-app/src', 'lib', 'lua', 'sample-app/tsconfig.json', 'sample-app/tsconfig.app.json', 'nest-cli.json'];
+  const sources = ['sample-app/src', 'lib', 'lua', 'sample-app/tsconfig.json', 'sample-app/tsconfig.app.json', 'package.json'];
   return sources.every((source) => newestChange(join(ROOT, source)) < built);
 }
 
