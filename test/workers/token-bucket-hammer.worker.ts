@@ -4,17 +4,15 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { CHANNEL_NAMES, TokenBucketLimiter, type RefuseEvent, type TokenBucketOptions } from '../../lib';
+import type { TokenBucketShape } from '../../lib/core/limiter-store';
 import { connectFromEnv, limiterOptions, runWorker } from '../harness/processes';
 import type { TargetName } from '../harness/redis-targets';
 import { startTogether } from '../harness/barrier';
 import { now, sleep } from '../harness/timing';
 
-interface Args {
+interface Args extends TokenBucketShape {
   target: TargetName;
   name: string;
-  capacity: number;
-  refillFrequency: number;
-  refillAmount: number;
   refusalCache: boolean;
   durationMs: number;
   /** Ms between calls, so that the processes share the machine's cores. */
