@@ -33,6 +33,15 @@ export class LruMap<K, V> {
     return oldest;
   }
 
+  /** The entry of `key`, made by `create` if there is none. */
+  getOrCreate(key: K, create: () => V): V {
+    const found = this.get(key);
+    if (found !== undefined) return found;
+    const made = create();
+    this.set(key, made);
+    return made;
+  }
+
   delete(key: K): void {
     this.entries.delete(key);
   }

@@ -37,6 +37,11 @@ interface Cleared {
  * one store share it, and a refund through any of them clears it.
  */
 export class RefusalCache {
+  /**
+   * How many buckets have an entry: 0 lets a limiter skip the lookup, a function call on
+   * every admission, while nothing was ever refused or refunded.
+   */
+  known = 0;
   private readonly entries = new LruMap<string, Refused | Cleared>(MAX_ENTRIES);
   /** The latest refund among the entries dropped for room: refusals sent before it are not kept. */
   private droppedClearAt = -Infinity;
@@ -48,6 +53,7 @@ export class RefusalCache {
     const left = entry.until - now;
     if (left <= 0) {
       this.entries.delete(bucket);
+      this.known = this.entries.size;
       return undefined;
     }
     if (tokens < entry.tokens || left <= maxWait || !sameShape(entry.shape, shape)) return undefined;
@@ -91,6 +97,7 @@ export class RefusalCache {
 
   private put(bucket: string, entry: Refused | Cleared): void {
     const dropped = this.entries.set(bucket, entry);
+    this.known = this.entries.size;
     if (dropped !== undefined && 'clearedAt' in dropped) this.droppedClearAt = Math.max(this.droppedClearAt, dropped.clearedAt);
   }
 }

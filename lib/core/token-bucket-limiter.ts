@@ -5,9 +5,6 @@ import { publish, publishRedisError, type LimitEvent } from './events';
 import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from './limiter-store';
 import { resolveStore, type StoreOrClient } from './store-resolver';
 import { refusalCacheOf, type RefusalCache } from './refusal-cache';
-import { TokenReservation, type Reservation } from './token-reservation';
-
-export type { Reservation } from './token-reservation';
 
 export interface TokenBucketOptions extends CommonLimiterOptions {
   /** Most tokens the bucket holds; it starts full. */
@@ -45,6 +42,62 @@ export interface TryTakeResult {
    * stops calling has its whole burst back, e.g. for a RateLimit `reset`.
    */
   fullIn: number;
+}
+
+/**
+ * Tokens reserved by reserve(). They are the caller's from the moment it resolves; the
+ * wait is what the store computed, so it is already a round trip old when read.
+ */
+export interface Reservation {
+  /** Ms until the reserved tokens exist; the caller may go then (0: at once). */
+  readonly wait: number;
+  /** Tokens left after this reservation, never below 0 (0 while tokens are promised to waiting callers). */
+  readonly remaining: number;
+  /** Ms until the bucket is full again, counting this reservation. */
+  readonly fullIn: number;
+  /**
+   * Gives back exactly the tokens this reservation took (as the bucket's refund() does),
+   * once: true when this call gave them back, false when an earlier call did or nothing was
+   * taken (a refusal let through in shadow mode). A failed refund may be retried.
+   */
+  refund(): Promise<boolean>;
+}
+
+/** reserve()'s answer; refund() goes through the bucket that reserved. */
+class TokenReservation implements Reservation {
+  // Private fields (#) are no own properties: a reservation still compares equal to
+  // { wait, remaining, fullIn }, and spreads to its figures alone.
+  readonly #bucket: TokenBucketLimiter;
+  #tokens: number;
+  #refunding: Promise<boolean> | undefined;
+
+  constructor(
+    readonly wait: number,
+    readonly remaining: number,
+    readonly fullIn: number,
+    tokens: number,
+    bucket: TokenBucketLimiter,
+  ) {
+    this.#tokens = tokens;
+    this.#bucket = bucket;
+  }
+
+  refund(): Promise<boolean> {
+    if (this.#tokens === 0) return Promise.resolve(false);
+    if (this.#refunding !== undefined) return this.#refunding.then(() => false);
+    const refunding = this.#bucket.refund(this.#tokens).then(
+      () => {
+        this.#tokens = 0;
+        return true;
+      },
+      (error: unknown) => {
+        this.#refunding = undefined;
+        throw error;
+      },
+    );
+    this.#refunding = refunding;
+    return refunding;
+  }
 }
 
 /**
@@ -137,7 +190,7 @@ export class TokenBucketLimiter {
    */
   private takeFromStore(amount: number, maxWait: number): Promise<TakeReply> {
     const sentAt = performance.now();
-    if (this.cacheRefusals) {
+    if (this.cacheRefusals && this.refusals.known > 0) {
       const known = this.refusals.check(this.bucketId, this.shape, amount, maxWait, sentAt);
       if (known !== undefined) {
         publish('refuse', () => ({ ...this.identity, tokens: amount, reason: 'limit', retryAfterMs: known.wait, waitedMs: 0, cached: true }));

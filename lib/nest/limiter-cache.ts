@@ -6,15 +6,7 @@ import { LruMap } from '../core/lru-map';
  * recently used limiter is safe, as all of its state lives in Redis and a new
  * instance with the same options picks it up, permits of the old one included.
  */
-export class LimiterCache<T> extends LruMap<string, T> {
-  getOrCreate(key: string, create: () => T): T {
-    const found = this.get(key);
-    if (found !== undefined) return found;
-    const made = create();
-    this.set(key, made);
-    return made;
-  }
-}
+export class LimiterCache<T> extends LruMap<string, T> {}
 
 /**
  * The same JSON for equal options whatever their key order. Non-finite numbers are
