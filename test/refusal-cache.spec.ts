@@ -21,6 +21,9 @@ import { spawnWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
 import { storeTargets } from './harness/store-targets';
 import { now, sleep } from './harness/timing';
+import { Injectable } from '@nestjs/common';
+import { LimitersModule, LimitersService, TokenBucket } from '../lib';
+import { useNestModules } from './harness/nest-modules';
 
 const HOUR = 3_600_000;
 
@@ -220,6 +223,56 @@ describe('option refusalCache', () => {
     expect(() => new TokenBucketLimiter(redis, { name, capacity: 1, refillFrequency: 10, refusalcache: true } as never)).toThrow(
       /did you mean "refusalCache"/,
     );
+  });
+});
+
+describe('option refusalCache through the Nest module', () => {
+  const modules = useNestModules();
+  const refusals = recordRefusals();
+  const bucket = { capacity: 1, refillFrequency: HOUR, maxSleep: 0 };
+
+  @Injectable()
+  class Calls {
+    @TokenBucket({ name: 'decorated-on', ...bucket, refusalCache: true })
+    async turnedOn(): Promise<void> {}
+
+    @TokenBucket({ name: 'decorated-default', ...bucket })
+    async byDefault(): Promise<void> {}
+  }
+
+  /** How the refusals of `name` after the first were answered: true from the cache. */
+  const cachedFlags = (name: string) => refusals.filter((e) => e.name === name).map((e) => e.cached === true);
+
+  it('module defaults, a registered bucket and a decorator each set it', async () => {
+    const module = await modules.start({
+      imports: [
+        LimitersModule.forRoot({
+          defaults: { tokenBucket: { refusalCache: false } },
+          tokenBuckets: { 'default-off': bucket, 'turned-on': { ...bucket, refusalCache: true } },
+        }),
+      ],
+      providers: [Calls],
+    });
+    const limiters = module.get(LimitersService);
+    for (const name of ['default-off', 'turned-on']) {
+      for (let i = 0; i < 3; i++) await limiters.getTokenBucket(name).tryTake();
+    }
+    const calls = module.get(Calls);
+    for (let i = 0; i < 3; i++) {
+      await calls.turnedOn().catch(() => undefined);
+      await calls.byDefault().catch(() => undefined);
+    }
+    expect(cachedFlags('default-off')).toEqual([false, false]);
+    expect(cachedFlags('turned-on')).toEqual([false, true]);
+    // The decorator's own option wins over the module default.
+    expect(cachedFlags('decorated-on')).toEqual([false, true]);
+    expect(cachedFlags('decorated-default')).toEqual([false, false]);
+  });
+
+  it('is on by default', async () => {
+    const module = await modules.start({ imports: [LimitersModule.forRoot({ tokenBuckets: { plain: bucket } })] });
+    for (let i = 0; i < 3; i++) await module.get(LimitersService).getTokenBucket('plain').tryTake();
+    expect(cachedFlags('plain')).toEqual([false, true]);
   });
 });
 
