@@ -17,10 +17,10 @@ import {
 import type { StoreOrClient } from '../lib/store/resolve-store';
 import { useOwnRedis } from './chaos/own-redis';
 import { countingStore } from './harness/counting-store';
-import { spawnWorker } from './harness/processes';
+import { startWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
 import { storeTargets } from './harness/store-targets';
-import { now, sleep } from './harness/timing';
+import { median, now, sleep } from './harness/timing';
 import { Injectable } from '@nestjs/common';
 import { LimitersModule, LimitersService, TokenBucket } from '../lib';
 import { useNestModules } from './harness/nest-modules';
@@ -62,14 +62,19 @@ describe.each(storeTargets)('refusal cache on $name store', (target) => {
     expect(store.takes).toBe(2);
 
     const later = [];
-    for (let i = 0; i < 100; i++) later.push({ at: now(), result: await bucket.tryTake() });
+    for (let i = 0; i < 100; i++) {
+      const calledAt = now();
+      const result = await bucket.tryTake();
+      later.push({ calledAt, returnedAt: now(), result });
+    }
     expect(store.takes).toBe(2);
-    for (const { at, result } of later) {
+    for (const { calledAt, returnedAt, result } of later) {
       expect(result.allowed).toBe(false);
       expect(result.remaining).toBe(0);
-      // The time left of the store's answer, counted from when that request was sent.
-      expect(at + result.retryAfter).toBeLessThanOrEqual(sentAt + first.retryAfter + 1);
-      expect(at + result.retryAfter).toBeGreaterThanOrEqual(sentAt + first.retryAfter - 50);
+      // The time left of the store's answer, counted from when that request was sent
+      // (the cache read its clock between calledAt and returnedAt; 1 ms for rounding up).
+      expect(calledAt + result.retryAfter).toBeLessThanOrEqual(sentAt + first.retryAfter + 1);
+      expect(returnedAt + result.retryAfter).toBeGreaterThanOrEqual(sentAt + first.retryAfter - 2);
       // Full again when the store said, the refills after the first token included.
       expect(result.fullIn - result.retryAfter).toBe(first.fullIn - first.retryAfter);
     }
@@ -87,7 +92,7 @@ describe.each(storeTargets)('refusal cache on $name store', (target) => {
     const refused = await bucket.tryTake();
     const answeredAt = now();
     expect(refused.allowed).toBe(false);
-    const earliest = sentAt + refused.retryAfter - 2;
+    const earliest = sentAt + refused.retryAfter - 1;
     const latest = answeredAt + refused.retryAfter + 1;
 
     let admittedAt: number | undefined;
@@ -96,12 +101,14 @@ describe.each(storeTargets)('refusal cache on $name store', (target) => {
       const calledAt = now();
       const takesBefore = store.takes;
       const result = await bucket.tryTake();
-      if (result.allowed) admittedAt = now();
+      const returnedAt = now();
+      if (result.allowed) admittedAt = returnedAt;
       else if (store.takes === takesBefore) {
         cachedRefusals++;
-        // What the cache says is left never reaches past the store's refill, and is the rest of its wait.
+        // What the cache says is left never reaches past the store's refill, and is the
+        // rest of its wait (the cache read its clock between calledAt and returnedAt).
         expect(calledAt + result.retryAfter).toBeLessThanOrEqual(latest);
-        expect(calledAt + result.retryAfter).toBeGreaterThanOrEqual(earliest);
+        expect(returnedAt + result.retryAfter).toBeGreaterThanOrEqual(earliest);
       }
       await sleep(5);
     }
@@ -284,9 +291,10 @@ describe.each(targets)('refusal cache across processes on $name Redis', (target)
     const runs: Array<{ admittedAt: number[]; startedAt: number; endedAt: number; cached: number; fromStore: number }> =
       await Promise.all(
         Array.from({ length: 3 }, () =>
-          spawnWorker('test/workers/token-bucket-hammer.worker.ts', {
+          // Starting a worker can take most of a minute on a loaded machine; the barrier waits for all.
+          startWorker('test/workers/token-bucket-hammer.worker.ts', {
             target: target.name, name, ...shape, refusalCache: true, durationMs: 3_000, pauseMs: 2, barrier,
-          }),
+          }, { timeoutMs: 110_000 }).result,
         ),
       );
     const admitted = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
@@ -297,16 +305,16 @@ describe.each(targets)('refusal cache across processes on $name Redis', (target)
     const atMost = Math.floor((Math.max(...runs.map((r) => r.endedAt)) + 50 - first) / shape.refillFrequency);
     expect(admitted.length).toBeGreaterThanOrEqual(shape.capacity + surely);
     expect(admitted.length).toBeLessThanOrEqual(shape.capacity + atMost);
-    // Each refill was taken soon after it landed: no cached refusal outlived it.
-    const paid = admitted.slice(shape.capacity);
-    for (let i = 1; i < paid.length; i++) {
-      expect(paid[i] - paid[i - 1]).toBeGreaterThan(shape.refillFrequency - 60);
-      expect(paid[i] - paid[i - 1]).toBeLessThan(shape.refillFrequency + 150);
-    }
+    // Each refill was taken soon after it landed (refill k at first + k periods): no cached
+    // refusal outlived it. The median, as a process the machine stalls records its
+    // admission late; one refill missed would shift every later one by a period.
+    const lateBy = admitted.slice(shape.capacity).map((at, i) => at - first - (i + 1) * shape.refillFrequency);
+    expect(median(lateBy)).toBeLessThan(100);
+    expect(Math.min(...lateBy)).toBeGreaterThan(-100);
     const cached = runs.reduce((sum, r) => sum + r.cached, 0);
     const fromStore = runs.reduce((sum, r) => sum + r.fromStore, 0);
     expect(cached / (cached + fromStore)).toBeGreaterThan(0.8);
-  });
+  }, 120_000);
 });
 
 describe('Redis commands per refusal of a hammered key (a Redis of its own)', () => {
