@@ -73,6 +73,8 @@ export type {
   InlineSemaphoreOptions,
   InlineTokenBucketOptions,
   TokenCost,
+  CallOutcome,
+  RefundWhen,
 } from './nest/decorators/limit-options.interface';
 export type { LimitKind } from './core/limit-kind';
 export { TokenBucketGuard } from './nest/transport/token-bucket.guard';

@@ -61,6 +61,13 @@ function everyOperationWorks(connect: () => RedisClient): void {
     expect(await bucket.tryTake()).toMatchObject({ allowed: true });
     expect((await bucket.state()).tokens).toBe(0);
   });
+
+  it('a token bucket refund and penalty', async () => {
+    const bucket = new TokenBucketLimiter(connect(), { name: uniqueName('acl'), capacity: 2, refillFrequency: 60_000 });
+    await bucket.take(2);
+    expect((await bucket.refund()).tokens).toBe(1);
+    expect((await bucket.penalize(2)).tokens).toBe(-1);
+  });
 }
 
 describe('ACL: the rule set the library needs', () => {

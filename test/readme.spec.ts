@@ -16,6 +16,7 @@ declare function importCsv(path: string): Promise<void>;
 declare function fetchRepo(name: string): Promise<unknown>;
 declare function exportEverything(signal: AbortSignal): Promise<void>;
 declare function planOf(apiKey: string): Promise<'free' | 'pro'>;
+declare function verifyPassword(user: string, password: string): Promise<boolean>;
 `;
 
 function codeBlocks(markdown: string): Array<{ line: number; code: string }> {

@@ -61,6 +61,8 @@ export interface RefuseEvent extends LimitEvent, Amount {
   retryAfterMs?: number;
   /** Ms the call waited before it was refused. */
   waitedMs: number;
+  /** True when the refusal cache answered (token bucket option refusalCache), without asking Redis. */
+  cached?: boolean;
 }
 
 export interface WaitEvent extends LimitEvent, Amount {

@@ -7,7 +7,7 @@ const COMMON = ['name', 'maxSleep', 'keyPrefix', 'commandTimeout', 'key', 'keySe
 /** Every option a limiter of each kind takes: anything else is a mistake, not a default. */
 export const LIMITER_OPTIONS: Record<LimitKind, readonly string[]> = {
   semaphore: [...COMMON, 'capacity', 'expiry'],
-  'token-bucket': [...COMMON, 'capacity', 'refillFrequency', 'refillAmount'],
+  'token-bucket': [...COMMON, 'capacity', 'refillFrequency', 'refillAmount', 'refusalCache'],
 };
 
 /**

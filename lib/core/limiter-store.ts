@@ -97,4 +97,9 @@ export interface TokenBucketBackend {
   /** Reserves `tokens` at the earliest refill that pays for them, unless that is more than `maxWait` ms away. */
   take(shape: TokenBucketShape, tokens: number, maxWait: number): Promise<TakeReply>;
   inspect(shape: TokenBucketShape): Promise<TokenBucketSnapshot>;
+  /**
+   * Gives `tokens` back (> 0; never above capacity) or takes that many more (< 0; the
+   * balance may go below 0), keeping the refill phase. Returns the bucket after it.
+   */
+  adjust(shape: TokenBucketShape, tokens: number): Promise<TokenBucketSnapshot>;
 }

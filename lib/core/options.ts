@@ -102,6 +102,13 @@ export class OptionReader {
     return value as number;
   }
 
+  /** true or false. */
+  boolean(option: string, fallback: boolean): boolean {
+    const value = this.value(option, fallback);
+    if (typeof value !== 'boolean') this.fail(option, 'must be true or false', value);
+    return value as boolean;
+  }
+
   /** A key prefix: braces would form a Redis Cluster hash tag and pin every limiter to one slot. */
   keyPrefix(): string {
     const value = this.value('keyPrefix', COMMON_DEFAULTS.keyPrefix);
@@ -137,8 +144,7 @@ export class OptionReader {
     if (typeof keySecret !== 'string' || keySecret.length === 0) {
       this.fail('keySecret', 'must be a non-empty string', new Withheld(keySecret));
     }
-    const readableKeys = this.value('readableKeys', false);
-    if (typeof readableKeys !== 'boolean') this.fail('readableKeys', 'must be true or false', readableKeys);
+    const readableKeys = this.boolean('readableKeys', false);
     const key = this.options.key;
     if (key === undefined) return undefined;
     if (typeof key !== 'string' || key.length === 0) {

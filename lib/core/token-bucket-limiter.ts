@@ -4,6 +4,7 @@ import { sleepFor } from './sleep-for';
 import { publish, publishRedisError, type LimitEvent } from './events';
 import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from './limiter-store';
 import { resolveStore, type StoreOrClient } from './store-resolver';
+import { refusalCacheOf, type RefusalCache } from './refusal-cache';
 
 export interface TokenBucketOptions extends CommonLimiterOptions {
   /** Most tokens the bucket holds; it starts full. */
@@ -12,6 +13,12 @@ export interface TokenBucketOptions extends CommonLimiterOptions {
   refillFrequency: number;
   /** Tokens added at each refill, never above capacity. Default 1. */
   refillAmount?: number;
+  /**
+   * Remembers each refusal's "not before" in this process, and refuses later calls that
+   * cannot succeed before then without asking Redis (see RefusalCache; exact, never
+   * refuses what Redis would admit). Default true.
+   */
+  refusalCache?: boolean;
 }
 
 export interface TakeOptions {
@@ -19,7 +26,7 @@ export interface TakeOptions {
   maxSleep?: number;
   /**
    * take() and run() stop sleeping when it aborts, and reject with its reason. The tokens
-   * stay spent: a reservation cannot be handed back (see reserve()).
+   * stay spent (to give them back, reserve() and refund the reservation).
    */
   signal?: AbortSignal;
 }
@@ -43,11 +50,54 @@ export interface TryTakeResult {
  */
 export interface Reservation {
   /** Ms until the reserved tokens exist; the caller may go then (0: at once). */
-  wait: number;
+  readonly wait: number;
   /** Tokens left after this reservation, never below 0 (0 while tokens are promised to waiting callers). */
-  remaining: number;
+  readonly remaining: number;
   /** Ms until the bucket is full again, counting this reservation. */
-  fullIn: number;
+  readonly fullIn: number;
+  /**
+   * Gives back exactly the tokens this reservation took (as the bucket's refund() does),
+   * once: true when this call gave them back, false when an earlier call did or nothing was
+   * taken (a refusal let through in shadow mode). A failed refund may be retried.
+   */
+  refund(): Promise<boolean>;
+}
+
+/** reserve()'s answer; refund() goes through the bucket that reserved. */
+class TokenReservation implements Reservation {
+  // Private fields (#) are no own properties: a reservation still compares equal to
+  // { wait, remaining, fullIn }, and spreads to its figures alone.
+  readonly #bucket: TokenBucketLimiter;
+  #tokens: number;
+  #refunding: Promise<boolean> | undefined;
+
+  constructor(
+    readonly wait: number,
+    readonly remaining: number,
+    readonly fullIn: number,
+    tokens: number,
+    bucket: TokenBucketLimiter,
+  ) {
+    this.#tokens = tokens;
+    this.#bucket = bucket;
+  }
+
+  refund(): Promise<boolean> {
+    if (this.#tokens === 0) return Promise.resolve(false);
+    if (this.#refunding !== undefined) return this.#refunding.then(() => false);
+    const refunding = this.#bucket.refund(this.#tokens).then(
+      () => {
+        this.#tokens = 0;
+        return true;
+      },
+      (error: unknown) => {
+        this.#refunding = undefined;
+        throw error;
+      },
+    );
+    this.#refunding = refunding;
+    return refunding;
+  }
 }
 
 /**
@@ -64,6 +114,11 @@ export class TokenBucketLimiter {
   /** What every event of this limiter says of it (see events.ts). */
   readonly identity: LimitEvent;
   private readonly backend: TokenBucketBackend;
+  /** The store's refusal cache: read and written only with option refusalCache, cleared by every refund. */
+  private readonly refusals: RefusalCache;
+  private readonly cacheRefusals: boolean;
+  /** This bucket in the refusal cache: prefix, name and key kept apart whatever they hold. */
+  private readonly bucketId: string;
 
   constructor(store: StoreOrClient, options: TokenBucketOptions) {
     const reader = OptionReader.forLimiter(options, 'token-bucket');
@@ -77,7 +132,11 @@ export class TokenBucketLimiter {
     };
     this.shadow = common.shadow;
     this.identity = { name: this.name, kind: 'token-bucket', keyId: common.keyId, shadow: this.shadow };
-    this.backend = resolveStore(store).tokenBucket(common);
+    this.cacheRefusals = reader.boolean('refusalCache', true);
+    const resolved = resolveStore(store);
+    this.backend = resolved.tokenBucket(common);
+    this.refusals = refusalCacheOf(resolved);
+    this.bucketId = JSON.stringify([common.keyPrefix, common.name, common.keyId ?? null]);
   }
 
   /**
@@ -85,7 +144,7 @@ export class TokenBucketLimiter {
    * does not sleep: the caller learns how long to wait and may spend that time as it
    * likes (schedule the work, tell its own client when to come back). Rejects at once
    * with MaxSleepExceededError, reserving nothing, if the wait is more than maxSleep.
-   * A reservation cannot be handed back: the tokens are spent whether or not the caller goes.
+   * The tokens are spent whether or not the caller goes, unless it calls the reservation's refund().
    */
   async reserve(tokens = 1, options: TakeOptions = {}): Promise<Reservation> {
     // Checked before Redis sees it: the script reads a negative wait as "no limit".
@@ -95,12 +154,12 @@ export class TokenBucketLimiter {
     const remaining = Math.max(0, reply.tokens);
     if (!reply.reserved) {
       // In shadow mode the refusal is reported and the call goes on at once, reserving nothing.
-      if (this.shadow) return { wait: 0, remaining, fullIn: reply.fullIn };
+      if (this.shadow) return new TokenReservation(0, remaining, reply.fullIn, 0, this);
       throw new MaxSleepExceededError(this.name, maxSleep, reply.wait, 'token-bucket');
     }
     // In shadow mode the tokens are reserved as when enforced (so later calls see the same
     // bucket), but nobody sleeps for them.
-    return { wait: this.shadow ? 0 : reply.wait, remaining, fullIn: reply.fullIn };
+    return new TokenReservation(this.shadow ? 0 : reply.wait, remaining, reply.fullIn, amount, this);
   }
 
   /**
@@ -130,9 +189,18 @@ export class TokenBucketLimiter {
    * one more async frame is a measurable part of what an admission costs the client.
    */
   private takeFromStore(amount: number, maxWait: number): Promise<TakeReply> {
+    const sentAt = performance.now();
+    if (this.cacheRefusals && this.refusals.known > 0) {
+      const known = this.refusals.check(this.bucketId, this.shape, amount, maxWait, sentAt);
+      if (known !== undefined) {
+        publish('refuse', () => ({ ...this.identity, tokens: amount, reason: 'limit', retryAfterMs: known.wait, waitedMs: 0, cached: true }));
+        return Promise.resolve(known);
+      }
+    }
     return this.backend.take(this.shape, amount, maxWait).then(
       (reply) => {
         if (!reply.reserved) {
+          if (this.cacheRefusals) this.refusals.remember(this.bucketId, this.shape, amount, reply, sentAt, performance.now());
           publish('refuse', () => ({ ...this.identity, tokens: amount, reason: 'limit', retryAfterMs: reply.wait, waitedMs: 0 }));
           return reply;
         }
@@ -157,6 +225,40 @@ export class TokenBucketLimiter {
   /** Tokens now (negative: promised to sleeping callers), ms to the next refill and until full. */
   state(): Promise<TokenBucketSnapshot> {
     return this.backend.inspect(this.shape);
+  }
+
+  /**
+   * Gives `tokens` back to the bucket, never above its capacity: for calls that should not
+   * count (refund what a call took when it turned out not to matter). The refill phase stays
+   * as it was. Clears this process's cached refusals of the bucket. Resolves with the bucket after it.
+   */
+  async refund(tokens = 1): Promise<TokenBucketSnapshot> {
+    return this.adjust(this.validTokens(tokens));
+  }
+
+  /**
+   * Takes `tokens` more from the bucket, at once and whatever its balance: below 0 it is a
+   * debt that later callers wait out at the refill rate (a failed login costing ten
+   * attempts, say). It only ever delays later admissions. Any whole number from 1.
+   */
+  async penalize(tokens = 1): Promise<TokenBucketSnapshot> {
+    if (typeof tokens !== 'number' || !Number.isSafeInteger(tokens) || tokens < 1) {
+      throw new InvalidOptionError('tokens', this.name, 'must be a whole number of at least 1', tokens);
+    }
+    return this.adjust(-tokens);
+  }
+
+  private async adjust(change: number): Promise<TokenBucketSnapshot> {
+    try {
+      return await this.backend.adjust(this.shape, change);
+    } catch (error) {
+      publishRedisError(this.identity, error);
+      throw error;
+    } finally {
+      // Whether or not the answer came, the change may have been applied: a refusal sent
+      // before now may predate it. A penalty only makes refusals truer; clearing costs one call.
+      if (change > 0) this.refusals.clear(this.bucketId, performance.now());
+    }
   }
 
   /** `tokens` when one call may take that many: a whole number from 1 to the capacity; else InvalidOptionError. */

@@ -102,6 +102,10 @@ export function unknownSkippedLimit(method: string, names: string[], declared: s
   );
 }
 
+export function refundNotMade(limiter: string, reason: string): string {
+  return `Token bucket "${limiter}": the tokens of a call stay spent, as its refundWhen or the refund failed: ${reason}`;
+}
+
 export const NOT_AN_OBSERVABLE = 'A method declared to return an Observable returned something else.';
 
 export const CLIENT_GONE = 'Client closed the request while it waited for its limit.';

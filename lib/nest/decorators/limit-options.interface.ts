@@ -40,7 +40,26 @@ export interface CallLimitOptions<Req = any> {
 export interface TokenCost<Req = any> {
   /** Tokens one call takes (a query's cost, say). Default 1. */
   tokens?: PerCall<number, CallArgs<Req>>;
+  /**
+   * Called once the call has settled; true gives back the tokens it took from this bucket,
+   * so that only some outcomes count (count only failed logins: refund when the login
+   * succeeded). Sync or async; one that throws, or a refund that fails, keeps the tokens
+   * spent and is logged. See CallOutcome for what it is given.
+   */
+  refundWhen?: RefundWhen;
 }
+
+/**
+ * How a limited call ended, as `refundWhen` sees it: the method's or handler's `result`
+ * (an Observable's last value), or the `error` it threw. For an HTTP handler (and a
+ * resolver served over HTTP) also `status`, the HTTP status code of the answer, read once
+ * it has been sent: exception filters have had their say (a thrown UnauthorizedException
+ * is a 401). A call whose caller went away before it settled (an unsubscribed
+ * Observable) has no outcome: nothing is refunded.
+ */
+export type CallOutcome = ({ result: unknown; error?: never } | { error: unknown; result?: never }) & { status?: number };
+
+export type RefundWhen = (outcome: CallOutcome) => boolean | Promise<boolean>;
 
 /** Options that may be worked out per call, keeping whether each is optional. */
 type Dynamic<T, K extends keyof T, Args extends unknown[]> = Omit<T, K | 'name' | 'key'> & {
@@ -71,6 +90,7 @@ export interface LimitRecord {
   skip?: LimitSkip;
   maxSleep?: PerCall<number, any[]>;
   tokens?: PerCall<number, any[]>;
+  refundWhen?: RefundWhen;
   /** `Class.method` or `Class`: where it is written, for messages. */
   declaredAt: string;
   /** On a class (every handler of it) rather than on one method. */
@@ -79,3 +99,6 @@ export interface LimitRecord {
 
 /** Options of the decorators that are not the limiter's own. */
 export const CALL_OPTIONS = ['key', 'skip', 'maxSleep', 'tokens'] as const;
+
+/** The call options only a token bucket takes. */
+export const BUCKET_CALL_OPTIONS = [...CALL_OPTIONS, 'refundWhen'] as const;

@@ -2,10 +2,14 @@ import { MaxSleepExceededError, type RedisUnavailableError } from '../../core/er
 import type { LimitKind } from '../../core/limit-kind';
 import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
 import type { Reservation, TokenBucketLimiter } from '../../core/token-bucket-limiter';
+import type { CallOutcome } from '../decorators/limit-options.interface';
 import type { DeclaredLimit } from './declared-limits';
 
-/** Gives a call's limits back; safe to call more than once. */
-export type Release = () => void;
+/**
+ * Gives a call's limits back; safe to call more than once. Given how the call ended, it
+ * also refunds the buckets whose refundWhen asks for it (the first outcome given counts).
+ */
+export type Release = (outcome?: CallOutcome) => void;
 
 /** Tokens a call took from one bucket. No reservation: Redis failed and whenRedisFails let it through. */
 export interface TokensTaken {
@@ -20,6 +24,8 @@ export interface Admitted {
   tokens: TokensTaken[];
   /** The semaphore the call holds a slot of, if it has one. */
   slot?: { limit: DeclaredLimit; limiter: SemaphoreLimiter };
+  /** True when a bucket's refundWhen waits for the outcome: release must be given it. */
+  refunds?: boolean;
 }
 
 /**

@@ -16,6 +16,7 @@ import { LimitersService } from '../limiters.service';
 import { Refusal, type Admitted, type Release, type TokensTaken } from './admission-outcome';
 import type { DeclaredLimit, MethodLimits } from './declared-limits';
 import type { GiveUp } from './limited-call';
+import { OutcomeRefunds } from './outcome-refunds';
 
 /** One limited call as the pipeline sees it, whatever its transport. */
 export interface LimitCall {
@@ -58,6 +59,7 @@ export class Admission {
   private readonly logger = new Logger('LimitersModule');
   private lastWarningAt = -Infinity;
   private readonly picked = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_PICKED);
+  private readonly refunds = new OutcomeRefunds(this.logger);
 
   constructor(
     private readonly limiters: LimitersService,
@@ -96,6 +98,11 @@ export class Admission {
         admitted.release = releaseOf(await this.hold(limit!, semaphore, picked, call, admitted.tokens));
         admitted.slot = { limit: limit!, limiter: semaphore };
       }
+      // `some` first: no array is made for the calls (nearly all) without refundWhen.
+      if (admitted.tokens.some(isRefundable)) {
+        admitted.refunds = true;
+        admitted.release = this.refunds.refundingRelease(admitted.release, admitted.tokens.filter(isRefundable));
+      }
       return admitted;
     } finally {
       stopWatching?.();
@@ -132,7 +139,7 @@ export class Admission {
   check(limits: MethodLimits): void {
     for (const limit of [...limits.tokenBuckets, limits.semaphore]) {
       if (!limit) continue;
-      for (const option of ['key', 'skip'] as const) {
+      for (const option of ['key', 'skip', 'refundWhen'] as const) {
         if (limit[option] !== undefined && typeof limit[option] !== 'function') {
           throw new InvalidOptionError(option, limit.name, 'must be a function', limit[option]);
         }
@@ -248,6 +255,11 @@ export class Admission {
 }
 
 const nothingToRelease: Release = () => undefined;
+
+/** Tokens that refundWhen may give back: taken (not let through by whenRedisFails) from a bucket that has one. */
+function isRefundable(taken: TokensTaken): boolean {
+  return taken.limit.refundWhen !== undefined && taken.reservation !== undefined;
+}
 
 type Maybe<T> = T | Promise<T>;
 

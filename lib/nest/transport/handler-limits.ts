@@ -8,6 +8,7 @@ import { Admission } from '../pipeline/admission';
 import { Refusal, type Release } from '../pipeline/admission-outcome';
 import { limitsOf, type MethodLimits } from '../pipeline/declared-limits';
 import type { GiveUp } from '../pipeline/limited-call';
+import type { CallOutcome } from '../decorators/limit-options.interface';
 import { refusalAnswer, writeAdmittedFields, type HandlerCall, type NodeResponse, type Transport } from './outcome-mapping';
 
 /** The parts of a handler's limits the guard takes, and what is left for the interceptor. */
@@ -26,6 +27,8 @@ interface Split {
 export class HandlerLimits {
   /** Calls whose tokens the guard took (see invocationOf). */
   private readonly tokensTaken = new WeakSet<object>();
+  /** The guard's release of calls whose refundWhen waits for the outcome, which only the interceptor sees. */
+  private readonly guardRefunds = new WeakMap<object, Release>();
   private readonly splits = new WeakMap<MethodLimits, Split>();
 
   constructor(
@@ -40,7 +43,8 @@ export class HandlerLimits {
   /** The interceptor: every limit not entered yet for this call; resolves with how to give them back. */
   enter(context: ExecutionContext, limits: MethodLimits, giveUp: GiveUp): Promise<Release> {
     const call = invocationOf(context);
-    return this.admit(context, this.tokensTaken.has(call) ? this.split(limits).slot : limits, giveUp);
+    if (!this.tokensTaken.has(call)) return this.admit(context, limits, giveUp);
+    return this.admit(context, this.split(limits).slot, giveUp, this.guardRefunds.get(call));
   }
 
   /** The guard: the call's tokens only. */
@@ -48,10 +52,23 @@ export class HandlerLimits {
     const call = invocationOf(context);
     if (this.tokensTaken.has(call)) return;
     this.tokensTaken.add(call);
-    await this.admit(context, this.split(limits).tokens, new LazyAbortController());
+    await this.admit(context, this.split(limits).tokens, new LazyAbortController(), undefined, (release) =>
+      this.guardRefunds.set(call, release),
+    );
   }
 
-  private async admit(context: ExecutionContext, limits: MethodLimits, giveUp: GiveUp): Promise<Release> {
+  /**
+   * Enters `limits` and writes the admitted call's fields. `byGuard` is the guard's release
+   * for this call, given back (with the outcome) with the interceptor's; the guard itself
+   * passes `keepForInterceptor` instead, called when its release wants the outcome.
+   */
+  private async admit(
+    context: ExecutionContext,
+    limits: MethodLimits,
+    giveUp: GiveUp,
+    byGuard?: Release,
+    keepForInterceptor?: (release: Release) => void,
+  ): Promise<Release> {
     const call = handlerCall(context);
     const { node } = call;
     try {
@@ -62,7 +79,13 @@ export class HandlerLimits {
         watch: node && (() => giveUpWhenClientLeaves(node, giveUp)),
       });
       writeAdmittedFields(call, admitted, this.options.http);
-      return node && admitted.slot ? releaseWhenSent(admitted.release, node) : admitted.release;
+      if (keepForInterceptor) {
+        if (admitted.refunds) keepForInterceptor(admitted.release);
+        return admitted.release;
+      }
+      const release = byGuard ? bothReleases(byGuard, admitted.release) : admitted.release;
+      // A slot is held, and refundWhen reads the status, until the answer is sent.
+      return node && (admitted.slot || admitted.refunds || byGuard) ? releaseWhenSent(release, node) : release;
     } catch (error) {
       throw error instanceof Refusal ? refusalAnswer(call, error, this.options.http) : error;
     }
@@ -141,18 +164,34 @@ export function giveUpWhenClientLeaves(response: NodeResponse, giveUp: GiveUp): 
  * before the client has its last byte: releasing then would let a second download start
  * while the first is still being sent. A client that left while its handler runs keeps
  * the slot taken until the handler is done. The returned release is the handler side's.
+ * The handler's outcome reaches `release` with the status code sent, once it is sent:
+ * an exception filter decides it after the handler is done.
  */
 export function releaseWhenSent(release: Release, response: NodeResponse): Release {
-  if (response.closed) return release;
+  if (response.closed) return (outcome) => release(withStatus(outcome, response));
   let handlerDone = false;
   let sent = false;
+  let handlerOutcome: CallOutcome | undefined;
   response.once('close', () => {
     sent = true;
-    if (handlerDone) release();
+    if (handlerDone) release(withStatus(handlerOutcome, response));
   });
-  return () => {
+  return (outcome) => {
     if (handlerDone) return;
     handlerDone = true;
-    if (sent) release();
+    handlerOutcome = outcome;
+    if (sent) release(withStatus(outcome, response));
+  };
+}
+
+function withStatus(outcome: CallOutcome | undefined, response: NodeResponse): CallOutcome | undefined {
+  return outcome && { ...outcome, status: response.statusCode };
+}
+
+/** The guard's and the interceptor's releases of one call, as one. */
+function bothReleases(first: Release, second: Release): Release {
+  return (outcome) => {
+    first(outcome);
+    second(outcome);
   };
 }

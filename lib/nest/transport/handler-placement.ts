@@ -16,7 +16,8 @@ import { LimitsGuard } from './token-bucket.guard';
  *   runs after every guard of the app, the class and the handler (an auth guard's
  *   `req.user` is there for `key`), as the interceptor did; it refuses before any
  *   interceptor runs, as a guard does.
- * - otherwise the interceptor, which enters every limit of the call, tokens then slot.
+ * - otherwise (a slot, or a bucket with refundWhen, which needs the handler's outcome) the
+ *   interceptor, which enters every limit of the call, tokens then slot.
  */
 export function placeHandlerLimits(owner: Function, scanner: MetadataScanner): void {
   const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, owner) ?? [];
@@ -27,7 +28,8 @@ export function placeHandlerLimits(owner: Function, scanner: MetadataScanner): v
     const limits = limitsOf(owner, prototype[name], name);
     if (limits) limited.push({ method: prototype[name], limits });
   }
-  const guardOnly = !limited.some(({ limits }) => limits.semaphore);
+  // refundWhen needs the handler's outcome, which only the interceptor sees.
+  const guardOnly = !limited.some(({ limits }) => limits.semaphore || limits.tokenBuckets.some((b) => b.refundWhen));
   withoutGuard(owner);
   for (const { method, limits } of limited) {
     const guards = withoutGuard(method);

@@ -16,6 +16,8 @@ import { LimitExceededException, type RefusedLimit } from './limit-exceeded.exce
  */
 export interface NodeResponse {
   readonly closed: boolean;
+  /** The HTTP status code answered (or to be answered): what refundWhen is told. */
+  readonly statusCode?: number;
   once(event: 'close', listener: () => void): unknown;
   off(event: 'close', listener: () => void): unknown;
 }

@@ -19,7 +19,7 @@ export interface TokenBucketContext {
   clock: () => number;
 }
 
-/** One token bucket's operations, each a port of its script in lua/ (token-bucket-*.lua). */
+/** One token bucket's operations, each a port of its script in lua/ (token-bucket-*.lua: take, inspect, adjust). */
 export class MemoryTokenBucket implements TokenBucketBackend {
   constructor(
     private readonly context: TokenBucketContext,
@@ -43,11 +43,19 @@ export class MemoryTokenBucket implements TokenBucketBackend {
   async inspect(shape: TokenBucketShape): Promise<TokenBucketSnapshot> {
     const now = this.context.clock();
     const { tokens, at } = this.refill(shape, now);
-    return {
-      tokens,
-      nextRefillIn: at + shape.refillFrequency - now,
-      fullIn: timeUntil(shape, tokens, shape.capacity, at, now),
-    };
+    return snapshot(shape, tokens, at, now);
+  }
+
+  async adjust(shape: TokenBucketShape, change: number): Promise<TokenBucketSnapshot> {
+    const now = this.context.clock();
+    const { tokens, at } = this.refill(shape, now);
+    const after = Math.min(shape.capacity, tokens + change);
+    // A refund to a full (or missing) bucket changes nothing; otherwise the phase is kept.
+    if (after !== tokens) {
+      const expiresAt = now + timeUntil(shape, after, shape.capacity, at, now) + shape.refillFrequency;
+      this.context.buckets.set(this.key, { spent: shape.capacity - after, at, expiresAt });
+    }
+    return snapshot(shape, after, at, now);
   }
 
   /**
@@ -64,6 +72,11 @@ export class MemoryTokenBucket implements TokenBucketBackend {
       at: state.at + periods * refillFrequency,
     };
   }
+}
+
+/** A bucket of balance `tokens` at boundary `at`, as of `now`. */
+function snapshot(shape: TokenBucketShape, tokens: number, at: number, now: number): TokenBucketSnapshot {
+  return { tokens, nextRefillIn: at + shape.refillFrequency - now, fullIn: timeUntil(shape, tokens, shape.capacity, at, now) };
 }
 
 /** Ms from now until the balance is back at `target`. */

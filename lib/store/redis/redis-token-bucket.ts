@@ -1,4 +1,4 @@
-import type { TokenBucketBackend, TokenBucketShape } from '../../core/limiter-store';
+import type { TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../../core/limiter-store';
 import { numbers, type ScriptRunner } from './script-runner';
 
 /** A token bucket stored in one Redis key (lua/token-bucket-*.lua). */
@@ -11,9 +11,13 @@ export function redisTokenBucket(scripts: ScriptRunner, bucket: string): TokenBu
       );
       return { reserved: reserved === 1, tokens: balance, wait, fullIn };
     },
-    inspect: async (shape) => {
-      const [tokens, nextRefillIn, fullIn] = numbers(await scripts.run('tokenBucketInspect', [bucket], shapeArgs(shape)));
-      return { tokens, nextRefillIn, fullIn };
-    },
+    inspect: async (shape) => snapshot(await scripts.run('tokenBucketInspect', [bucket], shapeArgs(shape))),
+    adjust: async (shape, tokens) => snapshot(await scripts.run('tokenBucketAdjust', [bucket], [...shapeArgs(shape), tokens])),
   };
+}
+
+/** The reply of token-bucket-inspect and token-bucket-adjust: {balance, ms to next refill, ms until full}. */
+function snapshot(reply: unknown): TokenBucketSnapshot {
+  const [tokens, nextRefillIn, fullIn] = numbers(reply);
+  return { tokens, nextRefillIn, fullIn };
 }

@@ -11,6 +11,7 @@ const OPERATIONS: Record<string, (name: string) => string> = {
   semaphoreCancel: (name) => `cancel a wait for semaphore "${name}"`,
   semaphoreInspect: (name) => `read the state of semaphore "${name}"`,
   tokenBucketTake: (name) => `take tokens from token bucket "${name}"`,
+  tokenBucketAdjust: (name) => `give back or take extra tokens of token bucket "${name}"`,
   tokenBucketInspect: (name) => `read the state of token bucket "${name}"`,
   healthProbe: () => 'answer the health probe (a script that only reads TIME)',
   subscribe: (name) => `subscribe to the grants of semaphore "${name}" (SUBSCRIBE)`,
