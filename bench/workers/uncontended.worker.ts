@@ -10,7 +10,7 @@ import { runWorker } from '../../test/harness/processes';
 import { hrnow } from '../support/clock';
 import { rateLimit, semaphore, uniqueKey } from '../support/contenders';
 import { lib, scriptCommand } from '../support/limiters';
-import { info } from '../support/redis-info';
+import { redisWorkMeter } from '../support/redis-info';
 import { percentile } from '../support/stats';
 
 interface Args {
@@ -129,17 +129,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   // Redis's work, read on a second connection, attributes server cost to each contender:
   // the main thread's CPU (where commands and scripts run) and the commands processed.
   const admin = new Redis(url);
-  const redisNow = async () => {
-    const cpu = await info(admin, 'cpu');
-    const stats = await info(admin, 'stats');
-    return {
-      cpuUs: (Number(cpu.used_cpu_user_main_thread) + Number(cpu.used_cpu_sys_main_thread)) * 1e6,
-      commands: Number(stats.total_commands_processed),
-    };
-  };
-  // The INFO calls themselves are counted between two readings: measured once, taken off.
-  const idle = [await redisNow(), await redisNow()];
-  const infoCommands = idle[1].commands - idle[0].commands;
+  const meter = await redisWorkMeter(admin);
   type Round = { p50: number; p99: number; mean: number; clientCpuUs: number; redisCpuUs: number; redisCommands: number };
   const results = ops.map((op) => ({ group: op.group, name: op.name, rounds: [] as Round[] }));
   for (const op of ops) for (let i = 0; i < warmup; i++) await op.once();
@@ -149,7 +139,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
       const index = (k + round) % ops.length;
       const op = ops[index];
       const samples = new Float64Array(iterations);
-      const redisBefore = await redisNow();
+      const redisBefore = await meter.read();
       const cpuBefore = process.cpuUsage();
       for (let i = 0; i < iterations; i++) {
         const start = hrnow();
@@ -157,7 +147,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
         samples[i] = hrnow() - start;
       }
       const cpu = process.cpuUsage(cpuBefore);
-      const redisAfter = await redisNow();
+      const redisAfter = await meter.read();
       const values = Array.from(samples);
       results[index].rounds.push({
         p50: percentile(values, 50),
@@ -165,7 +155,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
         mean: values.reduce((a, b) => a + b, 0) / values.length,
         clientCpuUs: (cpu.user + cpu.system) / iterations,
         redisCpuUs: (redisAfter.cpuUs - redisBefore.cpuUs) / iterations,
-        redisCommands: (redisAfter.commands - redisBefore.commands - infoCommands) / iterations,
+        redisCommands: (redisAfter.commands - redisBefore.commands - meter.readingCommands) / iterations,
       });
     }
   }
