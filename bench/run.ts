@@ -13,6 +13,7 @@ import { startRedis, stopRedis } from '../test/harness/redis-servers';
 import { buildLibrary } from './support/build';
 import type { BenchContext, Section } from './support/context';
 import { info } from './support/redis-info';
+import { hammeredKey } from './scenarios/hammered-key';
 import { handoff } from './scenarios/handoff';
 import { http } from './scenarios/http';
 import { manyKeys } from './scenarios/many-keys';
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   http,
   'many-keys': manyKeys,
   observability,
+  'hammered-key': hammeredKey,
 };
 
 const resultsDir = path.resolve(__dirname, 'results');

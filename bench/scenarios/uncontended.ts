@@ -1,17 +1,60 @@
-/** Scenario 1: uncontended latency, one client, against the raw round-trip floor. */
+/** Scenario 1: uncontended latency and cost per call, one client, against the raw round-trip floor and the peers. */
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
-import { fmtSpread, pct, spread, table } from '../support/stats';
+import { fmtSpread, num, pct, spread, table } from '../support/stats';
+
+interface Round {
+  p50: number;
+  p99: number;
+  mean: number;
+  clientCpuUs: number;
+  /** redis-server main thread (INFO cpu used_cpu_*_main_thread), µs per call */
+  redisCpuUs: number;
+  /** INFO stats total_commands_processed per call, the bench's own INFO calls taken off */
+  redisCommands: number;
+}
 
 interface OpResult {
-  group: 'floor' | 'semaphore' | 'rate';
+  group: 'floor' | 'semaphore' | 'rate' | 'refusal';
   name: string;
-  rounds: Array<{ p50: number; p99: number; mean: number; clientCpuUs: number; redisCpuUs: number }>;
+  rounds: Round[];
+}
+
+/** Per contender and round, what one call costs: the three figures the cost table compares. */
+const COSTS = ['redisCpuUs', 'clientCpuUs', 'redisCommands'] as const;
+
+/**
+ * Ours against the best peer for each kind of call, every figure a median over rounds;
+ * the ratio is taken within each round (ours / the best peer of that round), then its median.
+ */
+function costTable(ops: OpResult[]): { markdown: string; rows: object[] } {
+  const kinds = [
+    { label: 'admission from a bucket that never runs dry', ours: 'nestjs-limiters tryTake()', group: 'rate' },
+    { label: 'refusal', ours: 'nestjs-limiters tryTake() refused', group: 'refusal' },
+    { label: 'acquire + release', ours: 'nestjs-limiters acquire() + release()', group: 'semaphore' },
+  ] as const;
+  const isPeer = (o: OpResult) => !o.name.startsWith('nestjs-limiters') && !o.name.startsWith('our ') && !o.name.startsWith('floor');
+  const rows: object[] = [];
+  const lines = kinds.map(({ label, ours, group }) => {
+    const mine = ops.find((o) => o.name === ours)!;
+    const peers = ops.filter((o) => o.group === group && isPeer(o));
+    const cells = COSTS.map((cost) => {
+      const median = (o: OpResult) => spread(o.rounds.map((r) => r[cost])).median;
+      const best = peers.reduce((a, b) => (median(b) < median(a) ? b : a));
+      const ratio = spread(mine.rounds.map((r, i) => r[cost] / best.rounds[i][cost]));
+      rows.push({ kind: label, cost, ours: median(mine), bestPeer: best.name, peer: median(best), ratio: ratio.median });
+      const decimals = cost === 'redisCommands' ? 2 : 1;
+      return `${num(median(mine), decimals)} / ${best.name.split(' ')[0]} ${num(median(best), decimals)} / **${num(ratio.median, 2)}×**`;
+    });
+    return [label, ...cells];
+  });
+  const header = ['operation', 'Redis CPU µs: ours / best peer / ratio', 'client CPU µs: ours / best peer / ratio', 'Redis commands: ours / best peer / ratio'];
+  return { markdown: table(header, lines), rows };
 }
 
 export async function uncontended(ctx: BenchContext): Promise<Section> {
   const args = ctx.quick
     ? { url: ctx.url, iterations: 200, warmup: 50, rounds: 2 }
-    : { url: ctx.url, iterations: 2000, warmup: 300, rounds: 5 };
+    : { url: ctx.url, iterations: 3000, warmup: 300, rounds: 5 };
   ctx.log(`uncontended: ${args.rounds} rounds × ${args.iterations} calls per contender`);
   const ops = await runBenchWorker<OpResult[]>('uncontended.worker.ts', args, 600_000);
 
@@ -27,7 +70,8 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
       fmtSpread(spread(ratio50), 2, '×'),
       fmtSpread(spread(ratio99), 2, '×'),
       fmtSpread(spread(op.rounds.map((r) => r.clientCpuUs)), 0),
-      fmtSpread(spread(op.rounds.map((r) => r.redisCpuUs)), 0),
+      fmtSpread(spread(op.rounds.map((r) => r.redisCpuUs)), 1),
+      fmtSpread(spread(op.rounds.map((r) => r.redisCommands)), 2),
     ];
   };
   const header = (floorName: string) => [
@@ -37,10 +81,13 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
     `p50 vs ${floorName}`,
     `p99 vs ${floorName}`,
     'client CPU µs/op',
-    'Redis CPU µs/op',
+    'Redis main-thread CPU µs/op',
+    'Redis commands/op',
   ];
   const semRows = [floor1, floor2, ...ops.filter((o) => o.group === 'semaphore')].map((o) => row(o, floor2));
   const rateRows = [floor1, ...ops.filter((o) => o.group === 'rate')].map((o) => row(o, floor1));
+  const refusalRows = [floor1, ...ops.filter((o) => o.group === 'refusal')].map((o) => row(o, floor1));
+  const costs = costTable(ops);
 
   const oursAcquire = ops.find((o) => o.name === 'nestjs-limiters acquire() + release()')!;
   const overFloor = spread(oursAcquire.rounds.map((r, i) => r.p50 / floor2.rounds[i].p50 - 1));
@@ -53,8 +100,15 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
     `One process, one ioredis connection, one call at a time; ${args.iterations} calls per contender per round, ` +
       `${args.rounds} rounds (contenders interleaved, order rotated each round), after ${args.warmup} warm-up calls each. ` +
       'Cells: median over rounds of the per-round percentile (min–max over rounds). Ratios are taken within a round. ' +
-      'CPU columns: CPU time of the client process (process.cpuUsage) and of redis-server (INFO cpu) per operation, ' +
-      'which says where the time beyond the network goes.',
+      'CPU columns: CPU time of the client process (process.cpuUsage) and of the redis-server main thread ' +
+      '(INFO cpu used_cpu_user_main_thread + used_cpu_sys_main_thread) per operation, which says where the time beyond ' +
+      'the network goes; Redis commands: INFO stats total_commands_processed per operation (a script counts once, and so does each command it calls; ' +
+      'the bench\'s own INFO calls taken off).',
+    '',
+    '**Cost per call: ours against the best peer** (each figure the median over rounds; the ratio is ours / that peer ' +
+      'within each round, then the median; the best peer is chosen per column)',
+    '',
+    costs.markdown,
     '',
     '**Semaphore: acquire + release, capacity 10, uncontended** (ratios against two raw EVALSHA round trips)',
     '',
@@ -66,8 +120,12 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
     '',
     table(header('1 RTT'), rateRows),
     '',
+    '**Rate limit: one refusal, bucket empty** (ratios against one raw EVALSHA round trip)',
+    '',
+    table(header('1 RTT'), refusalRows),
+    '',
     'Bottleneck resolves schedule() before its "free" script has run (the slot is freed in the background); ' +
       '@nest-lab/throttler-storage-redis sends the script text with EVAL on every call.',
   ].join('\n');
-  return { id: 'uncontended', title: '1. Uncontended latency (one client)', markdown, data: ops };
+  return { id: 'uncontended', title: '1. Uncontended latency and cost per call (one client)', markdown, data: { ops, costs: costs.rows } };
 }

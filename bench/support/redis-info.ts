@@ -29,3 +29,29 @@ export async function commandCounts(redis: Redis) {
   const clientCommands = Number((await info(redis, 'stats')).total_commands_processed);
   return { clientCommands, perCommand };
 }
+
+export interface RedisWork {
+  /** redis-server main thread CPU (INFO cpu used_cpu_user_main_thread + used_cpu_sys_main_thread), µs */
+  cpuUs: number;
+  /** INFO stats total_commands_processed: every command, a script's own calls included */
+  commands: number;
+}
+
+/**
+ * Reads the server's work so far on `admin`; the difference of two readings, less
+ * `readingCommands` (what the readings' own INFO calls add, measured once here), is the
+ * work of what ran between them.
+ */
+export async function redisWorkMeter(admin: Redis): Promise<{ read(): Promise<RedisWork>; readingCommands: number }> {
+  const read = async (): Promise<RedisWork> => {
+    const cpu = await info(admin, 'cpu');
+    const stats = await info(admin, 'stats');
+    return {
+      cpuUs: (Number(cpu.used_cpu_user_main_thread) + Number(cpu.used_cpu_sys_main_thread)) * 1e6,
+      commands: Number(stats.total_commands_processed),
+    };
+  };
+  const first = await read();
+  const second = await read();
+  return { read, readingCommands: second.commands - first.commands };
+}

@@ -1,15 +1,16 @@
 /**
- * Scenario 1: one client, nobody else, one operation at a time. Latency of each
- * library's acquire+release (semaphore) or admission (rate limit), next to the floor:
- * raw EVALSHA calls of a trivial script on the same connection.
+ * Scenario 1: one client, nobody else, one operation at a time. Latency and cost of each
+ * library's acquire+release (semaphore), admission and refusal (rate limit), next to the
+ * floor: raw EVALSHA calls of a trivial script on the same connection.
  */
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { runWorker } from '../../test/harness/processes';
 import { hrnow } from '../support/clock';
 import { rateLimit, semaphore, uniqueKey } from '../support/contenders';
 import { lib, scriptCommand } from '../support/limiters';
-import { info } from '../support/redis-info';
+import { redisWorkMeter } from '../support/redis-info';
 import { percentile } from '../support/stats';
 
 interface Args {
@@ -19,7 +20,7 @@ interface Args {
   rounds: number;
 }
 
-type Op = { group: 'floor' | 'semaphore' | 'rate'; name: string; once: () => Promise<unknown> };
+type Op = { group: 'floor' | 'semaphore' | 'rate' | 'refusal'; name: string; once: () => Promise<unknown> };
 
 runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   const redis = new Redis(url);
@@ -42,8 +43,30 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   });
   const rlf = rateLimit('rate-limiter-flexible', redis, url, { key: uniqueKey('rlf'), capacity: 1e9, periodMs: 1e-6 });
   const bottleneckRate = rateLimit('bottleneck', redis, url, { key: uniqueKey('bn-res'), capacity: 1e9, periodMs: 1000 });
+  // The same path with one token a refill: every take moves the moment the bucket is full
+  // again, so each admission rewrites the key (SET … PX) instead of an INCR.
+  const bucketOneToken = new lib.TokenBucketLimiter(redis, {
+    name: uniqueKey('tb1'),
+    capacity: 1_000_000_000,
+    refillFrequency: 1,
+    maxSleep: 10_000,
+  });
   const throttler = new ThrottlerStorageRedisService(redis);
   const throttlerKey = uniqueKey('thr');
+
+  // Refusals: buckets emptied before the warm-up, refilling only after the run.
+  const dry = new lib.TokenBucketLimiter(redis, { name: uniqueKey('tb-dry'), capacity: 1, refillFrequency: 3_600_000 });
+  const rlfDry = new RateLimiterRedis({ storeClient: redis, keyPrefix: uniqueKey('rlf-dry'), points: 1, duration: 3600 });
+  const refusedBy = (promise: Promise<unknown>) =>
+    promise.then(
+      () => {
+        throw new Error('admitted where a refusal was expected');
+      },
+      (res: unknown) => {
+        if (!(res instanceof RateLimiterRes)) throw res;
+      },
+    );
+  const throttlerDryKey = uniqueKey('thr-dry');
 
   // Our two scripts called straight through ioredis (the commands the library defines on
   // the client): the script work without any of the library's JavaScript around it.
@@ -76,6 +99,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
     { group: 'semaphore', name: 'bottleneck schedule(noop), maxConcurrent', once: () => bottleneckSem.run(noop) },
     { group: 'rate', name: 'nestjs-limiters tryTake()', once: () => bucket.tryTake() },
     { group: 'rate', name: 'nestjs-limiters take()', once: () => bucket.take() },
+    { group: 'rate', name: 'nestjs-limiters tryTake(), refillAmount 1 every 1 ms', once: () => bucketOneToken.tryTake() },
     { group: 'rate', name: 'rate-limiter-flexible consume()', once: () => rlf.tryTake() },
     { group: 'rate', name: 'bottleneck schedule(noop), reservoir', once: () => bottleneckRate.take() },
     {
@@ -83,15 +107,30 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
       name: '@nest-lab/throttler-storage-redis increment()',
       once: () => throttler.increment(throttlerKey, 60_000, 1_000_000_000, 60_000, 'default'),
     },
+    {
+      group: 'refusal',
+      name: 'nestjs-limiters tryTake() refused',
+      once: async () => {
+        if ((await dry.tryTake()).allowed) throw new Error('admitted where a refusal was expected');
+      },
+    },
+    { group: 'refusal', name: 'rate-limiter-flexible consume() refused', once: () => refusedBy(rlfDry.consume('k')) },
+    {
+      group: 'refusal',
+      name: '@nest-lab/throttler-storage-redis increment() blocked',
+      once: () => throttler.increment(throttlerDryKey, 3_600_000, 1, 3_600_000, 'default'),
+    },
   ];
+  // Empty the refusal buckets, so that every call of theirs measured is a refusal.
+  await dry.tryTake();
+  await rlfDry.consume('k');
+  await throttler.increment(throttlerDryKey, 3_600_000, 1, 3_600_000, 'default');
 
-  // Redis's CPU time, read on a second connection, attributes server work to each contender.
+  // Redis's work, read on a second connection, attributes server cost to each contender:
+  // the main thread's CPU (where commands and scripts run) and the commands processed.
   const admin = new Redis(url);
-  const redisCpuUs = async () => {
-    const cpu = await info(admin, 'cpu');
-    return (Number(cpu.used_cpu_user) + Number(cpu.used_cpu_sys)) * 1e6;
-  };
-  type Round = { p50: number; p99: number; mean: number; clientCpuUs: number; redisCpuUs: number };
+  const meter = await redisWorkMeter(admin);
+  type Round = { p50: number; p99: number; mean: number; clientCpuUs: number; redisCpuUs: number; redisCommands: number };
   const results = ops.map((op) => ({ group: op.group, name: op.name, rounds: [] as Round[] }));
   for (const op of ops) for (let i = 0; i < warmup; i++) await op.once();
   for (let round = 0; round < rounds; round++) {
@@ -100,7 +139,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
       const index = (k + round) % ops.length;
       const op = ops[index];
       const samples = new Float64Array(iterations);
-      const redisBefore = await redisCpuUs();
+      const redisBefore = await meter.read();
       const cpuBefore = process.cpuUsage();
       for (let i = 0; i < iterations; i++) {
         const start = hrnow();
@@ -108,14 +147,15 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
         samples[i] = hrnow() - start;
       }
       const cpu = process.cpuUsage(cpuBefore);
-      const redisAfter = await redisCpuUs();
+      const redisAfter = await meter.read();
       const values = Array.from(samples);
       results[index].rounds.push({
         p50: percentile(values, 50),
         p99: percentile(values, 99),
         mean: values.reduce((a, b) => a + b, 0) / values.length,
         clientCpuUs: (cpu.user + cpu.system) / iterations,
-        redisCpuUs: (redisAfter - redisBefore) / iterations,
+        redisCpuUs: (redisAfter.cpuUs - redisBefore.cpuUs) / iterations,
+        redisCommands: (redisAfter.commands - redisBefore.commands - meter.readingCommands) / iterations,
       });
     }
   }

@@ -3,16 +3,22 @@ import { numbers, type ScriptRunner } from './script-runner';
 
 /** A token bucket stored in one Redis key (lua/token-bucket-*.lua). */
 export function redisTokenBucket(scripts: ScriptRunner, bucket: string): TokenBucketBackend {
+  const keys = [bucket];
   const shapeArgs = (s: TokenBucketShape) => [s.capacity, s.refillFrequency, s.refillAmount];
   return {
+    // Runs on every admission: one argument array, and the reply read in place.
     take: async (shape, tokens, maxWait) => {
-      const [reserved, balance, wait, fullIn] = numbers(
-        await scripts.run('tokenBucketTake', [bucket], [...shapeArgs(shape), tokens, maxWait === Infinity ? -1 : maxWait]),
-      );
-      return { reserved: reserved === 1, tokens: balance, wait, fullIn };
+      const args = [shape.capacity, shape.refillFrequency, shape.refillAmount, tokens, maxWait === Infinity ? -1 : maxWait];
+      const reply = (await scripts.run('tokenBucketTake', keys, args)) as Array<number | string>;
+      // Number(): a client made with stringNumbers hands integers over as strings (see numbers()).
+      const balance = Number(reply[0]);
+      const wait = Number(reply[1]);
+      const fullIn = Number(reply[2]);
+      // A refusal comes back as a negative wait (see the script's header).
+      return wait < 0 ? { reserved: false, tokens: balance, wait: -wait, fullIn } : { reserved: true, tokens: balance, wait, fullIn };
     },
-    inspect: async (shape) => snapshot(await scripts.run('tokenBucketInspect', [bucket], shapeArgs(shape))),
-    adjust: async (shape, tokens) => snapshot(await scripts.run('tokenBucketAdjust', [bucket], [...shapeArgs(shape), tokens])),
+    inspect: async (shape) => snapshot(await scripts.run('tokenBucketInspect', keys, shapeArgs(shape))),
+    adjust: async (shape, tokens) => snapshot(await scripts.run('tokenBucketAdjust', keys, [...shapeArgs(shape), tokens])),
   };
 }
 
