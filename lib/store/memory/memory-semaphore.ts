@@ -51,10 +51,9 @@ export class MemorySemaphore implements SemaphoreBackend {
       // Permits above this caller's capacity are not its to hand out (see semaphore-acquire-5.lua).
       this.reapAndGrant(state, now, id, capacity);
       const { nextToken } = this.context;
-      const mine = state.holders.get(id);
-      if (mine !== undefined) return { status: 'held', leaseLeft: mine.deadline - now, fencingToken: nextToken() };
-      // Room left over after the whole queue was served means nobody older is waiting.
-      if (state.held + permits <= capacity && state.queue.size === 0) {
+      // Room left over after the whole queue was served means nobody older is waiting; one
+      // that holds already (granted while it waited) is renewed, as the script does.
+      if ((state.held + permits <= capacity && state.queue.size === 0) || state.holders.has(id)) {
         hold(state, id, permits, now + leaseMs);
         return { status: 'held', leaseLeft: leaseMs, fencingToken: nextToken() };
       }
