@@ -8,7 +8,7 @@ import { InvalidOptionError, SemaphoreLimiter, type Permit, type SemaphoreOption
 import type { StoreOrClient } from '../lib/store/resolve-store';
 import { limiterKey } from '../lib/store/redis/keys';
 import { holdJobs, peakPermits, type HeldJob } from './harness/admissions';
-import { spawnWorker, startWorker } from './harness/processes';
+import { startWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
 import { storeTargets } from './harness/store-targets';
 import { now, sleep, waitUntil } from './harness/timing';
@@ -144,9 +144,9 @@ describe.each(targets)('weighted permits across processes on $name Redis', (targ
     const barrier = { key: uniqueName('barrier'), parties: 3 };
     const results = await Promise.all(
       [[1, 2], [3, 1], [2, 2, 1]].map((permits) =>
-        spawnWorker('test/workers/semaphore-intervals.worker.ts', {
+        startWorker('test/workers/semaphore-intervals.worker.ts', {
           target: target.name, name, capacity: 5, callers: 3, jobs: 4, holdMs: 20, permits, barrier,
-        }),
+        }, { timeoutMs: 3 * WORKER_START_MS }).result,
       ),
     );
     const jobs: HeldJob[] = results.flatMap((r) => r.held);
