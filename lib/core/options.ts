@@ -158,7 +158,9 @@ export class OptionReader {
    * call gives none). More than the capacity could never be granted, and would wait forever.
    */
   static callPermits(value: unknown, limiter: string, capacity: number): number {
-    const permits = new OptionReader({ permits: value }, limiter).positiveInteger('permits', 1);
+    // Every acquire comes here: the common case costs no allocation.
+    if (value === undefined) return 1;
+    const permits = new OptionReader({ permits: value }, limiter).positiveInteger('permits');
     if (permits > capacity) {
       throw new InvalidOptionError('permits', limiter, `must be at most the capacity, ${capacity}`, value);
     }
