@@ -64,14 +64,19 @@ export class GrantListener {
     const stop = () => {
       if (this.waiters.delete(id) && this.waiters.size === 0) this.closeWhenIdle();
     };
-    const channel = this.sharded ? route.sharded : route.plain;
+    const sharded = this.sharded;
+    const channel = sharded ? route.sharded : route.plain;
     if (this.live.has(channel)) return { stop };
-    return { ready: this.subscribe(channel, this.sharded).catch((error: unknown) => this.unlessRefused(error, route.plain)), stop };
+    const subscribing = this.subscribe(channel, sharded);
+    return { ready: sharded ? subscribing.catch((error: unknown) => this.unlessRefused(error, route.plain)) : subscribing, stop };
   }
 
-  /** A server that answered SSUBSCRIBE with an error does not do it: back to PUBLISH. */
+  /**
+   * A server that answered SSUBSCRIBE with an error does not do it: back to PUBLISH, for
+   * this waiter and every later one (waiters that asked at the same time each come here).
+   */
   private unlessRefused(error: unknown, plain: string): Promise<void> {
-    if (!this.sharded || !(error instanceof Error) || error.name !== 'ReplyError') throw error;
+    if (!(error instanceof Error) || error.name !== 'ReplyError') throw error;
     this.sharded = false;
     return this.subscribe(plain, false);
   }
