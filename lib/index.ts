@@ -2,7 +2,7 @@
 import './store/resolve-store';
 
 export { SemaphoreLimiter } from './core/semaphore-limiter';
-export type { SemaphoreOptions, AcquireOptions } from './core/semaphore-limiter';
+export type { SemaphoreOptions, AcquireOptions, TryAcquireOptions } from './core/semaphore-limiter';
 export { Permit } from './core/permit';
 export { TokenBucketLimiter } from './core/token-bucket-limiter';
 export type { TokenBucketOptions, TakeOptions, TryTakeResult, Reservation } from './core/token-bucket-limiter';
@@ -31,6 +31,7 @@ export {
 export type {
   LimiterStore,
   LimiterRef,
+  Grant,
   Listening,
   SemaphoreBackend,
   SemaphoreSnapshot,

@@ -71,12 +71,13 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   // Our two scripts called straight through ioredis (the commands the library defines on
   // the client): the script work without any of the library's JavaScript around it.
   const defined = redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>;
-  const scriptKeys = ['holders', 'queue', 'waiters', 'arrivals'].map((k) => `{bench-raw}:${k}`);
+  const scriptKeys = ['holders', 'queue', 'waiters', 'arrivals', 'weights'].map((k) => `{bench-raw}:${k}`);
   await ours.tryAcquire().then((p) => p?.release()); // defines the commands on this client
   const [acquireScript, releaseScript] = [scriptCommand('semaphoreAcquire'), scriptCommand('semaphoreRelease')];
   const rawScripts = async () => {
-    await defined[acquireScript](...scriptKeys, 'raw', 10, 30_000, 0, 'none');
-    await defined[releaseScript](...scriptKeys.slice(0, 3), 'raw', 10);
+    // lua/semaphore-acquire-5.lua and semaphore-release-5.lua: one permit, never queued.
+    await defined[acquireScript](...scriptKeys, 'raw', 10, 30_000, 0, 'none', 1, 'p');
+    await defined[releaseScript](...scriptKeys, 'raw', 10, 1);
   };
 
   const noop = () => undefined;

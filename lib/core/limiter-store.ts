@@ -23,7 +23,8 @@ export interface LimiterStore {
 }
 
 export type AcquireReply =
-  | { status: 'held'; leaseLeft: number }
+  /** fencingToken: above every token this semaphore's name handed out before (see Permit.fencingToken). */
+  | { status: 'held'; leaseLeft: number; fencingToken: bigint }
   /**
    * Queued (or, when waitMs was 0, refused). retryIn: when the earliest lease runs out, if anyone holds one.
    * now: the store's clock when the call ran, if it tells, so that a grant's lease end in
@@ -35,8 +36,8 @@ export type AcquireReply =
 export type CancelReply = 'held' | 'dequeued' | 'absent';
 
 export interface SemaphoreSnapshot {
-  /** Live permits, with the ms left on each lease. */
-  holders: Array<{ id: string; leaseLeft: number }>;
+  /** Live permits, with the ms left on each lease and how many permits each holds. */
+  holders: Array<{ id: string; leaseLeft: number; permits: number }>;
   /** Live waiters' ids, oldest first. */
   waiters: string[];
 }
@@ -47,27 +48,37 @@ export interface Listening {
   stop(): void;
 }
 
+/** What a release tells the waiter it granted. */
+export interface Grant {
+  /** The lease's end on the store's clock; undefined when the store (or an older script) does not say. */
+  leaseEndsAt?: number;
+  /** Undefined from a script of a version before fencing tokens: the waiter then asks for one. */
+  fencingToken?: bigint;
+}
+
 export interface SemaphoreBackend {
   /**
-   * Takes a slot for `id`, or queues it behind older waiters for up to `waitMs`
-   * (0: never queue). Called again with the same id it refreshes the waiter's place.
+   * Takes `permits` (default 1) for `id`, or queues it behind older waiters for up to
+   * `waitMs` (0: never queue). Called again with the same id it refreshes the waiter's place.
    */
-  acquire(request: { id: string; capacity: number; leaseMs: number; waitMs: number }): Promise<AcquireReply>;
-  /** Frees `id`'s slot and hands it to the oldest waiter. False when it was already gone. */
-  release(id: string, capacity: number): Promise<boolean>;
+  acquire(request: { id: string; capacity: number; leaseMs: number; waitMs: number; permits?: number }): Promise<AcquireReply>;
+  /**
+   * Frees `id`'s permits (`permits`, default 1: what it was granted) and hands them to
+   * the oldest waiters that fit. False when it was already gone.
+   */
+  release(id: string, capacity: number, permits?: number): Promise<boolean>;
   /** Extends the lease. False when the lease is gone (it ran out and was reaped). */
   renew(id: string, leaseMs: number): Promise<boolean>;
   cancel(id: string): Promise<CancelReply>;
   inspect(): Promise<SemaphoreSnapshot>;
   /**
-   * Calls onGranted when a release hands `id` a slot, with the lease's end on the store's
-   * clock (undefined when the store cannot tell). A waiter listens before it queues,
+   * Calls onGranted when a release hands `id` its permits, with what the release told. A waiter listens before it queues,
    * and awaits `ready` if present, so it never misses its grant.
    * `stop` must be called however the wait ends, also when `ready` rejects.
    * `onMissed` is called when such news may have been lost (the store's subscriber
    * reconnected): the waiter should look for itself, as it may hold the slot already.
    */
-  listen(id: string, onGranted: (leaseEndsAt?: number) => void, onMissed?: () => void): Listening;
+  listen(id: string, onGranted: (grant: Grant) => void, onMissed?: () => void): Listening;
 }
 
 export interface TokenBucketShape {

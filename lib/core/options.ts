@@ -159,6 +159,20 @@ export class OptionReader {
     throw new InvalidOptionError('signal', limiter, 'must be an AbortSignal', value);
   }
 
+  /**
+   * A call's permits of a semaphore: a whole number from 1 to the capacity (1 when the
+   * call gives none). More than the capacity could never be granted, and would wait forever.
+   */
+  static callPermits(value: unknown, limiter: string, capacity: number): number {
+    // Every acquire comes here: the common case costs no allocation.
+    if (value === undefined) return 1;
+    const permits = new OptionReader({ permits: value }, limiter).positiveInteger('permits');
+    if (permits > capacity) {
+      throw new InvalidOptionError('permits', limiter, `must be at most the capacity, ${capacity}`, value);
+    }
+    return permits;
+  }
+
   /** A per-call maxSleep, checked like the option; the limiter's own when the call gives none. */
   static callMaxSleep(value: unknown, limiter: string, fallback: number): number {
     return new OptionReader({ maxSleep: value }, limiter).duration('maxSleep', fallback, { infinite: true });

@@ -23,8 +23,8 @@ export function renewalPeriod(leaseMs: number): number {
 }
 
 /**
- * One held slot of a semaphore: a lease with its own id, renewed in the background
- * while held, so work that outlives `expiry` is never joined by an extra holder.
+ * Permits held in a semaphore (one, or `permits` of them): a lease with its own id, renewed
+ * in the background while held, so work that outlives `expiry` is never joined by an extra holder.
  * If the lease is lost, `signal` aborts and a 'lost' event fires with a LeaseLostError:
  * the work should stop, since the slot may be someone else's now.
  *
@@ -40,6 +40,17 @@ export class Permit extends EventEmitter implements AsyncDisposable {
   private releasing?: Promise<boolean>;
   /** False for a shadow-mode permit that holds no slot: releasing it does nothing. */
   readonly held: boolean;
+  /** How many of the semaphore's capacity this permit holds (option `permits`, default 1). */
+  readonly permits: number;
+  /**
+   * Above the token of every earlier grant of this semaphore's name, by any client or
+   * process: give it to a downstream store with each write, and let the store refuse a
+   * write whose token is below one it has already seen (a holder whose lease ran out
+   * while it was paused). A bigint, since the numbers pass 2^32; send it as
+   * `String(token)` in JSON. 0n for a shadow-mode permit that holds nothing. See the
+   * README, "Fencing tokens", for how long tokens keep increasing.
+   */
+  readonly fencingToken: bigint;
 
   private readonly grantedAt = performance.now();
 
@@ -51,10 +62,12 @@ export class Permit extends EventEmitter implements AsyncDisposable {
     private readonly source: PermitSource,
     readonly id: string,
     private leaseEndsAt: number,
-    { held = true }: { held?: boolean } = {},
+    { held = true, permits = 1, fencingToken = 0n }: { held?: boolean; permits?: number; fencingToken?: bigint } = {},
   ) {
     super();
     this.held = held;
+    this.permits = permits;
+    this.fencingToken = fencingToken;
     if (!held) {
       this.releasing = Promise.resolve(false);
       return;
@@ -85,17 +98,17 @@ export class Permit extends EventEmitter implements AsyncDisposable {
   }
 
   /**
-   * Gives the slot back; it goes straight to the oldest waiter. Idempotent: later calls
+   * Gives the permits back; they go straight to the oldest waiters that fit. Idempotent: later calls
    * return the first call's result, true when the slot was still held.
    */
   release(): Promise<boolean> {
     if (!this.releasing) {
       this.stopTimers();
-      const releasing = this.source.backend.release(this.id, this.source.capacity);
+      const releasing = this.source.backend.release(this.id, this.source.capacity, this.permits);
       const forget = () => void openCalls(this.source.store).permits.delete(this);
       releasing.then(forget, forget);
       this.releasing = releasing;
-      publish('release', () => ({ ...this.source.identity, permits: 1, heldMs: performance.now() - this.grantedAt }));
+      publish('release', () => ({ ...this.source.identity, permits: this.permits, heldMs: performance.now() - this.grantedAt }));
     }
     return this.releasing;
   }

@@ -9,13 +9,23 @@ import type { LimiterStore, SemaphoreBackend, SemaphoreSnapshot } from './limite
 import { resolveStore, type StoreOrClient } from './store-resolver';
 
 export interface SemaphoreOptions extends CommonLimiterOptions {
-  /** How many holders may run at once. */
+  /** How many permits may be held at once (a holder of `permits: n` counts n). */
   capacity: number;
   /** Lease length (ms). A holder that dies frees its slot this long after its last renewal. Default 30 000. */
   expiry?: number;
 }
 
-export interface AcquireOptions {
+export interface TryAcquireOptions {
+  /**
+   * How many of the capacity this call holds: a whole number from 1 (the default) to
+   * `capacity`. Waiters are served strictly in arrival order: one asking for more than
+   * is free waits at the head, and callers behind it wait too, even those that would fit
+   * (so a large request is never starved by a stream of small ones).
+   */
+  permits?: number;
+}
+
+export interface AcquireOptions extends TryAcquireOptions {
   /** Overrides the limiter's maxSleep for this call. */
   maxSleep?: number;
   /** Gives up waiting when aborted; the call then rejects with the signal's reason. */
@@ -25,9 +35,10 @@ export interface AcquireOptions {
 export const SEMAPHORE_DEFAULTS = { expiry: 30_000 };
 
 /**
- * A distributed counting semaphore: at most `capacity` holders of one name at once,
+ * A distributed counting semaphore: at most `capacity` permits of one name held at once,
  * across every process that shares the Redis. Waiters are served first come, first
- * served and are woken by the release that frees their slot.
+ * served and are woken by the release that frees their room. Every grant carries a
+ * fencing token (`permit.fencingToken`).
  */
 export class SemaphoreLimiter implements PermitSource {
   readonly name: string;
@@ -63,52 +74,54 @@ export class SemaphoreLimiter implements PermitSource {
   async acquire(options: AcquireOptions = {}): Promise<Permit> {
     const maxSleep = OptionReader.callMaxSleep(options.maxSleep, this.name, this.maxSleep);
     const signal = OptionReader.callSignal(options.signal, this.name);
+    const permits = OptionReader.callPermits(options.permits, this.name, this.capacity);
     signal?.throwIfAborted();
     this.throwIfClosed();
     if (maxSleep === 0 || this.shadow) {
-      const permit = await this.tryAcquire();
+      const permit = await this.tryAcquire({ permits });
       if (!permit) throw new MaxSleepExceededError(this.name, 0, undefined, 'semaphore');
       return permit;
     }
     const id = randomUUID();
     const startedAt = performance.now();
     try {
-      const leaseEndsAt = await new SemaphoreWait(this, id, maxSleep, signal).wait();
-      const permit = this.handOver(id, leaseEndsAt);
-      publish('admit', () => ({ ...this.identity, permits: 1, waitedMs: performance.now() - startedAt }));
+      const grant = await new SemaphoreWait(this, id, permits, maxSleep, signal).wait();
+      const permit = this.handOver(id, grant.leaseEndsAt, permits, grant.fencingToken);
+      publish('admit', () => ({ ...this.identity, permits, waitedMs: performance.now() - startedAt }));
       return permit;
     } catch (error) {
-      this.publishFailure(error, performance.now() - startedAt);
+      this.publishFailure(error, performance.now() - startedAt, permits);
       throw error;
     }
   }
 
-  /** Takes a slot if one is free and nobody is queued for it; never waits. In shadow mode, see acquire(). */
-  async tryAcquire(): Promise<Permit | null> {
+  /** Takes the permits if they are free and nobody is queued for them; never waits. In shadow mode, see acquire(). */
+  async tryAcquire(options: TryAcquireOptions = {}): Promise<Permit | null> {
+    const permits = OptionReader.callPermits(options.permits, this.name, this.capacity);
     this.throwIfClosed();
     const id = randomUUID();
     const sentAt = performance.now();
     const reply = await this.backend
-      .acquire({ id, capacity: this.capacity, leaseMs: this.leaseMs, waitMs: 0 })
+      .acquire({ id, capacity: this.capacity, leaseMs: this.leaseMs, waitMs: 0, permits })
       .catch((error: unknown) => {
-        // A call that timed out may still take the slot when Redis runs it late: the release follows it.
-        void this.backend.release(id, this.capacity).catch(() => undefined);
+        // A call that timed out may still take the permits when Redis runs it late: the release follows it.
+        void this.backend.release(id, this.capacity, permits).catch(() => undefined);
         publishRedisError(this.identity, error);
         throw error;
       });
     if (reply.status !== 'held') {
-      this.publishFailure(new MaxSleepExceededError(this.name, 0, undefined, 'semaphore'), 0);
-      return this.shadow ? new Permit(this, id, sentAt, { held: false }) : null;
+      this.publishFailure(new MaxSleepExceededError(this.name, 0, undefined, 'semaphore'), 0, permits);
+      return this.shadow ? new Permit(this, id, sentAt, { held: false, permits }) : null;
     }
-    const permit = this.handOver(id, sentAt + reply.leaseLeft);
-    publish('admit', () => ({ ...this.identity, permits: 1, waitedMs: 0 }));
+    const permit = this.handOver(id, sentAt + reply.leaseLeft, permits, reply.fencingToken);
+    publish('admit', () => ({ ...this.identity, permits, waitedMs: 0 }));
     return permit;
   }
 
-  /** The event of a call that got no slot: refused by the limit, or Redis could not be asked. */
-  private publishFailure(error: unknown, waitedMs: number): void {
+  /** The event of a call that got no permit: refused by the limit, or Redis could not be asked. */
+  private publishFailure(error: unknown, waitedMs: number, permits: number): void {
     if (error instanceof MaxSleepExceededError) {
-      publish('refuse', () => ({ ...this.identity, permits: 1, reason: 'limit', waitedMs }));
+      publish('refuse', () => ({ ...this.identity, permits, reason: 'limit', waitedMs }));
     } else if (error instanceof RedisUnavailableError) {
       publishRedisError(this.identity, error);
     }
@@ -135,8 +148,8 @@ export class SemaphoreLimiter implements PermitSource {
   }
 
   /** A grant that arrives after close() began is handed back rather than left running. */
-  private handOver(id: string, leaseEndsAt: number): Permit {
-    const permit = new Permit(this, id, leaseEndsAt);
+  private handOver(id: string, leaseEndsAt: number, permits: number, fencingToken: bigint): Permit {
+    const permit = new Permit(this, id, leaseEndsAt, { permits, fencingToken });
     if (this.closed) {
       void permit.close();
       throw new LimiterClosedError(this.name);
@@ -145,7 +158,8 @@ export class SemaphoreLimiter implements PermitSource {
   }
 
   /**
-   * Runs `work` while holding a slot and releases it afterwards, also when `work` throws.
+   * Runs `work` while holding the permits (`options.permits`, default 1) and releases them
+   * afterwards, also when `work` throws.
    * `work` gets the permit's signal, which aborts if the lease is lost.
    */
   async run<T>(work: (signal: AbortSignal) => Promise<T> | T, options?: AcquireOptions): Promise<T> {

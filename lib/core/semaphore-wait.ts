@@ -1,11 +1,18 @@
 import { MaxSleepExceededError } from './errors';
 import { publish } from './events';
+import type { AcquireReply, Grant } from './limiter-store';
 import { openCalls, type OpenWait } from './open-calls';
 import { renewalPeriod, type PermitSource } from './permit';
 
+/** What a wait ends with: the lease's local end (performance.now() clock) and the grant's fencing token. */
+export interface HeldGrant {
+  leaseEndsAt: number;
+  fencingToken: bigint;
+}
+
 /**
  * One caller waiting in a semaphore's queue. It is woken by the release that granted it
- * (already holding the slot, no second call needed). Its only timer is a safety net,
+ * (already holding its permits, no second call needed). Its only timer is a safety net,
  * never a poll: it fires at the caller's own deadline, when the earliest lease would run
  * out (a crashed holder), or after one lease period to keep its queue entry alive,
  * whichever comes first.
@@ -31,26 +38,26 @@ export class SemaphoreWait implements OpenWait {
    */
   private clockPair?: { sentAt: number; storeNow: number };
   private stopListening?: () => void;
-  private settle!: { resolve: (leaseEndsAt: number) => void; reject: (error: unknown) => void };
+  private settle!: { resolve: (grant: HeldGrant) => void; reject: (error: unknown) => void };
 
   constructor(
     readonly semaphore: PermitSource,
     private readonly id: string,
+    private readonly permits: number,
     private readonly maxSleep: number,
     private readonly signal?: AbortSignal,
   ) {
     this.deadline = performance.now() + maxSleep;
   }
 
-  /** Resolves with the granted lease's local end (performance.now() clock). */
-  async wait(): Promise<number> {
+  async wait(): Promise<HeldGrant> {
     this.signal?.throwIfAborted();
-    const result = new Promise<number>((resolve, reject) => (this.settle = { resolve, reject }));
+    const result = new Promise<HeldGrant>((resolve, reject) => (this.settle = { resolve, reject }));
     openCalls(this.semaphore.store).waits.add(this);
     // Listen before queueing, so a grant published right after the queueing call is not missed.
     const listening = this.semaphore.backend.listen(
       this.id,
-      (leaseEndsAt) => this.granted(leaseEndsAt),
+      (grant) => this.granted(grant),
       () => this.lookAgain(),
     );
     this.stopListening = listening.stop;
@@ -88,9 +95,9 @@ export class SemaphoreWait implements OpenWait {
     const waitMs = Math.ceil(Math.max(1, Math.min(this.remaining(), 2 * leaseMs)));
     const sentAt = performance.now();
     try {
-      const reply = await backend.acquire({ id: this.id, capacity, leaseMs, waitMs });
+      const reply = await backend.acquire({ id: this.id, capacity, leaseMs, waitMs, permits: this.permits });
       if (this.busy()) return;
-      if (reply.status === 'held') return void this.confirm(sentAt + reply.leaseLeft);
+      if (reply.status === 'held') return void this.confirm(sentAt + reply.leaseLeft, reply.fencingToken);
       if (reply.now !== undefined) this.clockPair = { sentAt, storeNow: reply.now };
       if (this.lookAgainAfter) {
         this.lookAgainAfter = false;
@@ -110,9 +117,9 @@ export class SemaphoreWait implements OpenWait {
     void backend
       .cancel(this.id)
       .then(
-        (state) => state === 'held' && backend.release(this.id, capacity),
+        (state) => state === 'held' && backend.release(this.id, capacity, this.permits),
         // The cancel timed out too and may run late as well: a release sent after it runs after it.
-        () => backend.release(this.id, capacity),
+        () => backend.release(this.id, capacity, this.permits),
       )
       .catch(() => undefined);
   }
@@ -120,7 +127,7 @@ export class SemaphoreWait implements OpenWait {
   private arm(retryIn = Infinity): void {
     if (!this.queued) {
       this.queued = true;
-      publish('wait', () => ({ ...this.semaphore.identity, permits: 1, maxWaitMs: this.maxSleep }));
+      publish('wait', () => ({ ...this.semaphore.identity, permits: this.permits, maxWaitMs: this.maxSleep }));
     }
     const delay = Math.min(this.remaining(), this.semaphore.leaseMs, retryIn + 1);
     // Two calls may be answered after a failed confirmation: one safety net is enough.
@@ -142,30 +149,35 @@ export class SemaphoreWait implements OpenWait {
     void this.attempt();
   }
 
-  /** `leaseEndsAt` on the store's clock; unknown from a store (or script) that does not say. */
-  private granted(leaseEndsAt: number | undefined): void {
+  /** The lease end is on the store's clock; either part is unknown from a store (or script) that does not say. */
+  private granted({ leaseEndsAt, fencingToken }: Grant): void {
     // While giving up, the cancel call's answer decides what happens to a grant.
     if (this.busy()) return;
     const pair = this.clockPair;
     const local = leaseEndsAt === undefined || !pair ? -Infinity : pair.sentAt + (leaseEndsAt - pair.storeNow);
-    void this.confirm(local);
+    void this.confirm(local, fencingToken);
   }
 
   /**
-   * Hands over a grant whose lease ends at `leaseEndsAt` (local), after one renewal when
-   * less than a renewal period is left (or the end is unknown). A lease found gone means
-   * the waiter holds nothing: it queues again while its maxSleep allows.
+   * Hands over a grant whose lease ends at `leaseEndsAt` (local), after one more acquire
+   * call when less than a renewal period is left, or the end or the fencing token is
+   * unknown: asked again, the store renews the lease of a waiter that holds and gives it
+   * a fresh token. A lease found gone means the waiter holds nothing: it queues again
+   * while its maxSleep allows.
    */
-  private async confirm(leaseEndsAt: number, whileLeaving = false): Promise<void> {
-    const { backend, leaseMs, name } = this.semaphore;
-    if (leaseEndsAt - performance.now() >= renewalPeriod(leaseMs)) return this.finish(leaseEndsAt);
+  private async confirm(leaseEndsAt: number, fencingToken: bigint | undefined, whileLeaving = false): Promise<void> {
+    const { backend, capacity, leaseMs, name } = this.semaphore;
+    if (fencingToken !== undefined && leaseEndsAt - performance.now() >= renewalPeriod(leaseMs)) {
+      return this.finish({ leaseEndsAt, fencingToken });
+    }
     clearTimeout(this.timer);
     this.timer = undefined;
     this.confirming = true;
     const sentAt = performance.now();
-    let renewed: boolean;
+    let reply: AcquireReply;
     try {
-      renewed = await backend.renew(this.id, leaseMs);
+      // waitMs 0: a waiter found holding nothing is not queued by this call.
+      reply = await backend.acquire({ id: this.id, capacity, leaseMs, waitMs: 0, permits: this.permits });
     } catch (error) {
       this.confirming = false;
       if (this.settled || (this.leaving && !whileLeaving)) return;
@@ -175,7 +187,7 @@ export class SemaphoreWait implements OpenWait {
     this.confirming = false;
     // Given up meanwhile: its cancel, sent after this renewal on the same connection, decides.
     if (this.settled || (this.leaving && !whileLeaving)) return;
-    if (renewed) return this.finish(sentAt + leaseMs);
+    if (reply.status === 'held') return this.finish({ leaseEndsAt: sentAt + reply.leaseLeft, fencingToken: reply.fencingToken });
     if (whileLeaving || this.remaining() <= 0) return this.fail(new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'));
     void this.attempt();
   }
@@ -193,15 +205,15 @@ export class SemaphoreWait implements OpenWait {
       const state = await backend.cancel(this.id);
       if (state === 'held' && reason === 'timeout') {
         // Granted in the same instant as the deadline: taking it wastes nothing.
-        return await this.confirm(-Infinity, true);
+        return await this.confirm(-Infinity, undefined, true);
       }
-      if (state === 'held') await backend.release(this.id, capacity);
+      if (state === 'held') await backend.release(this.id, capacity, this.permits);
       if (reason === 'close') this.fail(closing);
       else this.fail(reason === 'abort' ? this.signal!.reason : new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'));
     } catch (error) {
       this.fail(reason === 'close' ? closing : error);
       // The cancel may still run late and find this waiter granted: the release follows it.
-      void backend.release(this.id, capacity).catch(() => undefined);
+      void backend.release(this.id, capacity, this.permits).catch(() => undefined);
     }
   }
 
@@ -209,9 +221,9 @@ export class SemaphoreWait implements OpenWait {
     return this.deadline - performance.now();
   }
 
-  private finish(leaseEndsAt: number): void {
+  private finish(grant: HeldGrant): void {
     this.cleanUp();
-    this.settle.resolve(leaseEndsAt);
+    this.settle.resolve(grant);
   }
 
   private fail(error: unknown): void {

@@ -1,36 +1,50 @@
--- Drops expired leases, then hands free slots to the oldest of the `waiting` queued
--- waiters still alive. A granted waiter becomes a holder right here and is told on its
--- own channel ("<id>:<lease end, server ms>"), so it needs no second round trip and no
--- other waiter wakes for nothing.
--- Waiter entries are "deadline:leaseMs:{capacity}channel" (deadline in server ms), the
--- capacity of the limiter that queued it: deploys may disagree on it, and each waiter
--- gets in only while fewer than its own capacity are held. Braces mark it because a
--- channel (key prefix, "granted", an id) never holds one; an entry from before capacities
--- were recorded ("deadline:leaseMs:channel") counts as `capacity`, the caller's.
+-- Drops expired leases, then hands free permits to the oldest of the queued waiters still
+-- alive. A granted waiter becomes a holder right here and is told on its own channel, so
+-- it needs no second round trip and no other waiter wakes for nothing.
+-- Waiter entries are "deadline:leaseMs:{capacity,permits,how}channel" (deadline in server
+-- ms): the capacity of the limiter that queued it (deploys may disagree on it, and each
+-- waiter gets in only while what is held leaves room for its permits within its own
+-- capacity), the permits it asks for, and how its process listens: 'p' for SUBSCRIBE
+-- (PUBLISH reaches it), 's' for SSUBSCRIBE on the shard of this semaphore (SPUBLISH).
+-- Braces mark them because a channel never holds one. Such a waiter is told
+-- "<id>:<lease end, server ms>:<fencing token>". Entries of earlier versions, told
+-- "<id>:<lease end>" by PUBLISH and granted one permit: "deadline:leaseMs:{capacity}channel",
+-- and "deadline:leaseMs:channel", which counts as `capacity`, the caller's.
 -- Strictly first come, first served: a head waiter that does not fit stops the hand-off,
--- even when one behind it with a larger capacity would fit. So a smaller capacity is never
--- starved by a larger one's traffic (held drains below it), as weighted permits will need.
--- `stop_at`: no grant once this many are held (the acquire script's own capacity; nil: none).
--- `held` is ZCARD of holders; returns it and the queue's length as they are after the hand-off.
+-- even when one behind it (asking fewer permits, or with a larger capacity) would fit. So
+-- a large request is never starved by a stream of small ones: held drains until it fits.
+-- `stop_at`: no grant beyond this many held (the acquire script's own capacity; nil: none).
+-- `held` is what read_held gave; updated in place. Returns the queue's length after.
 -- @include extend-ttl
-local function reap_and_grant(holders, queue, waiters, now, capacity, held, waiting, skip_id, stop_at)
-  if held > 0 then
-    held = held - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+-- @include next-number
+-- @include semaphore-permits
+
+local function parse_waiter(entry, capacity)
+  local deadline, lease, fits, permits, how, channel = string.match(entry, '^(%d+):(%d+):{(%d+),(%d+),([ps])}(.*)$')
+  if not deadline then
+    permits = 1
+    deadline, lease, fits, channel = string.match(entry, '^(%d+):(%d+):{(%d+)}(.*)$')
+    if not deadline then
+      deadline, lease, channel = string.match(entry, '^(%d+):(%d+):(.*)$')
+      fits = capacity
+    end
   end
-  while waiting > 0 and (stop_at == nil or held < stop_at) do
+  return tonumber(deadline), tonumber(lease), tonumber(fits), tonumber(permits), how, channel
+end
+
+local function reap_and_grant(keys, now, capacity, held, waiting, skip_id, stop_at)
+  local holders, queue, waiters, arrivals, weights = keys[1], keys[2], keys[3], keys[4], keys[5]
+  reap(holders, weights, held, now)
+  while waiting > 0 and (stop_at == nil or permits_of(held) < stop_at) do
     local head = redis.call('ZRANGE', queue, 0, 0)[1]
     local entry = redis.call('HGET', waiters, head)
-    local deadline, lease, fits, channel
+    local deadline, lease, fits, permits, how, channel
     if entry then
-      deadline, lease, fits, channel = string.match(entry, '^(%d+):(%d+):{(%d+)}(.*)$')
-      if not deadline then
-        deadline, lease, channel = string.match(entry, '^(%d+):(%d+):(.*)$')
-        fits = capacity
-      end
-      fits = tonumber(fits)
+      deadline, lease, fits, permits, how, channel = parse_waiter(entry, capacity)
     end
+    local live = entry and deadline > now
     -- Peeked, not popped: a live head that does not fit stays first in line.
-    if entry and tonumber(deadline) > now and held >= fits then
+    if live and (permits_of(held) + permits > fits or (stop_at and permits_of(held) + permits > stop_at)) then
       break
     end
     redis.call('ZREM', queue, head)
@@ -38,18 +52,24 @@ local function reap_and_grant(holders, queue, waiters, now, capacity, held, wait
     waiting = waiting - 1
     -- A waiter past its deadline gave up or died: skipping it is what keeps a
     -- dead process from holding up the queue.
-    if entry and tonumber(deadline) > now then
-      lease = tonumber(lease)
-      redis.call('ZADD', holders, now + lease, head)
-      extend_ttl(holders, lease + 1000, held == 0)
-      held = held + 1
-      if head ~= skip_id then
-        -- The lease end lets a waiter that reads this late see that it may have run out.
+    if live then
+      add_holder(holders, weights, held, head, permits, now, lease)
+      -- The caller's own grant is answered by its script; anyone else is told here.
+      -- The lease end lets a waiter that reads this late see that it may have run out.
+      if head ~= skip_id and how then
+        local token = next_number(arrivals, now, lease + 1000)
+        local message = head .. ':' .. (now + lease) .. ':' .. number_text(token)
+        if how == 's' then
+          redis.call('SPUBLISH', channel, message)
+        else
+          redis.call('PUBLISH', channel, message)
+        end
+      elseif head ~= skip_id then
         redis.call('PUBLISH', channel, head .. ':' .. (now + lease))
       end
     end
   end
-  return held, waiting
+  return waiting
 end
 
 -- Milliseconds until the earliest lease runs out: when a waiter should look again

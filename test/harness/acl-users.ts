@@ -6,7 +6,7 @@ import { SCRIPT_COMMANDS } from '../../lib/store/redis/script-runner';
 export function limiterUserRules(prefix = 'limiters'): string[] {
   return [
     `~${prefix}:*`, `&${prefix}:*`,
-    '+eval', '+evalsha', '+subscribe', '+info',
+    '+eval', '+evalsha', '+subscribe', '+ssubscribe', '+info',
     ...SCRIPT_COMMANDS.split(' ').map((c) => `+${c.toLowerCase()}`),
   ];
 }

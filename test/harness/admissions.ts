@@ -12,27 +12,52 @@ export interface HeldJob {
   calledAt: number;
   startedAt: number;
   endedAt: number;
+  /** The permits it held (option `permits`). */
+  permits: number;
+  /** Its permit's fencing token, as a decimal string (JSON has no bigint). */
+  fencingToken: string;
 }
 
-/** `callers` concurrent callers, each running `jobs` jobs of `holdMs` one after another. */
+/**
+ * `callers` concurrent callers, each running `jobs` jobs of `holdMs` one after another.
+ * `permits`: the weights jobs ask for, in turn (caller c's job j takes
+ * permits[(c + j) % permits.length]); 1 each when absent.
+ */
 export async function holdJobs(
   semaphore: SemaphoreLimiter,
-  { callers, jobs, holdMs }: { callers: number; jobs: number; holdMs: number },
+  { callers, jobs, holdMs, permits = [1] }: { callers: number; jobs: number; holdMs: number; permits?: number[] },
 ): Promise<HeldJob[]> {
   const held: HeldJob[] = [];
-  const caller = async () => {
+  const caller = async (c: number) => {
     for (let job = 0; job < jobs; job++) {
       const calledAt = now();
-      await semaphore.run(async () => {
+      const weight = permits[(c + job) % permits.length];
+      const permit = await semaphore.acquire({ permits: weight });
+      try {
         const startedAt = now();
         await sleep(holdMs);
         // Recorded before the release is sent: the interval lies within the lease.
-        held.push({ capacity: semaphore.capacity, calledAt, startedAt, endedAt: now() });
-      });
+        held.push({
+          capacity: semaphore.capacity, calledAt, startedAt, endedAt: now(),
+          permits: permit.permits, fencingToken: String(permit.fencingToken),
+        });
+      } finally {
+        await permit.release();
+      }
     }
   };
-  await Promise.all(Array.from({ length: callers }, caller));
+  await Promise.all(Array.from({ length: callers }, (_, c) => caller(c)));
   return held;
+}
+
+/** Most permits held at once, from the jobs' own intervals. An end and a start at the same instant do not overlap. */
+export function peakPermits(jobs: Array<Pick<HeldJob, 'startedAt' | 'endedAt' | 'permits'>>): number {
+  const events = jobs.flatMap((j) => [[j.startedAt, j.permits], [j.endedAt, -j.permits]] as const);
+  events.sort(([a, x], [b, y]) => a - b || x - y);
+  let running = 0;
+  let peak = 0;
+  for (const [, change] of events) peak = Math.max(peak, (running += change));
+  return peak;
 }
 
 /** `callers` concurrent callers, each taking one token `takes` times; returns when each was admitted. */

@@ -4,8 +4,8 @@ import { SemaphoreLimiter } from '../../lib';
 import { connectFromEnv, runWorker, limiterOptions } from '../harness/processes';
 import type { TargetName } from '../harness/redis-targets';
 
-runWorker<{ target: TargetName; name: string; capacity: number; expiry: number }>(async (args) => {
+runWorker<{ target: TargetName; name: string; capacity: number; expiry: number; permits?: number }>(async (args) => {
   const semaphore = new SemaphoreLimiter(connectFromEnv(args.target), limiterOptions('semaphore', args) as SemaphoreOptions);
-  await semaphore.acquire();
+  await semaphore.acquire({ permits: args.permits });
   await new Promise(() => undefined);
 });

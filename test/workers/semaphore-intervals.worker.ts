@@ -12,13 +12,16 @@ interface Args {
   callers: number;
   jobs: number;
   holdMs: number;
+  /** The permits jobs ask for, in turn (see holdJobs); 1 each when absent. */
+  permits?: number[];
+  expiry?: number;
   /** Start together with the other deploy: a late process would find nobody to compete with. */
   barrier: { key: string; parties: number };
 }
 
 runWorker<Args>(async (args) => {
   const redis = connectFromEnv(args.target);
-  const semaphore = new SemaphoreLimiter(redis, { name: args.name, capacity: args.capacity, maxSleep: 60_000 });
+  const semaphore = new SemaphoreLimiter(redis, { name: args.name, capacity: args.capacity, expiry: args.expiry, maxSleep: 60_000 });
   await startTogether(redis, args.barrier);
   const held = await holdJobs(semaphore, args);
   await redis.quit();

@@ -107,7 +107,8 @@ export class BoardDataSource {
 function summary(kind: LimitKind, snapshot: SemaphoreSnapshot | TokenBucketSnapshot, ageMs: number): BoardRow['state'] {
   if (kind === 'semaphore') {
     const { holders, waiters } = snapshot as SemaphoreSnapshot;
-    return { holders: holders.length, waiters: waiters.length };
+    // Permits held, out of the capacity: a weighted holder counts as what it holds.
+    return { holders: holders.reduce((sum, h) => sum + h.permits, 0), waiters: waiters.length };
   }
   const { tokens, nextRefillIn, fullIn } = snapshot as TokenBucketSnapshot;
   // The snapshot may be up to refreshMs old: count its times down to now.

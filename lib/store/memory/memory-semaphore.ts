@@ -1,13 +1,20 @@
-import type { AcquireReply, CancelReply, Listening, SemaphoreBackend, SemaphoreSnapshot } from '../../core/limiter-store';
+import type { AcquireReply, CancelReply, Grant, Listening, SemaphoreBackend, SemaphoreSnapshot } from '../../core/limiter-store';
 import type { ExpiringMap } from './expiring-map';
 import type { GrantAnnouncer } from './grant-announcer';
 
-/** A queued waiter: the Lua "deadline:leaseMs:{capacity}channel" entry, the channel being the store itself. */
+/** A queued waiter: the Lua "deadline:leaseMs:{capacity,permits,how}channel" entry, the channel being the store itself. */
 interface Waiter {
   deadline: number;
   lease: number;
-  /** The capacity of the limiter that queued it: it gets in only while fewer are held. */
+  /** The capacity of the limiter that queued it: it gets in only while its permits fit within it. */
   capacity: number;
+  permits: number;
+}
+
+/** A holder: its lease end and the permits it holds. */
+interface Holder {
+  deadline: number;
+  permits: number;
 }
 
 /**
@@ -16,7 +23,9 @@ interface Waiter {
  * its place, as the arrival number in the queue zset does.
  */
 export interface SemaphoreState {
-  holders: Map<string, number>;
+  holders: Map<string, Holder>;
+  /** The permits all holders hold: kept as they come and go, as the Lua scripts keep ZCARD + weights '#'. */
+  held: number;
   queue: Map<string, Waiter>;
   /** The latest lease or waiter deadline ever stored: past it, nothing in here matters. */
   expiresAt: number;
@@ -26,6 +35,8 @@ export interface SemaphoreContext {
   states: ExpiringMap<SemaphoreState>;
   clock: () => number;
   grants: GrantAnnouncer;
+  /** The store's fencing token counter (see lua/includes/next-number.lua). */
+  nextToken: () => bigint;
 }
 
 /** One semaphore's operations, each a port of its script in lua/ (semaphore-*.lua). */
@@ -35,23 +46,23 @@ export class MemorySemaphore implements SemaphoreBackend {
     private readonly key: string,
   ) {}
 
-  async acquire({ id, capacity, leaseMs, waitMs }: Parameters<SemaphoreBackend['acquire']>[0]): Promise<AcquireReply> {
+  async acquire({ id, capacity, leaseMs, waitMs, permits = 1 }: Parameters<SemaphoreBackend['acquire']>[0]): Promise<AcquireReply> {
     return this.change((state, now): AcquireReply => {
-      // Slots above this caller's capacity are not its to hand out (see semaphore-acquire-4.lua).
+      // Permits above this caller's capacity are not its to hand out (see semaphore-acquire-5.lua).
       this.reapAndGrant(state, now, id, capacity);
-      const held = state.holders.get(id);
-      if (held !== undefined) return { status: 'held', leaseLeft: held - now };
-      // A slot left over after the whole queue was served means nobody older is waiting.
-      if (state.holders.size < capacity && state.queue.size === 0) {
-        hold(state, id, now + leaseMs);
-        return { status: 'held', leaseLeft: leaseMs };
+      const { nextToken } = this.context;
+      // Room left over after the whole queue was served means nobody older is waiting; one
+      // that holds already (granted while it waited) is renewed, as the script does.
+      if ((state.held + permits <= capacity && state.queue.size === 0) || state.holders.has(id)) {
+        hold(state, id, permits, now + leaseMs);
+        return { status: 'held', leaseLeft: leaseMs, fencingToken: nextToken() };
       }
       const retryIn = earliestLeaseEnd(state, now);
       if (waitMs <= 0) {
         state.queue.delete(id);
         return { status: 'refused', retryIn, now };
       }
-      state.queue.set(id, { deadline: now + waitMs, lease: leaseMs, capacity });
+      state.queue.set(id, { deadline: now + waitMs, lease: leaseMs, capacity, permits });
       state.expiresAt = Math.max(state.expiresAt, now + waitMs);
       return { status: 'queued', retryIn, now };
     });
@@ -60,7 +71,7 @@ export class MemorySemaphore implements SemaphoreBackend {
   /** `capacity` is unused: every waiter here records its own (Redis keeps it for entries from before they did). */
   async release(id: string, _capacity: number): Promise<boolean> {
     return this.change((state, now) => {
-      const removed = state.holders.delete(id);
+      const removed = drop(state, id);
       this.reapAndGrant(state, now, undefined, Infinity);
       return removed;
     });
@@ -69,12 +80,12 @@ export class MemorySemaphore implements SemaphoreBackend {
   async renew(id: string, leaseMs: number): Promise<boolean> {
     return this.change((state, now) => {
       // A lease that ran out is lost, reaped or not: its slot may be someone else's now.
-      const deadline = state.holders.get(id);
-      if (deadline === undefined || deadline <= now) {
-        state.holders.delete(id);
+      const holder = state.holders.get(id);
+      if (holder === undefined || holder.deadline <= now) {
+        drop(state, id);
         return false;
       }
-      hold(state, id, now + leaseMs);
+      hold(state, id, holder.permits, now + leaseMs);
       return true;
     });
   }
@@ -82,7 +93,7 @@ export class MemorySemaphore implements SemaphoreBackend {
   async cancel(id: string): Promise<CancelReply> {
     return this.change((state, now) => {
       // Granted in the same instant as giving up: the waiter is told, so the slot is never lost.
-      if ((state.holders.get(id) ?? now) > now) return 'held';
+      if ((state.holders.get(id)?.deadline ?? now) > now) return 'held';
       return state.queue.delete(id) ? 'dequeued' : 'absent';
     });
   }
@@ -92,15 +103,15 @@ export class MemorySemaphore implements SemaphoreBackend {
     const state = this.context.states.get(this.key, now);
     if (!state) return { holders: [], waiters: [] };
     const holders = [...state.holders]
-      .filter(([, deadline]) => deadline > now)
+      .filter(([, holder]) => holder.deadline > now)
       // The order of ZRANGEBYSCORE: earliest lease end first, ties by id.
-      .sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0))
-      .map(([id, deadline]) => ({ id, leaseLeft: deadline - now }));
+      .sort(([a, x], [b, y]) => x.deadline - y.deadline || (a < b ? -1 : a > b ? 1 : 0))
+      .map(([id, { deadline, permits }]) => ({ id, leaseLeft: deadline - now, permits }));
     const waiters = [...state.queue].filter(([, waiter]) => waiter.deadline > now).map(([id]) => id);
     return { holders, waiters };
   }
 
-  listen(id: string, onGranted: (leaseEndsAt?: number) => void): Listening {
+  listen(id: string, onGranted: (grant: Grant) => void): Listening {
     return { stop: this.context.grants.listen(id, onGranted) };
   }
 
@@ -112,7 +123,7 @@ export class MemorySemaphore implements SemaphoreBackend {
   private change<T>(apply: (state: SemaphoreState, now: number) => T): T {
     const { states, clock } = this.context;
     const now = clock();
-    const state = states.get(this.key, now) ?? { holders: new Map(), queue: new Map(), expiresAt: now };
+    const state = states.get(this.key, now) ?? { holders: new Map(), held: 0, queue: new Map(), expiresAt: now };
     const result = apply(state, now);
     if (state.holders.size === 0 && state.queue.size === 0) states.delete(this.key);
     else states.set(this.key, state);
@@ -120,35 +131,45 @@ export class MemorySemaphore implements SemaphoreBackend {
   }
 
   /**
-   * Drops expired leases, then hands free slots to the oldest waiters still alive (see
-   * lua/includes/semaphore-grant.lua): each only while fewer than its own capacity are
-   * held, strictly in arrival order (a head that does not fit stops the hand-off), and
-   * none once `stopAt` are held. A granted waiter holds its slot from here on and is told
-   * so, unless it is the caller.
+   * Drops expired leases, then hands free permits to the oldest waiters still alive (see
+   * lua/includes/semaphore-grant.lua): each only while its permits fit within its own
+   * capacity, strictly in arrival order (a head that does not fit stops the hand-off), and
+   * none beyond `stopAt` held. A granted waiter holds its permits from here on and is told
+   * so, with its fencing token, unless it is the caller (whose answer carries one).
    */
   private reapAndGrant(state: SemaphoreState, now: number, callerId: string | undefined, stopAt: number): void {
-    for (const [id, deadline] of state.holders) if (deadline <= now) state.holders.delete(id);
+    for (const [id, holder] of state.holders) if (holder.deadline <= now) drop(state, id);
     for (const [id, waiter] of state.queue) {
-      if (state.holders.size >= stopAt) break;
+      if (state.held >= stopAt) break;
       // A waiter past its deadline gave up or stopped refreshing its place: skipping it keeps the queue moving.
       const live = waiter.deadline > now;
-      if (live && state.holders.size >= waiter.capacity) break;
+      if (live && state.held + waiter.permits > Math.min(waiter.capacity, stopAt)) break;
       state.queue.delete(id);
       if (!live) continue;
-      hold(state, id, now + waiter.lease);
-      if (id !== callerId) this.context.grants.announce(id, now + waiter.lease);
+      hold(state, id, waiter.permits, now + waiter.lease);
+      if (id !== callerId) this.context.grants.announce(id, { leaseEndsAt: now + waiter.lease, fencingToken: this.context.nextToken() });
     }
   }
 }
 
-function hold(state: SemaphoreState, id: string, deadline: number): void {
-  state.holders.set(id, deadline);
+/** Makes `id` hold `permits` until `deadline`, or renews it; counted once. */
+function hold(state: SemaphoreState, id: string, permits: number, deadline: number): void {
+  if (!state.holders.has(id)) state.held += permits;
+  state.holders.set(id, { deadline, permits });
   state.expiresAt = Math.max(state.expiresAt, deadline);
+}
+
+function drop(state: SemaphoreState, id: string): boolean {
+  const holder = state.holders.get(id);
+  if (holder === undefined) return false;
+  state.holders.delete(id);
+  state.held -= holder.permits;
+  return true;
 }
 
 /** Ms until the earliest lease runs out: when a waiter should look again if no release wakes it first. */
 function earliestLeaseEnd(state: SemaphoreState, now: number): number | undefined {
   let earliest = Infinity;
-  for (const deadline of state.holders.values()) earliest = Math.min(earliest, deadline);
+  for (const { deadline } of state.holders.values()) earliest = Math.min(earliest, deadline);
   return earliest === Infinity ? undefined : Math.max(1, earliest - now);
 }

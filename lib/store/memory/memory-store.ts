@@ -23,6 +23,9 @@ export class MemoryStore implements LimiterStore {
   private readonly semaphores = new ExpiringMap<SemaphoreState>(this.clock, SWEEP_EVERY_MS);
   private readonly buckets = new ExpiringMap<BucketState>(this.clock, SWEEP_EVERY_MS);
   private readonly grants = new GrantAnnouncer();
+  /** One counter for every semaphore here: strictly increasing for each name, as it is for all. */
+  private lastToken = 0n;
+  private readonly nextToken = () => ++this.lastToken;
 
   /** How many limiters have state here: idle ones count until the next sweep drops them. */
   get size(): number {
@@ -30,7 +33,7 @@ export class MemoryStore implements LimiterStore {
   }
 
   semaphore(ref: LimiterRef): SemaphoreBackend {
-    return new MemorySemaphore({ states: this.semaphores, clock: this.clock, grants: this.grants }, stateKey(ref));
+    return new MemorySemaphore({ states: this.semaphores, clock: this.clock, grants: this.grants, nextToken: this.nextToken }, stateKey(ref));
   }
 
   tokenBucket(ref: LimiterRef): TokenBucketBackend {

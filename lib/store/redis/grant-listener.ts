@@ -1,13 +1,27 @@
-import type { Listening } from '../../core/limiter-store';
+import type { Grant, Listening } from '../../core/limiter-store';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisClient } from './lua-scripts';
 
 /**
- * One subscriber connection per client, shared by every waiter of that client.
- * Waiting happens here and never on the client's command connection, so other
- * callers' commands are not held up behind a blocked waiter.
- * Scripts PUBLISH "<waiter id>:<lease end in server ms>" on the channel the waiter named
- * when it queued (a bare id from scripts of versions before the lease end was sent).
+ * How a waiter hears of its grant: the channel it names when it queues, and how the
+ * script must send to it ('p' PUBLISH, 's' SPUBLISH; see lua/includes/semaphore-grant.lua).
+ */
+export interface GrantRoute {
+  channel: string;
+  how: 'p' | 's';
+}
+
+/**
+ * One subscriber connection per client (on a Cluster, ioredis's set of them), shared by
+ * every waiter of that client. Waiting happens here and never on the client's command
+ * connection, so other callers' commands are not held up behind a blocked waiter.
+ * Scripts send "<waiter id>:<lease end in server ms>:<fencing token>" on the channel the
+ * waiter named when it queued ("<id>:<lease end>", or a bare id, from earlier versions).
+ *
+ * On a Cluster the grants go by sharded pub/sub (Redis 7): a channel in the semaphore's
+ * own slot, SSUBSCRIBEd on the master that owns it, so a grant never crosses the cluster
+ * bus to the other masters as a plain PUBLISH does. A server that refuses SSUBSCRIBE
+ * (Redis 6, or an ACL user without it) turns this client back to PUBLISH for good.
  */
 // How long the subscriber stays connected after its last waiter, so steady contention
 // does not reconnect for every wait, while an idle process still closes it soon.
@@ -20,9 +34,14 @@ export class GrantListener {
   private readonly subscribed = new Map<string, Promise<void>>();
   /** Channels whose SUBSCRIBE was answered: a wait on them needs no set-up at all. */
   private readonly live = new Set<string>();
-  private readonly waiters = new Map<string, { granted: (leaseEndsAt?: number) => void; missed?: () => void }>();
+  /** Channels subscribed by SSUBSCRIBE: ioredis restores those itself. */
+  private readonly shardedChannels = new Set<string>();
+  private readonly waiters = new Map<string, { granted: (grant: Grant) => void; missed?: () => void }>();
+  /** Whether grants go by sharded pub/sub: Cluster clients try, until a server refuses. */
+  private sharded: boolean;
 
   constructor(private readonly client: RedisClient) {
+    this.sharded = client.isCluster === true;
     client.once('end', () => {
       this.close();
       // Closed for good (quit, or the app shutting down): no grant can come any more.
@@ -32,12 +51,34 @@ export class GrantListener {
     });
   }
 
-  listen(channel: string, id: string, onGranted: (leaseEndsAt?: number) => void, onMissed?: () => void): Listening {
+  /**
+   * Where a waiter of a semaphore listens: `sharded` is its channel in the semaphore's own
+   * slot, `plain` the client's channel for PUBLISH. Read after `listen`'s ready settled.
+   */
+  route(plain: string, sharded: string): GrantRoute {
+    return this.live.has(sharded) && this.shardedChannels.has(sharded) ? { channel: sharded, how: 's' } : { channel: plain, how: 'p' };
+  }
+
+  listen(route: { plain: string; sharded: string }, id: string, onGranted: (grant: Grant) => void, onMissed?: () => void): Listening {
     this.waiters.set(id, { granted: onGranted, missed: onMissed });
     const stop = () => {
       if (this.waiters.delete(id) && this.waiters.size === 0) this.closeWhenIdle();
     };
-    return { ready: this.live.has(channel) ? undefined : this.subscribe(channel), stop };
+    const sharded = this.sharded;
+    const channel = sharded ? route.sharded : route.plain;
+    if (this.live.has(channel)) return { stop };
+    const subscribing = this.subscribe(channel, sharded);
+    return { ready: sharded ? subscribing.catch((error: unknown) => this.unlessRefused(error, route.plain)) : subscribing, stop };
+  }
+
+  /**
+   * A server that answered SSUBSCRIBE with an error does not do it: back to PUBLISH, for
+   * this waiter and every later one (waiters that asked at the same time each come here).
+   */
+  private unlessRefused(error: unknown, plain: string): Promise<void> {
+    if (!(error instanceof Error) || error.name !== 'ReplyError') throw error;
+    this.sharded = false;
+    return this.subscribe(plain, false);
   }
 
   close(): void {
@@ -49,6 +90,7 @@ export class GrantListener {
     this.subscriber = undefined;
     this.subscribed.clear();
     this.live.clear();
+    this.shardedChannels.clear();
   }
 
   /**
@@ -75,18 +117,22 @@ export class GrantListener {
   }
 
   /** Resolves once grants on `channel` can arrive; already settled while subscribed. */
-  private subscribe(channel: string): Promise<void> {
+  private subscribe(channel: string, sharded: boolean): Promise<void> {
     let done = this.subscribed.get(channel);
     if (!done) {
-      const subscribing = this.connection()
-        .subscribe(channel)
+      const connection = this.connection();
+      if (sharded) this.shardedChannels.add(channel);
+      const subscribing = (sharded ? connection.ssubscribe(channel) : connection.subscribe(channel))
         .then(() => {
           // Unless the subscriber was closed meanwhile.
           if (this.subscribed.get(channel) === subscribing) this.live.add(channel);
         });
       done = subscribing;
       // A failed subscribe is retried by the next waiter instead of being cached.
-      done.catch(() => this.subscribed.delete(channel));
+      done.catch(() => {
+        this.subscribed.delete(channel);
+        this.shardedChannels.delete(channel);
+      });
       this.subscribed.set(channel, done);
     }
     return done;
@@ -94,8 +140,12 @@ export class GrantListener {
 
   private connection(): RedisClient {
     if (!this.subscriber) {
-      const subscriber = subscriberFor(this.client);
+      const subscriber = subscriberFor(this.client, this.sharded);
       subscriber.on('message', (_channel: string, message: string) => this.delivered(message));
+      subscriber.on('smessage', (_channel: string, message: string) => this.delivered(message));
+      // ioredis re-subscribes sharded channels itself after a topology change or a lost
+      // node (then says subscribersReady): grants sent meanwhile were lost.
+      subscriber.on('subscribersReady', () => this.tellEveryWaiterToLook());
       let connectedBefore = false;
       subscriber.on('ready', () => {
         if (connectedBefore) void this.resubscribed(subscriber);
@@ -115,7 +165,8 @@ export class GrantListener {
    * and every waiter looks for itself whether it was granted meanwhile.
    */
   private async resubscribed(subscriber: RedisClient): Promise<void> {
-    const channels = [...this.subscribed.keys()];
+    // Sharded channels are ioredis's to restore (subscribersReady), on connections of their own.
+    const channels = [...this.subscribed.keys()].filter((channel) => !this.shardedChannels.has(channel));
     try {
       if (channels.length > 0) await subscriber.subscribe(...channels);
     } catch {
@@ -125,10 +176,10 @@ export class GrantListener {
   }
 
   private delivered(message: string): void {
-    const grant = /^(.+):(\d+)$/.exec(message);
+    const grant = /^(.+?):(\d+)(?::(\d+))?$/.exec(message);
     const waiter = grant && this.waiters.get(grant[1]);
-    if (waiter) waiter.granted(Number(grant[2]));
-    else this.waiters.get(message)?.granted();
+    if (waiter) waiter.granted({ leaseEndsAt: Number(grant[2]), fencingToken: grant[3] === undefined ? undefined : BigInt(grant[3]) });
+    else this.waiters.get(message)?.granted({});
   }
 
   private tellEveryWaiterToLook(): void {
@@ -142,9 +193,9 @@ export class GrantListener {
  * make its fresh duplicate refuse the first SUBSCRIBE, and every first wait with it.
  * Told apart by `isCluster`, not instanceof: the app may load another copy of ioredis.
  */
-function subscriberFor(client: RedisClient): RedisClient {
+function subscriberFor(client: RedisClient, sharded: boolean): RedisClient {
   const queueUntilConnected = { enableOfflineQueue: true };
   return client.isCluster
-    ? (client as Cluster).duplicate([], queueUntilConnected)
+    ? (client as Cluster).duplicate([], { ...queueUntilConnected, shardedSubscribers: sharded })
     : (client as Redis).duplicate(queueUntilConnected);
 }

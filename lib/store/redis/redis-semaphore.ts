@@ -3,42 +3,46 @@ import type { GrantListener } from './grant-listener';
 import { numbers, type ScriptRunner } from './script-runner';
 
 /**
- * A semaphore stored in four Redis keys sharing one hash tag (lua/semaphore-*.lua).
- * Grants for this process's waiters arrive on `channel`.
+ * A semaphore stored in Redis keys sharing one hash tag (lua/semaphore-*.lua): holders,
+ * queue, waiters, arrivals (also the fencing tokens), and weights once a permit is worth
+ * more than one. Grants for this process's waiters arrive on the client's channel
+ * `plain`, or on a Cluster on `sharded`, a channel in the semaphore's own slot.
  */
 export function redisSemaphore(
   scripts: ScriptRunner,
   grants: GrantListener,
   base: string,
-  channel: string,
+  channels: { plain: string; sharded: string },
 ): SemaphoreBackend {
-  const [holders, queue, waiters, arrivals] = ['holders', 'queue', 'waiters', 'arrivals'].map((k) => `${base}:${k}`);
+  const [holders, queue, waiters, arrivals, weights] = ['holders', 'queue', 'waiters', 'arrivals', 'weights'].map((k) => `${base}:${k}`);
+  const all = [holders, queue, waiters, arrivals, weights];
   return {
-    acquire: async ({ id, capacity, leaseMs, waitMs }): Promise<AcquireReply> => {
-      const [status, ms, now] = numbers(
-        await scripts.run('semaphoreAcquire', [holders, queue, waiters, arrivals], [id, capacity, leaseMs, waitMs, channel]),
-      );
-      if (status === 1) return { status: 'held', leaseLeft: ms };
-      return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now };
+    acquire: async ({ id, capacity, leaseMs, waitMs, permits = 1 }): Promise<AcquireReply> => {
+      // Only a queued waiter is sent anything: it listened (see SemaphoreWait) before it asks.
+      const { channel, how } = grants.route(channels.plain, channels.sharded);
+      const reply = (await scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how])) as unknown[];
+      const [status, ms, third] = numbers(reply);
+      if (status === 1) return { status: 'held', leaseLeft: ms, fencingToken: BigInt(reply[2] as number | string) };
+      return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now: third };
     },
-    release: async (id, capacity) =>
-      Number(await scripts.run('semaphoreRelease', [holders, queue, waiters], [id, capacity])) === 1,
-    renew: async (id, leaseMs) => Number(await scripts.run('semaphoreRenew', [holders], [id, leaseMs])) === 1,
+    release: async (id, capacity, permits = 1) =>
+      Number(await scripts.run('semaphoreRelease', all, [id, capacity, permits])) === 1,
+    renew: async (id, leaseMs) => Number(await scripts.run('semaphoreRenew', [holders, weights], [id, leaseMs])) === 1,
     cancel: async (id): Promise<CancelReply> => {
       const reply = Number(await scripts.run('semaphoreCancel', [holders, queue, waiters], [id]));
       return reply === 1 ? 'held' : reply === 0 ? 'dequeued' : 'absent';
     },
     inspect: async (): Promise<SemaphoreSnapshot> => {
-      const [live, waiting] = (await scripts.run('semaphoreInspect', [holders, queue, waiters], [])) as [
+      const [live, waiting] = (await scripts.run('semaphoreInspect', [holders, queue, waiters, weights], [])) as [
         string[],
         string[],
       ];
       const list = [];
-      for (let i = 0; i < live.length; i += 2) list.push({ id: live[i], leaseLeft: Number(live[i + 1]) });
+      for (let i = 0; i < live.length; i += 3) list.push({ id: live[i], leaseLeft: Number(live[i + 1]), permits: Number(live[i + 2]) });
       return { holders: list, waiters: waiting };
     },
     listen: (id, onGranted, onMissed) => {
-      const listening = grants.listen(channel, id, onGranted, onMissed);
+      const listening = grants.listen(channels, id, onGranted, onMissed);
       return { ready: listening.ready && scripts.bounded(listening.ready), stop: listening.stop };
     },
   };

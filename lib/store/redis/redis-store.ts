@@ -30,9 +30,10 @@ export class RedisStore implements LimiterStore {
   }
 
   semaphore(ref: LimiterRef): SemaphoreBackend {
-    const channel = `${ref.keyPrefix}:granted:${this.clientId}`;
     const base = limiterKey(ref.keyPrefix, 'semaphore', ref.name, ref.keyId);
-    return redisSemaphore(new ScriptRunner(this.client, ref, 'semaphore'), this.grants, base, channel);
+    // The sharded channel carries the semaphore's hash tag: SPUBLISH from its scripts stays on its shard.
+    const channels = { plain: `${ref.keyPrefix}:granted:${this.clientId}`, sharded: `${base}:granted:${this.clientId}` };
+    return redisSemaphore(new ScriptRunner(this.client, ref, 'semaphore'), this.grants, base, channels);
   }
 
   tokenBucket(ref: LimiterRef): TokenBucketBackend {

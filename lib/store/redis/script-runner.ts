@@ -138,7 +138,7 @@ function noPermission(reply: string, keyPrefix: string): string {
 
 /** Every command lua/ calls, as an ACL user needs them (kept in step by test/acl.spec.ts). */
 export const SCRIPT_COMMANDS =
-  'TIME GET SET INCR PEXPIRE PTTL PUBLISH HGET HSET HDEL ZADD ZCARD ZRANGE ZRANGEBYSCORE ZREM ZREMRANGEBYSCORE ZSCORE';
+  'TIME GET SET INCR PEXPIRE PTTL PUBLISH SPUBLISH HGET HSET HDEL HINCRBY ZADD ZCARD ZRANGE ZRANGEBYSCORE ZREM ZREMRANGEBYSCORE ZSCORE';
 
 /**
  * A script's integer array reply as numbers. A client made with `stringNumbers: true`
