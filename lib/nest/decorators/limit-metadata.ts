@@ -6,7 +6,7 @@ import { notAMethod, onStaticMethod, secondSemaphore } from '../limiters.message
 import { LimitsInterceptor } from '../transport/limits.interceptor';
 import { LimitsGuard } from '../transport/token-bucket.guard';
 import type { LimitKind } from '../../core/limit-kind';
-import { BUCKET_CALL_OPTIONS, CALL_OPTIONS, type LimitRecord } from './limit-options.interface';
+import { BUCKET_CALL_OPTIONS, SEMAPHORE_CALL_OPTIONS, type LimitRecord } from './limit-options.interface';
 
 /** A decorator for a method or a whole class (every handler of a controller, resolver or gateway). */
 export type LimitDecorator = MethodDecorator & ClassDecorator;
@@ -39,7 +39,7 @@ export function declareLimit(
     if (!onClass && typeof descriptor?.value !== 'function') throw new LimiterError(notAMethod(decorator, declaredAt));
     // At class definition: a misspelt option is an error the moment the file loads.
     const given = typeof limit === 'string' ? extra : limit;
-    const callOptions = kind === 'token-bucket' ? BUCKET_CALL_OPTIONS : CALL_OPTIONS;
+    const callOptions = kind === 'token-bucket' ? BUCKET_CALL_OPTIONS : SEMAPHORE_CALL_OPTIONS;
     const known = typeof limit === 'string' ? callOptions : [...LIMITER_OPTIONS[kind], ...callOptions];
     checkKnownOptions(given, known, record.registered ?? (record.inline?.name as string | undefined) ?? declaredAt);
     const holder = onClass ? owner : (descriptor!.value as object);
@@ -69,7 +69,7 @@ function recordOf(
   extra: Record<string, unknown>,
 ): Omit<LimitRecord, 'declaredAt' | 'onClass'> {
   const options = typeof target === 'string' ? extra : target;
-  const { key, skip, maxSleep, tokens, refundWhen, ...inline } = options as Partial<LimitRecord> & Record<string, unknown>;
-  const call = { key, skip, maxSleep, tokens, refundWhen };
+  const { key, skip, maxSleep, tokens, refundWhen, permits, ...inline } = options as Partial<LimitRecord> & Record<string, unknown>;
+  const call = { key, skip, maxSleep, tokens, refundWhen, permits };
   return typeof target === 'string' ? { kind, registered: target, ...call } : { kind, inline, ...call };
 }

@@ -49,6 +49,14 @@ export interface TokenCost<Req = any> {
   refundWhen?: RefundWhen;
 }
 
+export interface SemaphoreCost<Req = any> {
+  /**
+   * Permits one call holds (a heavy job takes several of the semaphore's capacity). Default
+   * 1; at most the capacity. Waiters are served in arrival order (see SemaphoreLimiter).
+   */
+  permits?: PerCall<number, CallArgs<Req>>;
+}
+
 /**
  * How a limited call ended, as `refundWhen` sees it: the method's or handler's `result`
  * (an Observable's last value), or the `error` it threw. For an HTTP handler (and a
@@ -69,7 +77,8 @@ type Dynamic<T, K extends keyof T, Args extends unknown[]> = Omit<T, K | 'name' 
 /** `@Semaphore({...})`: a semaphore made for this method (or class); `name` defaults to `Class.method` (or `Class`). */
 export type InlineSemaphoreOptions<Req = any> = Dynamic<SemaphoreOptions, 'capacity', CallArgs<Req>> & {
   name?: string;
-} & CallLimitOptions<Req>;
+} & CallLimitOptions<Req> &
+  SemaphoreCost<Req>;
 
 /** `@TokenBucket({...})`: a bucket made for this method (or class); `name` defaults to `Class.method` (or `Class`). */
 export type InlineTokenBucketOptions<Req = any> = Dynamic<
@@ -91,6 +100,7 @@ export interface LimitRecord {
   maxSleep?: PerCall<number, any[]>;
   tokens?: PerCall<number, any[]>;
   refundWhen?: RefundWhen;
+  permits?: PerCall<number, any[]>;
   /** `Class.method` or `Class`: where it is written, for messages. */
   declaredAt: string;
   /** On a class (every handler of it) rather than on one method. */
@@ -102,3 +112,6 @@ export const CALL_OPTIONS = ['key', 'skip', 'maxSleep', 'tokens'] as const;
 
 /** The call options only a token bucket takes. */
 export const BUCKET_CALL_OPTIONS = [...CALL_OPTIONS, 'refundWhen'] as const;
+
+/** The call options only a semaphore takes. */
+export const SEMAPHORE_CALL_OPTIONS = [...CALL_OPTIONS, 'permits'] as const;

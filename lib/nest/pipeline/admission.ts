@@ -33,7 +33,8 @@ export interface LimitCall {
 /** A declared limit worked out for one call. */
 interface CallLimit {
   limiter: SemaphoreLimiter | TokenBucketLimiter;
-  tokens: number;
+  /** A bucket's tokens, a semaphore's permits. */
+  amount: number;
   maxSleep: number | undefined;
 }
 
@@ -149,13 +150,16 @@ export class Admission {
       if (limit.kind === 'token-bucket' && typeof limit.tokens !== 'function') {
         (probe as TokenBucketLimiter).validTokens(limit.tokens ?? 1);
       }
+      if (limit.kind === 'semaphore' && typeof limit.permits !== 'function') {
+        OptionReader.callPermits(limit.permits, limit.name, (probe as SemaphoreLimiter).capacity);
+      }
     }
   }
 
   private async take(
     limit: DeclaredLimit,
     bucket: TokenBucketLimiter,
-    { tokens, maxSleep }: CallLimit,
+    { amount: tokens, maxSleep }: CallLimit,
     call: LimitCall,
     taken: TokensTaken[],
     buckets: TokensTaken[],
@@ -175,14 +179,14 @@ export class Admission {
   private async hold(
     limit: DeclaredLimit,
     semaphore: SemaphoreLimiter,
-    { maxSleep }: CallLimit,
+    { amount: permits, maxSleep }: CallLimit,
     call: LimitCall,
     taken: TokensTaken[],
   ): Promise<Permit | undefined> {
     try {
-      return await semaphore.acquire({ maxSleep, signal: call.giveUp?.signal });
+      return await semaphore.acquire({ maxSleep, permits, signal: call.giveUp?.signal });
     } catch (error) {
-      if (!this.letThrough(limit, semaphore, 1, error)) throw refusal(limit, semaphore, error, taken);
+      if (!this.letThrough(limit, semaphore, permits, error)) throw refusal(limit, semaphore, error, taken);
       return undefined;
     }
   }
@@ -203,7 +207,7 @@ export class Admission {
     const dynamic = dynamicOptions(limit);
     const values: unknown[] = [
       limit.key?.(...args),
-      typeof limit.tokens === 'function' ? limit.tokens(...args) : (limit.tokens ?? 1),
+      amountOf(limit, args),
       typeof limit.maxSleep === 'function' ? limit.maxSleep(...args) : limit.maxSleep,
       ...dynamic.map((option) => (limit.inline![option] as Function)(...args)),
     ];
@@ -211,13 +215,13 @@ export class Admission {
     return this.pickFrom(limit, dynamic, values);
   }
 
-  private pickFrom(limit: DeclaredLimit, dynamic: string[], [rawKey, tokens, maxSleep, ...perCallValues]: unknown[]): CallLimit {
+  private pickFrom(limit: DeclaredLimit, dynamic: string[], [rawKey, amount, maxSleep, ...perCallValues]: unknown[]): CallLimit {
     const key = keyOf(limit, rawKey);
     let perCall: Record<string, unknown> | undefined;
     if (dynamic.length > 0) perCall = Object.fromEntries(dynamic.map((option, i) => [option, perCallValues[i]]));
     const id = perCall ? `${limit.id} ${key ?? ''} ${JSON.stringify(perCall)}` : key === undefined ? limit.id : `${limit.id} ${key}`;
     const limiter = this.picked.getOrCreate(id, () => this.limiterOf(limit, key, perCall));
-    return { limiter, tokens: tokens as number, maxSleep: maxSleep as number | undefined };
+    return { limiter, amount: amount as number, maxSleep: maxSleep as number | undefined };
   }
 
   private limiterOf(
@@ -255,6 +259,12 @@ export class Admission {
 }
 
 const nothingToRelease: Release = () => undefined;
+
+/** What one call takes: a bucket's `tokens`, a semaphore's `permits` (default 1), fixed or of the call. */
+function amountOf(limit: DeclaredLimit, args: unknown[]): unknown {
+  const amount = limit.kind === 'semaphore' ? limit.permits : limit.tokens;
+  return typeof amount === 'function' ? amount(...args) : (amount ?? 1);
+}
 
 /** Tokens that refundWhen may give back: taken (not let through by whenRedisFails) from a bucket that has one. */
 function isRefundable(taken: TokensTaken): boolean {
