@@ -16,6 +16,7 @@ import { CLUSTER_RULES, connectAs, createUser, limiterUserRules } from './harnes
 import { everyOperationWorks } from './harness/every-operation';
 import { uniqueName } from './harness/redis-targets';
 import { now } from './harness/timing';
+import { throughTheModule } from './nest/deployment-app';
 
 /** Every command a script in lua/ (or an include) calls. */
 function commandsInScripts(): string[] {
@@ -42,6 +43,10 @@ describe('ACL: the rule set the library needs', () => {
     });
 
     everyOperationWorks(() => connectAs(own.server().port, user, clients));
+
+    describe('through the module, the user in the redis:// URL', () => {
+      throughTheModule(() => `redis://${user}:secret@127.0.0.1:${own.server().port}`);
+    });
 
     describe('with the client\'s own ioredis keyPrefix: it goes before keys, not channels', () => {
       let prefixed: string;
@@ -82,5 +87,9 @@ describe('ACL: the rule set the library needs', () => {
     });
 
     everyOperationWorks(() => cluster.client({ username: user, password: 'secret' }));
+
+    describe("through the module, the app's own Cluster client logged in as the user", () => {
+      throughTheModule(() => cluster.client({ username: user, password: 'secret' }));
+    });
   });
 });
