@@ -5,7 +5,7 @@
 import { SemaphoreLimiter, TokenBucketLimiter, type Permit } from '../../lib';
 import type { RedisClient } from './connect';
 import { uniqueName } from './redis-targets';
-import { now, sleep } from './timing';
+import { now, sleep, waitUntil } from './timing';
 
 /** Call inside a describe: `connect()` gives a client the deployment's way (a user, TLS, a password...). */
 export function everyOperationWorks(connect: () => RedisClient): void {
@@ -16,7 +16,8 @@ export function everyOperationWorks(connect: () => RedisClient): void {
     expect(holder).not.toBeNull();
     let waiter: Permit | undefined;
     const waiting = semaphore.acquire().then((p) => (waiter = p));
-    await sleep(100);
+    // Queued once its grant subscriber is up: a few ms, more through Sentinels on a busy machine.
+    await waitUntil('the waiter is queued', async () => (await semaphore.state()).waiters.length === 1);
     const state = await semaphore.state();
     expect(state.holders.map((h) => h.id)).toEqual([holder.id]);
     expect(state.waiters).toHaveLength(1);

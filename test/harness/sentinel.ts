@@ -3,7 +3,7 @@
  * replica and three Sentinels (`redis-server --sentinel`, quorum 2), with timeouts short
  * enough that a crashed master is replaced within a few seconds.
  */
-import type { RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { redisCli, startRedis, stopAll, type RedisServer } from './redis-servers';
 import { waitUntil } from './timing';
 
@@ -134,4 +134,16 @@ export function sentinelClientOptions(set: SentinelSet): RedisOptions {
     failoverDetector: true,
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
   };
+}
+
+/**
+ * What docs/reliability.md asks of an app's own Sentinel client: ioredis can end it for
+ * good after a crash (+switch-master seen mid-reconnect), so connect it again, until `stop()`.
+ */
+export function keepConnected(client: Redis): { stop(): void } {
+  let stopped = false;
+  client.on('end', () => {
+    setTimeout(() => !stopped && client.status === 'end' && client.connect().catch(() => undefined), 200).unref();
+  });
+  return { stop: () => void (stopped = true) };
 }

@@ -104,9 +104,29 @@ export class GrantListener {
       // Connection errors surface to waiters through their own timers and calls;
       // without a listener ioredis would print them as unhandled.
       subscriber.on('error', () => undefined);
+      if ((this.client as Redis).options?.sentinels) subscriber.once('end', () => this.replaceEnded(subscriber));
       this.subscriber = subscriber;
     }
     return this.subscriber;
+  }
+
+  /**
+   * ioredis can end a connection for good without being asked: a Sentinel client with
+   * failoverDetector that sees +switch-master while it reconnects after its master
+   * crashed. Every wait would then fail on it; a new subscriber takes over its channels.
+   * Only there: elsewhere an end comes from the client's own retryStrategy giving up.
+   */
+  private replaceEnded(subscriber: RedisClient): void {
+    if (this.subscriber !== subscriber || this.client.status === 'end') return; // closed by us, or with the client
+    const channels = [...this.subscribed.keys()];
+    this.subscriber = undefined;
+    this.subscribed.clear();
+    this.live.clear();
+    if (this.waiters.size === 0) return;
+    void Promise.all(channels.map((channel) => this.subscribe(channel))).then(
+      () => this.tellEveryWaiterToLook(),
+      () => undefined, // each waiter's own timer still looks
+    );
   }
 
   /**
