@@ -31,9 +31,10 @@ export function everyOperationWorks(connect: () => RedisClient): void {
   });
 
   it('renewals keep a short lease alive', async () => {
-    const semaphore = new SemaphoreLimiter(connect(), { name: uniqueName('deployment'), capacity: 1, expiry: 300 });
+    // Renewed every 200 ms: a 600 ms lease survives event-loop stalls of a few hundred ms on a busy machine.
+    const semaphore = new SemaphoreLimiter(connect(), { name: uniqueName('deployment'), capacity: 1, expiry: 600 });
     const permit = (await semaphore.tryAcquire())!;
-    await sleep(1_000); // three lease periods: lost unless renewed
+    await sleep(2_000); // over three lease periods: lost unless renewed
     expect(permit.signal.aborted).toBe(false);
     expect((await semaphore.state()).holders.map((h) => h.id)).toEqual([permit.id]);
     expect(await permit.release()).toBe(true);
