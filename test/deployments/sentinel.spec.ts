@@ -193,7 +193,10 @@ describe('Sentinel: 1 master, 1 replica, 3 Sentinels (quorum 2)', () => {
   const keepers: Array<{ stop(): void }> = [];
   afterAll(async () => {
     keepers.splice(0).forEach((k) => k.stop());
-    await Promise.all(clients.splice(0).map(closeClient));
+    const closing = clients.splice(0);
+    await Promise.all(closing.map(closeClient));
+    // quit() leaves each client's failoverDetector subscribed on the Sentinels: only disconnect() closes those.
+    closing.forEach((c) => c.disconnect());
     await Promise.all(sets.map(stopSentinelSet));
   });
   const clientOf = (set: () => SentinelSet) => () => {
@@ -210,6 +213,19 @@ describe('Sentinel: 1 master, 1 replica, 3 Sentinels (quorum 2)', () => {
 
   describe('through the module, RedisOptions with sentinels (the module owns the connection)', () => {
     throughTheModule(() => sentinelClientOptions(sets[0]));
+
+    it('app.close() leaves no connection to the Sentinels open (failoverDetector subscribes on each)', async () => {
+      const subscribers = async () => {
+        const lists = await Promise.all(sets[0].sentinels.map((s) => redisCli(s.port, 'client', 'list')));
+        return lists.join('\n').split('\n').filter((line) => / sub=[1-9]/.test(line)).length;
+      };
+      const before = await subscribers();
+      const apps = await startDeploymentApps(() => sentinelClientOptions(sets[0]));
+      expectLimitedRun(await limitedRun(apps));
+      expect(await subscribers()).toBeGreaterThan(before);
+      await Promise.all(apps.map((app) => app.close()));
+      await waitUntil('the Sentinel subscriptions are gone', async () => (await subscribers()) === before, 5_000);
+    });
   });
 
   describe.each([
