@@ -7,14 +7,16 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
-import { RedisRefusedError, SemaphoreLimiter, TokenBucketLimiter, type Permit } from '../lib';
+import { RedisRefusedError, SemaphoreLimiter } from '../lib';
 import { SCRIPT_COMMANDS } from '../lib/store/redis/script-runner';
 import { useOwnCluster } from './chaos/own-cluster';
 import { useOwnRedis } from './chaos/own-redis';
-import { closeClient, type RedisClient } from './harness/connect';
+import { closeClient } from './harness/connect';
 import { CLUSTER_RULES, connectAs, createUser, limiterUserRules } from './harness/acl-users';
+import { everyOperationWorks } from './harness/every-operation';
 import { uniqueName } from './harness/redis-targets';
-import { now, sleep } from './harness/timing';
+import { now } from './harness/timing';
+import { throughTheModule } from './nest/deployment-app';
 
 /** Every command a script in lua/ (or an include) calls. */
 function commandsInScripts(): string[] {
@@ -22,52 +24,6 @@ function commandsInScripts(): string[] {
   const lua = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.lua')).map((f) => readFileSync(join(dir, f), 'utf8')));
   const called = lua.flatMap((source) => [...source.matchAll(/redis\.p?call\(\s*['"](\w+)['"]/g)].map((m) => m[1].toUpperCase()));
   return [...new Set(called)].sort();
-}
-
-/** Everything the library does, as the user `client` is logged in as. */
-function everyOperationWorks(connect: () => RedisClient): void {
-  it('tryAcquire, a contended wait woken over pub/sub, release and state()', async () => {
-    // A lease and maxSleep far longer than the test: the waiter's safety-net timer cannot be what wakes it.
-    const semaphore = new SemaphoreLimiter(connect(), { name: uniqueName('acl'), capacity: 1, expiry: 60_000, maxSleep: 30_000 });
-    const holder = (await semaphore.tryAcquire())!;
-    expect(holder).not.toBeNull();
-    let waiter: Permit | undefined;
-    const waiting = semaphore.acquire().then((p) => (waiter = p));
-    await sleep(100);
-    const state = await semaphore.state();
-    expect(state.holders.map((h) => h.id)).toEqual([holder.id]);
-    expect(state.waiters).toHaveLength(1);
-    expect(waiter).toBeUndefined();
-
-    const released = now();
-    expect(await holder.release()).toBe(true);
-    await waiting;
-    expect(now() - released).toBeLessThan(1_000);
-    expect(await waiter!.release()).toBe(true);
-  });
-
-  it('renewals keep a short lease alive', async () => {
-    const semaphore = new SemaphoreLimiter(connect(), { name: uniqueName('acl'), capacity: 1, expiry: 300 });
-    const permit = (await semaphore.tryAcquire())!;
-    await sleep(1_000); // three lease periods: lost unless renewed
-    expect(permit.signal.aborted).toBe(false);
-    expect((await semaphore.state()).holders.map((h) => h.id)).toEqual([permit.id]);
-    expect(await permit.release()).toBe(true);
-  });
-
-  it('a token bucket take, tryTake and state()', async () => {
-    const bucket = new TokenBucketLimiter(connect(), { name: uniqueName('acl'), capacity: 2, refillFrequency: 60_000 });
-    await bucket.take();
-    expect(await bucket.tryTake()).toMatchObject({ allowed: true });
-    expect((await bucket.state()).tokens).toBe(0);
-  });
-
-  it('a token bucket refund and penalty', async () => {
-    const bucket = new TokenBucketLimiter(connect(), { name: uniqueName('acl'), capacity: 2, refillFrequency: 60_000 });
-    await bucket.take(2);
-    expect((await bucket.refund()).tokens).toBe(1);
-    expect((await bucket.penalize(2)).tokens).toBe(-1);
-  });
 }
 
 describe('ACL: the rule set the library needs', () => {
@@ -87,6 +43,10 @@ describe('ACL: the rule set the library needs', () => {
     });
 
     everyOperationWorks(() => connectAs(own.server().port, user, clients));
+
+    describe('through the module, the user in the redis:// URL', () => {
+      throughTheModule(() => `redis://${user}:secret@127.0.0.1:${own.server().port}`);
+    });
 
     describe('with the client\'s own ioredis keyPrefix: it goes before keys, not channels', () => {
       let prefixed: string;
@@ -127,5 +87,9 @@ describe('ACL: the rule set the library needs', () => {
     });
 
     everyOperationWorks(() => cluster.client({ username: user, password: 'secret' }));
+
+    describe("through the module, the app's own Cluster client logged in as the user", () => {
+      throughTheModule(() => cluster.client({ username: user, password: 'secret' }));
+    });
   });
 });

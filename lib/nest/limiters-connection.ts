@@ -8,6 +8,9 @@ import { LimitersService } from './limiters.service';
 import { warnIfRedisEvicts } from './redis-policy-warning';
 import { closeRedis } from './resolve-module-options';
 
+/** Between an unasked-for end of the module's own connection and connecting it again. */
+const RECONNECT_AFTER_END_MS = 200;
+
 /**
  * The module's side of the Redis connection: connects one it made at start, says once when
  * a connection (made here or passed in) is lost and once when it is back, and at shutdown
@@ -18,6 +21,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('LimitersModule');
   /** Takes the listeners off again: a client the app passed in outlives this module. */
   private stopReporting = () => undefined as void;
+  private shuttingDown = false;
 
   constructor(
     @Inject(LIMITERS_OPTIONS) private readonly options: ResolvedLimitersOptions,
@@ -30,6 +34,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     if (store instanceof MemoryStore) this.logger.warn(MEMORY_STORE_WARNING);
     if (!redis) return;
     this.reportConnection(redis);
+    if (ownsRedis && (redis as Redis).options?.sentinels) this.keepConnected(redis);
     // Connecting now shows a wrong address in the start-up log, not at the first request.
     // A failure is logged by reportConnection and retried by ioredis.
     if (ownsRedis && redis.status === 'wait') redis.connect().catch(() => undefined);
@@ -38,10 +43,25 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     const { redis, ownsRedis } = this.options;
+    this.shuttingDown = true;
     this.stopReporting();
     // Every wait and permit goes back while the connection is still there to take them.
     await this.limiters.close();
     if (ownsRedis) await closeRedis(redis!);
+  }
+
+  /**
+   * ioredis can end a connection for good without being asked (a Sentinel client with
+   * failoverDetector that sees +switch-master while it reconnects after its master crashed),
+   * and every later call would fail. A Sentinel connection the module made is connected
+   * again until shutdown (others end only when their retryStrategy says so).
+   */
+  private keepConnected(redis: Redis | Cluster): void {
+    const reconnect = () => {
+      // Not from within ioredis's own 'end': it flushes its queues right after emitting it.
+      setTimeout(() => redis.status === 'end' && !this.shuttingDown && redis.connect().catch(() => undefined), RECONNECT_AFTER_END_MS).unref();
+    };
+    redis.on('end', reconnect);
   }
 
   /** One warning per outage and one line when it ends: ioredis reports every failed reconnection attempt. */

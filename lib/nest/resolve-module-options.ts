@@ -136,6 +136,9 @@ export async function closeRedis(client: Redis | Cluster): Promise<void> {
   if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
   else client.disconnect();
   if (socketToClose) await ended;
+  // quit() leaves a Sentinel client's failoverDetector subscribed on every Sentinel, and those
+  // connections would keep the process alive; only disconnect() closes them.
+  if ((client as Redis).options?.failoverDetector) client.disconnect();
 }
 
 

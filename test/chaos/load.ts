@@ -42,10 +42,10 @@ export class Load {
     }
   }
 
-  /** Work done while admitted: records its interval. */
-  async working(ms: number): Promise<void> {
+  /** Work done while admitted: records its interval. Given the permit's signal, it stops when the lease is lost. */
+  async working(ms: number, signal?: AbortSignal): Promise<void> {
     const start = now();
-    await sleep(ms);
+    await (signal ? sleepUnlessAborted(ms, signal) : sleep(ms));
     this.work.push([start, now()]);
   }
 
@@ -66,6 +66,20 @@ export class Load {
       .map(([start, end]): [number, number] => [Math.max(start, from), Math.min(end, to)]);
     return peakConcurrency(clipped);
   }
+}
+
+/** Work that honours its permit's signal, as the docs ask: it ends when the lease is lost. */
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done);
+  });
 }
 
 /** Counts errors by class name, e.g. { RedisUnavailableError: 12 }. */

@@ -62,12 +62,16 @@ export interface WorkerHandle {
 
 const repoRoot = path.resolve(__dirname, '../..');
 
-/** Starts a TypeScript worker script; `child.kill('SIGKILL')` simulates a crash. */
-export function startWorker(scriptPath: string, args: object = {}, { timeoutMs = 30_000 } = {}): WorkerHandle {
+/** Starts a TypeScript worker script; `child.kill('SIGKILL')` simulates a crash. `env` adds to this process's. */
+export function startWorker(
+  scriptPath: string,
+  args: object = {},
+  { timeoutMs = 30_000, env = {} }: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): WorkerHandle {
   const script = path.resolve(repoRoot, scriptPath);
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: repoRoot, // `--import tsx` is resolved from here
-    env: { ...process.env, WORKER_ARGS: JSON.stringify(args) },
+    env: { ...process.env, ...env, WORKER_ARGS: JSON.stringify(args) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   killOnExit(child);

@@ -21,6 +21,19 @@ export interface RedisServer {
   url: string;
   dir: string;
   process: ChildProcess;
+  /** How it was started, so a restart starts it the same way. */
+  setup: ServerSetup;
+}
+
+/** How a server differs from the plain one the harness shares. */
+export interface ServerSetup {
+  cluster?: boolean;
+  /** A config file's text, written to the server's dir and given first (Sentinel needs a file it can rewrite). */
+  config?: string;
+  /** More redis-server arguments, after the defaults: a later one wins (`--port 0 --tls-port <port>`: TLS only). */
+  args?: (port: number) => string[];
+  /** What redis-cli needs to reach it (`--tls --cacert <file>`, `--pass <password>`), for the readiness PING. */
+  cli?: string[];
 }
 
 export interface RedisClusterServers {
@@ -101,14 +114,18 @@ function logTail(dir: string): string {
 }
 
 /** Runs redis-server on `port` with its files in `dir`, and resolves once it answers PING. */
-async function spawnServer(port: number, dir: string, cluster: boolean): Promise<ChildProcess> {
+async function spawnServer(port: number, dir: string, setup: ServerSetup): Promise<ChildProcess> {
+  const configFile = path.join(dir, 'redis.conf');
+  if (setup.config !== undefined) fs.writeFileSync(configFile, setup.config);
   // prettier-ignore
   const args = [
+    ...(setup.config !== undefined ? [configFile] : []),
     '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no',
     '--dir', dir, '--logfile', path.join(dir, 'redis.log'),
-    ...(cluster
+    ...(setup.cluster
       ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000']
       : []),
+    ...(setup.args?.(port) ?? []),
   ];
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   killOnExit(child, () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -116,7 +133,7 @@ async function spawnServer(port: number, dir: string, cluster: boolean): Promise
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`redis-server on port ${port} exited early:\n${logTail(dir)}`);
     }
-    return redisCli(port, 'ping').then((out) => out.trim() === 'PONG', () => false);
+    return redisCli(port, ...(setup.cli ?? []), 'ping').then((out) => out.trim() === 'PONG', () => false);
   }).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
@@ -124,12 +141,13 @@ async function spawnServer(port: number, dir: string, cluster: boolean): Promise
   return child;
 }
 
-async function startOnce(cluster: boolean): Promise<RedisServer> {
+async function startOnce(setup: ServerSetup): Promise<RedisServer> {
+  const cluster = setup.cluster === true;
   const port = await freePort(cluster);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `limiters-redis-${port}-`));
   try {
-    const child = await spawnServer(port, dir, cluster);
-    return { host: HOST, port, url: `redis://${HOST}:${port}`, dir, process: child };
+    const child = await spawnServer(port, dir, setup);
+    return { host: HOST, port, url: `redis://${HOST}:${port}`, dir, process: child, setup };
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -139,20 +157,21 @@ async function startOnce(cluster: boolean): Promise<RedisServer> {
   }
 }
 
-async function startServer(cluster: boolean): Promise<RedisServer> {
+async function startServer(setup: ServerSetup): Promise<RedisServer> {
   requireRedisBinaries();
   // Another process may grab a port between our probe and redis binding it: retry on a new port.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(cluster);
+      return await startOnce(setup);
     } catch (err) {
       if (attempt === 3 || !String(err).includes('exited early')) throw err;
     }
   }
 }
 
-export function startRedis(): Promise<RedisServer> {
-  return startServer(false);
+/** A standalone server; `setup` for one with TLS, a password, a replica's or a Sentinel's settings. */
+export function startRedis(setup: Omit<ServerSetup, 'cluster'> = {}): Promise<RedisServer> {
+  return startServer(setup);
 }
 
 /**
@@ -161,7 +180,7 @@ export function startRedis(): Promise<RedisServer> {
  */
 export async function startRedisCluster(masters = 3, { replicas = 0 } = {}): Promise<RedisClusterServers> {
   const count = masters * (1 + replicas);
-  const started = await Promise.allSettled(Array.from({ length: count }, () => startServer(true)));
+  const started = await Promise.allSettled(Array.from({ length: count }, () => startServer({ cluster: true })));
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s) => s.status === 'rejected');
@@ -201,9 +220,9 @@ export async function shutdownRedis(server: RedisServer): Promise<void> {
   await exited;
 }
 
-/** Starts redis-server again on the server's port and dir, empty (a standalone server). */
+/** Starts redis-server again on the server's port and dir, empty, as it was started (a standalone server). */
 export async function restartRedis(server: RedisServer): Promise<void> {
-  server.process = await spawnServer(server.port, server.dir, false);
+  server.process = await spawnServer(server.port, server.dir, server.setup);
 }
 
 export async function stopRedis(server: RedisServer): Promise<void> {

@@ -10,7 +10,6 @@ import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { LimitersModule } from '../../lib/nest/limiters.module';
 import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.interface';
-import type { RedisClient } from '../harness/redis-targets';
 import { sleep } from '../harness/timing';
 
 export type AdapterName = 'express' | 'fastify';
@@ -20,8 +19,8 @@ type ModuleOptions = Omit<LimitersModuleOptions, 'redis'>;
 
 /** Providers and controllers of a test, wired only by importing LimitersModule.forRoot. */
 export interface AppParts {
-  /** Left out: the module keeps limits in its in-memory store. */
-  redis?: RedisClient;
+  /** A client, URL or RedisOptions, as the module's `redis` option takes. Left out: limits are kept in memory. */
+  redis?: LimitersModuleOptions['redis'];
   options?: ModuleOptions;
   providers?: Provider[];
   controllers?: Type[];

@@ -154,9 +154,30 @@ export class GrantListener {
       // Connection errors surface to waiters through their own timers and calls;
       // without a listener ioredis would print them as unhandled.
       subscriber.on('error', () => undefined);
+      if ((this.client as Redis).options?.sentinels) subscriber.once('end', () => this.replaceEnded(subscriber));
       this.subscriber = subscriber;
     }
     return this.subscriber;
+  }
+
+  /**
+   * ioredis can end a connection for good without being asked: a Sentinel client with
+   * failoverDetector that sees +switch-master while it reconnects after its master
+   * crashed. Every wait would then fail on it; a new subscriber takes over its channels.
+   * Only there: elsewhere an end comes from the client's own retryStrategy giving up.
+   */
+  private replaceEnded(subscriber: RedisClient): void {
+    if (this.subscriber !== subscriber || this.client.status === 'end') return; // closed by us, or with the client
+    const channels = [...this.subscribed.keys()].map((channel) => ({ channel, sharded: this.shardedChannels.has(channel) }));
+    this.subscriber = undefined;
+    this.subscribed.clear();
+    this.shardedChannels.clear();
+    this.live.clear();
+    if (this.waiters.size === 0) return;
+    void Promise.all(channels.map(({ channel, sharded }) => this.subscribe(channel, sharded))).then(
+      () => this.tellEveryWaiterToLook(),
+      () => undefined, // each waiter's own timer still looks
+    );
   }
 
   /**
