@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { MemoryStore } from '../store/memory/memory-store';
+import { RedisStore } from '../store/redis/redis-store';
 import type { ResolvedLimitersOptions } from './limiters-options.interface';
 import { LIMITERS_OPTIONS } from './limiters-options.provider';
-import { MEMORY_STORE_WARNING, redisConnectionError, redisConnectionRecovered } from './limiters.messages';
+import { breakerClosed, breakerOpened, MEMORY_STORE_WARNING, redisConnectionError, redisConnectionRecovered } from './limiters.messages';
 import { LimitersService } from './limiters.service';
 import { warnIfRedisEvicts } from './redis-policy-warning';
 import { closeRedis } from './resolve-module-options';
@@ -18,6 +19,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('LimitersModule');
   /** Takes the listeners off again: a client the app passed in outlives this module. */
   private stopReporting = () => undefined as void;
+  private stopReportingBreakers = () => undefined as void;
 
   constructor(
     @Inject(LIMITERS_OPTIONS) private readonly options: ResolvedLimitersOptions,
@@ -30,6 +32,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     if (store instanceof MemoryStore) this.logger.warn(MEMORY_STORE_WARNING);
     if (!redis) return;
     this.reportConnection(redis);
+    if (store instanceof RedisStore) this.reportBreakers(store);
     // Connecting now shows a wrong address in the start-up log, not at the first request.
     // A failure is logged by reportConnection and retried by ioredis.
     if (ownsRedis && redis.status === 'wait') redis.connect().catch(() => undefined);
@@ -39,9 +42,18 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     const { redis, ownsRedis } = this.options;
     this.stopReporting();
+    this.stopReportingBreakers();
     // Every wait and permit goes back while the connection is still there to take them.
     await this.limiters.close();
     if (ownsRedis) await closeRedis(redis!);
+  }
+
+  /** Each breaker of the module's client says once when it opens and once when it closes. */
+  private reportBreakers(store: RedisStore): void {
+    this.stopReportingBreakers = store.breakers.onChange((change) => {
+      if (change.state === 'open') this.logger.warn(breakerOpened(change.server, change.failures, change.reason));
+      else this.logger.log(breakerClosed(change.server, change.openMs));
+    });
   }
 
   /** One warning per outage and one line when it ends: ioredis reports every failed reconnection attempt. */

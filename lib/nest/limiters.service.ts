@@ -213,9 +213,9 @@ export class LimitersService implements BeforeApplicationShutdown {
   }
 
   private merge(kind: LimitKind, options: object): { name: string } & Record<string, unknown> {
-    const { keyPrefix, keySecret, readableKeys, mode, defaults } = this.options;
+    const { keyPrefix, keySecret, readableKeys, mode, breaker, defaults } = this.options;
     const ofKind = kind === 'semaphore' ? defaults.semaphore : defaults.tokenBucket;
-    const moduleWide = withoutUndefined({ keyPrefix, keySecret, readableKeys, mode });
+    const moduleWide = withoutUndefined({ keyPrefix, keySecret, readableKeys, mode, breaker });
     return { ...moduleWide, ...ofKind, ...withoutUndefined(options) } as { name: string } & Record<string, unknown>;
   }
 }
