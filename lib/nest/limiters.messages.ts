@@ -109,6 +109,11 @@ export function letThroughUnlimited(limiter: string, reason: string): string {
   return `Limiter "${limiter}" let a call through unlimited (whenRedisFails: 'allow'): ${reason}`;
 }
 
+/** `limiter` is the declared name, never the caller's key. */
+export function limitedLocally(limiter: string, reason: string): string {
+  return `Limiter "${limiter}" limited a call in this process's memory, with its share of the limit (whenRedisFails: 'local'): ${reason}`;
+}
+
 export function unknownSkippedLimit(method: string, names: string[], declared: string[]): string {
   const list = (items: string[]) => items.map((n) => `"${n}"`).join(', ');
   return (
