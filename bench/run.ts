@@ -17,6 +17,7 @@ import { handoff } from './scenarios/handoff';
 import { http } from './scenarios/http';
 import { manyKeys } from './scenarios/many-keys';
 import { observability } from './scenarios/observability';
+import { outage } from './scenarios/outage';
 import { saturated } from './scenarios/saturated';
 import { tokenBucket } from './scenarios/token-bucket';
 import { uncontended } from './scenarios/uncontended';
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   http,
   'many-keys': manyKeys,
   observability,
+  outage,
 };
 
 const resultsDir = path.resolve(__dirname, 'results');
