@@ -13,9 +13,10 @@ import { Redis } from 'ioredis';
 import { restartRedis, startRedis, stopRedis } from '../../test/harness/redis-servers';
 import { sleep } from '../support/clock';
 import type { BenchContext, Section } from '../support/context';
-import { lib } from '../support/limiters';
 import { lineChart } from '../support/svg';
 import { table } from '../support/stats';
+
+type Library = typeof import('../../lib');
 
 const POLICIES = ['reject', 'allow', 'local'] as const;
 type Policy = (typeof POLICIES)[number];
@@ -32,7 +33,7 @@ interface Call {
 }
 
 // tsx emits TC39 decorators and Nest needs the legacy kind: applied with Reflect.decorate, as tsc would.
-function limitedService(name: string): Type<{ call(): string }> {
+function limitedService(lib: Library, name: string): Type<{ call(): string }> {
   class OutageService {
     call(): string {
       return 'ran';
@@ -49,7 +50,9 @@ async function runPolicy(ctx: BenchContext, policy: Policy, phases: { before: nu
   const server = await startRedis();
   const redis = new Redis(server.url);
   redis.on('error', () => undefined);
-  const Service = limitedService(`bench-outage-${policy}`);
+  // Loaded here, not at import: bench/run.ts compiles the library after loading every scenario.
+  const { lib } = await import('../support/limiters');
+  const Service = limitedService(lib, `bench-outage-${policy}`);
   class AppModule {}
   const imports = [lib.LimitersModule.forRoot({ redis, whenRedisFails: policy, instances: 2, defaults: { tokenBucket: { commandTimeout: COMMAND_TIMEOUT } } })];
   Reflect.decorate([Module({ imports, providers: [Service] })], AppModule);
