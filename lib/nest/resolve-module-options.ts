@@ -61,7 +61,8 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
   if (whenRedisFails !== 'reject' && whenRedisFails !== 'allow' && whenRedisFails !== 'local') {
     throw new InvalidOptionError('whenRedisFails', undefined, 'of LimitersModule must be "reject", "allow" or "local"', whenRedisFails);
   }
-  const instances = options.instances ?? 1;
+  // null is a wrong value, not a left-out one.
+  const instances = options.instances === undefined ? 1 : options.instances;
   if (typeof instances !== 'number' || !Number.isSafeInteger(instances) || instances < 1) {
     throw new InvalidOptionError('instances', undefined, INSTANCES_REQUIREMENT, instances);
   }
