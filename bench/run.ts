@@ -18,6 +18,7 @@ import { handoff } from './scenarios/handoff';
 import { http } from './scenarios/http';
 import { manyKeys } from './scenarios/many-keys';
 import { observability } from './scenarios/observability';
+import { outage } from './scenarios/outage';
 import { saturated } from './scenarios/saturated';
 import { tokenBucket } from './scenarios/token-bucket';
 import { uncontended } from './scenarios/uncontended';
@@ -31,6 +32,7 @@ const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<Section>> = {
   'many-keys': manyKeys,
   observability,
   'hammered-key': hammeredKey,
+  outage,
 };
 
 const resultsDir = path.resolve(__dirname, 'results');

@@ -4,42 +4,14 @@
  * its renewal finally times out; a waiter whose process stalled never resolves with a
  * lease Redis already gave away.
  */
-import { Cluster, Redis } from 'ioredis';
 import { LeaseLostError, SemaphoreLimiter } from '../lib';
-import { ENV_CLUSTER_NODES, ENV_REDIS_URL, parseNodes, type RedisClient } from './harness/connect';
+import { cutOffClient } from './harness/cut-off-client';
 import { startWorker } from './harness/processes';
-import { targets, uniqueName, useClients, type TargetName } from './harness/redis-targets';
-import { TcpProxy } from './harness/tcp-proxy';
+import { targets, uniqueName, useClients } from './harness/redis-targets';
 import { now, sleep } from './harness/timing';
 
 /** Scheduling on a busy 2-core machine: how late a timer or a reply may be read. */
 const SLACK_MS = 300;
-
-/** A client whose every connection goes through proxies that the test can blackhole. */
-async function cutOffClient(target: TargetName): Promise<{ client: RedisClient; cut(): void; close(): Promise<void> }> {
-  const upstreams =
-    target === 'standalone'
-      ? [{ host: '127.0.0.1', port: Number(new URL(process.env[ENV_REDIS_URL]!).port) }]
-      : parseNodes(process.env[ENV_CLUSTER_NODES]!);
-  const proxies = await Promise.all(upstreams.map((u) => TcpProxy.start(u)));
-  const via = proxies.map((p) => ({ host: '127.0.0.1', port: p.port }));
-  const client: RedisClient =
-    target === 'standalone'
-      ? new Redis(proxies[0].url)
-      : new Cluster(via, {
-          // The slot map names the real nodes: each is reached through its own proxy.
-          natMap: Object.fromEntries(upstreams.map((u, i) => [`${u.host}:${u.port}`, via[i]])),
-        });
-  client.on('error', () => undefined);
-  return {
-    client,
-    cut: () => proxies.forEach((p) => p.blackhole()),
-    async close() {
-      client.disconnect();
-      await Promise.all(proxies.map((p) => p.close()));
-    },
-  };
-}
 
 describe.each(targets)('$name', (target) => {
   const { client } = useClients(target);

@@ -27,6 +27,10 @@ export const CHANNEL_NAMES = {
   redisError: 'nestjs-limiters:redis-error',
   /** A call Redis could not check ran anyway, by the whenRedisFails policy. */
   fallback: 'nestjs-limiters:fallback',
+  /** A Redis server's circuit breaker opened: calls to it fail at once until a probe gets through. */
+  breakerOpen: 'nestjs-limiters:breaker-open',
+  /** A probe (or any call) got an answer from a server whose breaker was open: calls go to Redis again. */
+  breakerClose: 'nestjs-limiters:breaker-close',
 } as const;
 
 /** What every event says. */
@@ -87,7 +91,26 @@ export interface RedisErrorEvent extends LimitEvent {
 }
 
 export interface FallbackEvent extends LimitEvent {
-  policy: 'allow';
+  /** 'allow': the call ran unlimited; 'local': it was limited by this process's share, in memory. */
+  policy: 'allow' | 'local';
+}
+
+/**
+ * A breaker belongs to a Redis server as one client reaches it, not to a limit: its events
+ * carry no limit name, only the server (host:port as the client knows it).
+ */
+export interface BreakerOpenEvent {
+  server: string;
+  /** Calls in a row that failed for connection reasons (or timed out). */
+  failures: number;
+  /** The last failure's message. */
+  reason: string;
+}
+
+export interface BreakerCloseEvent {
+  server: string;
+  /** Ms the breaker stayed open. */
+  openMs: number;
 }
 
 export interface LimitEvents {
@@ -100,7 +123,15 @@ export interface LimitEvents {
   fallback: FallbackEvent;
 }
 
-type Channels = { [K in keyof LimitEvents]: diagnosticsChannel.Channel };
+/** Events about a Redis server rather than a limit. */
+export interface BreakerEvents {
+  breakerOpen: BreakerOpenEvent;
+  breakerClose: BreakerCloseEvent;
+}
+
+type AllEvents = LimitEvents & BreakerEvents;
+
+type Channels = { [K in keyof AllEvents]: diagnosticsChannel.Channel };
 
 /** The channels, made once: `diagnostics_channel.channel(name)` returns the same object anywhere in the process. */
 export const channels: Channels = Object.fromEntries(
@@ -111,7 +142,7 @@ export const channels: Channels = Object.fromEntries(
  * Publishes an event when anyone listens. `payload` is a function so that, with nobody
  * subscribed, not even the object is built: this runs on every limited call.
  */
-export function publish<K extends keyof LimitEvents>(event: K, payload: () => LimitEvents[K]): void {
+export function publish<K extends keyof AllEvents>(event: K, payload: () => AllEvents[K]): void {
   const channel = channels[event];
   if (channel.hasSubscribers) channel.publish(payload());
 }

@@ -2,7 +2,7 @@ import { InvalidOptionError } from './errors';
 import type { LimitKind } from './limit-kind';
 
 /** Options every limiter takes (see CommonLimiterOptions). */
-const COMMON = ['name', 'maxSleep', 'keyPrefix', 'commandTimeout', 'key', 'keySecret', 'readableKeys', 'mode'];
+const COMMON = ['name', 'maxSleep', 'keyPrefix', 'commandTimeout', 'key', 'keySecret', 'readableKeys', 'mode', 'breaker'];
 
 /** Every option a limiter of each kind takes: anything else is a mistake, not a default. */
 export const LIMITER_OPTIONS: Record<LimitKind, readonly string[]> = {

@@ -15,6 +15,19 @@ export interface LimiterRef {
   keyPrefix: string;
   /** Longest time one store call may take before it fails with RedisUnavailableError. */
   commandTimeout: number;
+  /**
+   * The circuit breaker in front of the store's server (a store without a server ignores
+   * it); absent or false: none, every call waits up to commandTimeout.
+   */
+  breaker?: BreakerSettings | false;
+}
+
+/** When a Redis server's breaker opens, and how often it is probed while open (see lib/store/redis/breaker.ts). */
+export interface BreakerSettings {
+  /** Calls in a row failing for connection reasons (or timing out) that open it. */
+  failures: number;
+  /** Ms between probe calls while it is open. */
+  probeInterval: number;
 }
 
 export interface LimiterStore {

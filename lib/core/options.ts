@@ -1,7 +1,7 @@
 import { InvalidOptionError, Withheld } from './errors';
 import { checkKnownOptions, LIMITER_OPTIONS } from './known-options';
 import type { LimitKind } from './limit-kind';
-import type { LimiterRef } from './limiter-store';
+import type { BreakerSettings, LimiterRef } from './limiter-store';
 import { DEFAULT_KEY_SECRET, keyIdOf } from './key-segments';
 
 /** Options every limiter takes. All durations are milliseconds. */
@@ -35,6 +35,45 @@ export interface CommonLimiterOptions {
    * limit in production before it bites.
    */
   mode?: LimitMode;
+  /**
+   * The circuit breaker in front of Redis: after `failures` calls in a row fail for
+   * connection reasons (or time out), calls to that server fail at once with
+   * RedisUnavailableError instead of waiting commandTimeout, and one probe call every
+   * `probeInterval` ms tries Redis until one gets an answer. Shared by the limiters of one
+   * client with the same settings, per server (per master on a Cluster). `false`: no
+   * breaker. Default `{ failures: 3, probeInterval: 1000 }`.
+   */
+  breaker?: BreakerOptions | false;
+}
+
+export interface BreakerOptions {
+  /** Calls in a row failing for connection reasons that open the breaker. Default 3. */
+  failures?: number;
+  /** Ms between probe calls while it is open. Default 1 000. */
+  probeInterval?: number;
+}
+
+export const BREAKER_DEFAULTS: BreakerSettings = { failures: 3, probeInterval: 1_000 };
+
+/** The breaker's settings, or false; `owner` names the limiter (undefined for module options, whose messages say so). */
+export function readBreaker(value: unknown, owner: string | undefined, where = ''): BreakerSettings | false {
+  if (value === undefined) return BREAKER_DEFAULTS;
+  if (value === false) return false;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidOptionError('breaker', owner, `${where}must be false or { failures?, probeInterval? }`, value);
+  }
+  checkKnownOptions(value, BREAKER_OPTIONS, owner, `${where}breaker `);
+  const reader = new OptionReader({ ...BREAKER_DEFAULTS, ...withoutUndefinedValues(value) }, owner);
+  return {
+    failures: reader.positiveInteger('failures', undefined, 'breaker.'),
+    probeInterval: reader.duration('probeInterval', undefined, { min: 1 }, 'breaker.'),
+  };
+}
+
+const BREAKER_OPTIONS = ['failures', 'probeInterval'];
+
+function withoutUndefinedValues(value: object): object {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
 }
 
 export type LimitMode = 'enforce' | 'shadow';
@@ -78,10 +117,10 @@ export class OptionReader {
   }
 
   /** A whole number >= 1 (a count of slots or tokens). */
-  positiveInteger(option: string, fallback?: number): number {
+  positiveInteger(option: string, fallback?: number, path = ''): number {
     const value = this.value(option, fallback);
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      this.fail(option, 'must be a whole number of at least 1', value);
+      this.fail(path + option, 'must be a whole number of at least 1', value);
     }
     return value as number;
   }
@@ -90,14 +129,14 @@ export class OptionReader {
    * Whole milliseconds from `min` to MAX_TIMER_MS; `Infinity` only where allowed. Node
    * fires longer timers at once, which would turn a lease or a refill into no limit.
    */
-  duration(option: string, fallback: number | undefined, { min = 0, infinite = false } = {}): number {
+  duration(option: string, fallback: number | undefined, { min = 0, infinite = false } = {}, path = ''): number {
     const value = this.value(option, fallback);
     const ok =
       typeof value === 'number' &&
       ((infinite && value === Infinity) || (Number.isSafeInteger(value) && value >= min && value <= MAX_TIMER_MS));
     if (!ok) {
       const range = infinite ? `, or Infinity` : '';
-      this.fail(option, `must be a whole number of milliseconds from ${min} to ${MAX_TIMER_MS}${range}`, value);
+      this.fail(path + option, `must be a whole number of milliseconds from ${min} to ${MAX_TIMER_MS}${range}`, value);
     }
     return value as number;
   }
@@ -126,6 +165,7 @@ export class OptionReader {
       commandTimeout: this.duration('commandTimeout', COMMON_DEFAULTS.commandTimeout, { min: 1 }),
       keyId: this.keyId(),
       shadow: this.mode() === 'shadow',
+      breaker: readBreaker(this.options.breaker, this.name),
     };
   }
 

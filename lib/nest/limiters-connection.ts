@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { MemoryStore } from '../store/memory/memory-store';
+import { RedisStore } from '../store/redis/redis-store';
 import type { ResolvedLimitersOptions } from './limiters-options.interface';
 import { LIMITERS_OPTIONS } from './limiters-options.provider';
-import { MEMORY_STORE_WARNING, redisConnectionError, redisConnectionRecovered } from './limiters.messages';
+import { breakerClosed, breakerOpened, MEMORY_STORE_WARNING, redisConnectionError, redisConnectionRecovered } from './limiters.messages';
 import { LimitersService } from './limiters.service';
 import { warnIfRedisEvicts } from './redis-policy-warning';
 import { closeRedis } from './resolve-module-options';
@@ -22,6 +23,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
   /** Takes the listeners off again: a client the app passed in outlives this module. */
   private stopReporting = () => undefined as void;
   private shuttingDown = false;
+  private stopReportingBreakers = () => undefined as void;
 
   constructor(
     @Inject(LIMITERS_OPTIONS) private readonly options: ResolvedLimitersOptions,
@@ -35,6 +37,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     if (!redis) return;
     this.reportConnection(redis);
     if (ownsRedis && (redis as Redis).options?.sentinels) this.keepConnected(redis);
+    if (store instanceof RedisStore) this.reportBreakers(store);
     // Connecting now shows a wrong address in the start-up log, not at the first request.
     // A failure is logged by reportConnection and retried by ioredis.
     if (ownsRedis && redis.status === 'wait') redis.connect().catch(() => undefined);
@@ -45,6 +48,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     const { redis, ownsRedis } = this.options;
     this.shuttingDown = true;
     this.stopReporting();
+    this.stopReportingBreakers();
     // Every wait and permit goes back while the connection is still there to take them.
     await this.limiters.close();
     if (ownsRedis) await closeRedis(redis!);
@@ -62,6 +66,14 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
       setTimeout(() => redis.status === 'end' && !this.shuttingDown && redis.connect().catch(() => undefined), RECONNECT_AFTER_END_MS).unref();
     };
     redis.on('end', reconnect);
+  }
+
+  /** Each breaker of the module's client says once when it opens and once when it closes. */
+  private reportBreakers(store: RedisStore): void {
+    this.stopReportingBreakers = store.breakers.onChange((change) => {
+      if (change.state === 'open') this.logger.warn(breakerOpened(change.server, change.failures, change.reason));
+      else this.logger.log(breakerClosed(change.server, change.openMs));
+    });
   }
 
   /** One warning per outage and one line when it ends: ioredis reports every failed reconnection attempt. */

@@ -3,7 +3,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SemaphoreOptions } from '../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../core/token-bucket-limiter';
 import type { LimiterStore } from '../core/limiter-store';
-import type { LimitMode } from '../core/options';
+import type { BreakerOptions, LimitMode } from '../core/options';
 import type { RefusedLimit } from './transport/limit-exceeded.exception';
 import type { LimitersMetricsOptions } from './metrics/metrics-options';
 
@@ -39,7 +39,7 @@ export interface LimitersHttpOptions {
   exceptionFactory?: (refused: RefusedLimit) => unknown;
 }
 
-export type WhenRedisFails = 'reject' | 'allow';
+export type WhenRedisFails = 'reject' | 'allow' | 'local';
 
 /** What the module-wide `skip` is told of a limited call. */
 export interface LimitedCallInfo {
@@ -89,11 +89,24 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
   /** What the HTTP layer answers. */
   http?: LimitersHttpOptions;
   /**
-   * When Redis cannot be reached: 'reject' (default: fail closed, HTTP 503) or
-   * 'allow' (fail open: run the call without a limit, logging a warning). An in-memory
-   * store never fails this way, so there it changes nothing.
+   * When Redis cannot be reached: 'reject' (default: fail closed, HTTP 503), 'allow'
+   * (fail open: run the call without a limit, logging a warning), or 'local' (limit the
+   * call in this process's memory with its share of the limit: capacity and rate divided
+   * by `instances`; see docs/reliability.md for what that can and cannot promise). An
+   * in-memory store never fails this way, so there it changes nothing.
    */
   whenRedisFails?: WhenRedisFails;
+  /**
+   * How many processes share the limits, for whenRedisFails 'local': each limits by itself
+   * with 1/instances of each capacity and rate while Redis is away. Default 1.
+   */
+  instances?: number;
+  /**
+   * The circuit breaker in front of Redis for every limiter of the module (a limiter's own
+   * `breaker` option wins): `{ failures, probeInterval }`, or false for none. Default
+   * `{ failures: 3, probeInterval: 1000 }`.
+   */
+  breaker?: BreakerOptions | false;
   /**
    * True: the call is not limited at all (health checks, internal callers, some user
    * agents). Called for every limited call, handlers and service methods, sync or async.
@@ -127,6 +140,10 @@ export interface ResolvedLimitersOptions {
   tokenBuckets: Record<string, RegisteredTokenBucketOptions>;
   http: Required<Omit<LimitersHttpOptions, 'exceptionFactory'>> & Pick<LimitersHttpOptions, 'exceptionFactory'>;
   whenRedisFails: WhenRedisFails;
+  /** How many processes share the limits (whenRedisFails 'local'). */
+  instances: number;
+  /** The module-wide breaker option, as given (each limiter checks it, as it does keyPrefix). */
+  breaker: BreakerOptions | false | undefined;
   skip: ((call: LimitedCallInfo) => boolean | Promise<boolean>) | undefined;
   /** What to record metrics on; undefined when metrics are off. */
   metrics?: LimitersMetricsOptions;

@@ -19,6 +19,9 @@ export const REDIS_AND_STORE_CONFLICT =
 
 export const KEY_SECRET_REQUIREMENT = 'of LimitersModule must be a non-empty string';
 
+export const INSTANCES_REQUIREMENT =
+  'of LimitersModule must be a whole number of at least 1 (how many processes share the limits, for whenRedisFails: \'local\')';
+
 export const READABLE_KEYS_REQUIREMENT = 'of LimitersModule must be true or false';
 
 export const MEMORY_STORE_WARNING =
@@ -53,6 +56,18 @@ export function redisConnectionError(reason: string, owned: boolean): string {
 
 export function redisConnectionRecovered(): string {
   return 'The Redis connection of LimitersModule is back: limits are checked in Redis again.';
+}
+
+/** `server` is host:port as the client knows it; the reason names limits, never a caller's key. */
+export function breakerOpened(server: string, failures: number, reason: string): string {
+  return (
+    `Circuit breaker for Redis ${server} opened after ${failures} failed calls in a row (the last: ${reason}). ` +
+    'Limiter calls to it follow whenRedisFails at once until a probe call gets an answer.'
+  );
+}
+
+export function breakerClosed(server: string, openMs: number): string {
+  return `Circuit breaker for Redis ${server} closed after ${openMs} ms: a probe call got an answer, limits are checked in Redis again.`;
 }
 
 export function conflictingDeclarations(kind: LimitKind, name: string, first: string, second: string): string {
@@ -92,6 +107,11 @@ export function notLimitedNotStatic(owner: string, provider: string): string {
 /** `limiter` is the declared name: a keyed limiter's name never holds the caller's key. */
 export function letThroughUnlimited(limiter: string, reason: string): string {
   return `Limiter "${limiter}" let a call through unlimited (whenRedisFails: 'allow'): ${reason}`;
+}
+
+/** `limiter` is the declared name, never the caller's key. */
+export function limitedLocally(limiter: string, reason: string): string {
+  return `Limiter "${limiter}" limited a call in this process's memory, with its share of the limit (whenRedisFails: 'local'): ${reason}`;
 }
 
 export function unknownSkippedLimit(method: string, names: string[], declared: string[]): string {

@@ -52,8 +52,11 @@ export class LimitersService implements BeforeApplicationShutdown {
     'token-bucket': new Map(),
   };
   private readonly madeAtRunTime = new LimiterCache<Limiter>(MAX_CACHED_LIMITERS);
-  /** Every semaphore made here, also those the cache dropped while a call of theirs was still open. */
-  private readonly madeHere = new WeakSet<Limiter>();
+  /**
+   * Every limiter made here, also those the cache dropped while a call of theirs was still
+   * open, with the options (and key) it was made from.
+   */
+  private readonly madeHere = new WeakMap<Limiter, { name: string } & Record<string, unknown>>();
   private closed = false;
 
   constructor(@Inject(LIMITERS_OPTIONS) readonly options: ResolvedLimitersOptions) {
@@ -145,11 +148,16 @@ export class LimitersService implements BeforeApplicationShutdown {
     if (typeof keyed.key === 'string') keyed.key = compactKey(keyed.key);
     const limiter = this.madeAtRunTime.getOrCreate(`${kind} ${stableJson(keyed)}`, () => {
       const made = KINDS[kind].build(this.options.store, keyed);
-      this.madeHere.add(made);
+      this.madeHere.set(made, keyed);
       return made;
     });
     if (this.closed && limiter instanceof SemaphoreLimiter) limiter.markClosed();
     return limiter;
+  }
+
+  /** The options (with the caller's key) a limiter was made from here; undefined for one made elsewhere. */
+  optionsOf(limiter: Limiter): ({ name: string } & Record<string, unknown>) | undefined {
+    return this.madeHere.get(limiter);
   }
 
   /**
@@ -213,9 +221,9 @@ export class LimitersService implements BeforeApplicationShutdown {
   }
 
   private merge(kind: LimitKind, options: object): { name: string } & Record<string, unknown> {
-    const { keyPrefix, keySecret, readableKeys, mode, defaults } = this.options;
+    const { keyPrefix, keySecret, readableKeys, mode, breaker, defaults } = this.options;
     const ofKind = kind === 'semaphore' ? defaults.semaphore : defaults.tokenBucket;
-    const moduleWide = withoutUndefined({ keyPrefix, keySecret, readableKeys, mode });
+    const moduleWide = withoutUndefined({ keyPrefix, keySecret, readableKeys, mode, breaker });
     return { ...moduleWide, ...ofKind, ...withoutUndefined(options) } as { name: string } & Record<string, unknown>;
   }
 }

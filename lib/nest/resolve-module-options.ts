@@ -1,12 +1,14 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { InvalidOptionError, Withheld } from '../core/errors';
 import { checkKnownOptions } from '../core/known-options';
+import { readBreaker } from '../core/options';
 import type { LimiterStore } from '../core/limiter-store';
 import { MemoryStore } from '../store/memory/memory-store';
 import { RedisStore } from '../store/redis/redis-store';
 import { withoutUndefined } from './without-undefined';
 import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
 import {
+  INSTANCES_REQUIREMENT,
   KEY_SECRET_REQUIREMENT,
   METRICS_OPTION_REQUIREMENT,
   READABLE_KEYS_REQUIREMENT,
@@ -18,7 +20,7 @@ import {
 export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
 
 /** Every option LimitersModule takes (forRoot adds isGlobal, which Nest's builder takes off first). */
-const MODULE_OPTIONS = ['redis', 'store', 'keyPrefix', 'keySecret', 'readableKeys', 'mode', 'defaults', 'http', 'whenRedisFails', 'skip', 'semaphores', 'tokenBuckets', 'metrics'];
+const MODULE_OPTIONS = ['redis', 'store', 'keyPrefix', 'keySecret', 'readableKeys', 'mode', 'defaults', 'http', 'whenRedisFails', 'skip', 'semaphores', 'tokenBuckets', 'metrics', 'breaker', 'instances'];
 const METRICS_OPTIONS = ['meter', 'meterProvider', 'attributes', 'stateTimeoutMs'];
 const HTTP_OPTIONS = ['tokenBucketStatus', 'semaphoreStatus', 'headers', 'exceptionFactory'];
 
@@ -56,9 +58,16 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
     throw new InvalidOptionError('http.headers', undefined, 'of LimitersModule must be true or false', http.headers);
   }
   const whenRedisFails = options.whenRedisFails ?? 'reject';
-  if (whenRedisFails !== 'reject' && whenRedisFails !== 'allow') {
-    throw new InvalidOptionError('whenRedisFails', undefined, 'of LimitersModule must be "reject" or "allow"', whenRedisFails);
+  if (whenRedisFails !== 'reject' && whenRedisFails !== 'allow' && whenRedisFails !== 'local') {
+    throw new InvalidOptionError('whenRedisFails', undefined, 'of LimitersModule must be "reject", "allow" or "local"', whenRedisFails);
   }
+  // null is a wrong value, not a left-out one.
+  const instances = options.instances === undefined ? 1 : options.instances;
+  if (typeof instances !== 'number' || !Number.isSafeInteger(instances) || instances < 1) {
+    throw new InvalidOptionError('instances', undefined, INSTANCES_REQUIREMENT, instances);
+  }
+  // Checked here too, so a bad value fails the start even before any limiter is built.
+  if (options.breaker !== undefined) readBreaker(options.breaker, undefined, 'of LimitersModule ');
   const { keySecret, readableKeys } = options;
   if (keySecret !== undefined && (typeof keySecret !== 'string' || keySecret.length === 0)) {
     throw new InvalidOptionError('keySecret', undefined, KEY_SECRET_REQUIREMENT, new Withheld(keySecret));
@@ -78,6 +87,8 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
     tokenBuckets: { ...options.tokenBuckets },
     http,
     whenRedisFails,
+    instances,
+    breaker: options.breaker,
     skip: options.skip,
     mode: options.mode,
     metrics: resolveMetrics(options.metrics),

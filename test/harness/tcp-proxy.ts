@@ -32,6 +32,16 @@ export class TcpProxy {
     this.dropping = true;
   }
 
+  /**
+   * The partition ends as a NAT or load balancer ends one: the connections it silenced are
+   * reset (their bytes are lost, so resuming them would pair replies with the wrong
+   * commands), and new ones are forwarded again.
+   */
+  restore(): void {
+    this.dropping = false;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

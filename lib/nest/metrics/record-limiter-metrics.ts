@@ -182,7 +182,8 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
       if (event.kind === 'semaphore' && queued.take(event)) queueWaiting.add(-1, base(event, 'redisError'));
     },
     fallback(event) {
-      count(event, 'fallback', 'admitted', 'redis_unavailable');
+      // A call limited locally is counted by the stand-in's own admit or refuse.
+      if (event.policy === 'allow') count(event, 'fallback', 'admitted', 'redis_unavailable');
     },
   };
 

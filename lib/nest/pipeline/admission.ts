@@ -10,7 +10,9 @@ import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
 import { LimiterCache } from '../limiter-cache';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
 import type { ResolvedLimitersOptions } from '../limiters-options.interface';
-import { conflictingDeclarations, KEY_RESULT_REQUIREMENT, letThroughUnlimited } from '../limiters.messages';
+import { conflictingDeclarations, KEY_RESULT_REQUIREMENT, letThroughUnlimited, limitedLocally } from '../limiters.messages';
+import { LocalLimits } from '../local-limits';
+import { isOutage } from '../../store/redis/outage';
 import { compactKey } from '../../core/key-segments';
 import { LimitersService } from '../limiters.service';
 import { Refusal, type Admitted, type Release, type TokensTaken } from './admission-outcome';
@@ -53,7 +55,8 @@ const NOT_LIMITER_OPTIONS = new Set(['name']);
  *   3. takes tokens bucket by bucket in the order declared, then holds the semaphore slot
  *      (a call refused by a rate never occupies a slot another call could use);
  *   4. hands back what the transport needs, and how to give the slot back.
- * A refusal is thrown as a Refusal; whenRedisFails 'allow' lets the call through here.
+ * A refusal is thrown as a Refusal; whenRedisFails 'allow' lets the call through here, and
+ * 'local' sends it to the limiter's in-memory stand-in.
  */
 @Injectable()
 export class Admission {
@@ -61,11 +64,15 @@ export class Admission {
   private lastWarningAt = -Infinity;
   private readonly picked = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_PICKED);
   private readonly refunds = new OutcomeRefunds(this.logger);
+  /** The in-memory stand-ins of whenRedisFails 'local'. */
+  private readonly local: LocalLimits;
 
   constructor(
     private readonly limiters: LimitersService,
     @Inject(LIMITERS_OPTIONS) private readonly options: ResolvedLimitersOptions,
-  ) {}
+  ) {
+    this.local = new LocalLimits(limiters, options.instances);
+  }
 
   async enter(limits: MethodLimits, call: LimitCall): Promise<Admitted> {
     const admitted: Admitted = { release: nothingToRelease, tokens: [] };
@@ -168,8 +175,11 @@ export class Admission {
     try {
       reservation = await bucket.reserve(tokens, { maxSleep });
     } catch (error) {
-      if (!this.letThrough(limit, bucket, tokens, error)) throw refusal(limit, bucket, error, taken, buckets);
-      return { limit, limiter: bucket };
+      const instead = this.whenRedisFails(limit, bucket, tokens, error);
+      if (instead === 'refuse') throw refusal(limit, bucket, error, taken, buckets);
+      if (instead === 'allow') return { limit, limiter: bucket };
+      // The stand-in is in memory: it admits or refuses, and never fails this way.
+      return this.take(limit, instead, { limiter: instead, amount: tokens, maxSleep }, call, taken, buckets);
     }
     // The signal only when there is a wait to give up: making one costs more than the rest.
     if (reservation.wait > 0) await sleepFor(reservation.wait, call.giveUp?.signal);
@@ -186,8 +196,10 @@ export class Admission {
     try {
       return await semaphore.acquire({ maxSleep, permits, signal: call.giveUp?.signal });
     } catch (error) {
-      if (!this.letThrough(limit, semaphore, permits, error)) throw refusal(limit, semaphore, error, taken);
-      return undefined;
+      const instead = this.whenRedisFails(limit, semaphore, permits, error);
+      if (instead === 'refuse') throw refusal(limit, semaphore, error, taken);
+      if (instead === 'allow') return undefined;
+      return this.hold(limit, instead, { limiter: instead, amount: permits, maxSleep }, call, taken);
     }
   }
 
@@ -234,27 +246,35 @@ export class Admission {
   }
 
   /**
-   * With whenRedisFails 'allow', a call Redis could not check runs unlimited, and the log
-   * says so; with 'reject' it is refused. Either way the pipeline reports the decision (the
-   * limiter reported the Redis error itself).
+   * What the policy makes of a call Redis could not check: with 'reject' it is refused;
+   * with 'allow' it runs unlimited, and the log says so; with 'local' it is limited by the
+   * limiter's in-memory stand-in (this process's share), unless Redis answered with an
+   * error that is no outage (NOPERM, OOM...), which the stand-in must not hide: refused.
+   * Either way the pipeline reports the decision (the limiter reported the Redis error itself).
    */
-  private letThrough(limit: DeclaredLimit, limiter: SemaphoreLimiter | TokenBucketLimiter, amount: number, error: unknown): boolean {
+  private whenRedisFails<L extends SemaphoreLimiter | TokenBucketLimiter>(
+    limit: DeclaredLimit,
+    limiter: L,
+    amount: number,
+    error: unknown,
+  ): 'refuse' | 'allow' | L {
     if (!(error instanceof RedisUnavailableError)) {
-      if (error instanceof MaxSleepExceededError) return false;
+      if (error instanceof MaxSleepExceededError) return 'refuse';
       throw error;
     }
-    if (this.options.whenRedisFails !== 'allow') {
+    const policy = this.options.whenRedisFails;
+    if (policy === 'reject' || (policy === 'local' && !isOutage(error))) {
       const asked = limiter.identity.kind === 'semaphore' ? { permits: amount } : { tokens: amount };
       publish('refuse', () => ({ ...limiter.identity, ...asked, reason: 'redis-unavailable', waitedMs: 0 }));
-      return false;
+      return 'refuse';
     }
-    publish('fallback', () => ({ ...limiter.identity, policy: 'allow' }));
+    publish('fallback', () => ({ ...limiter.identity, policy }));
     // One line a second is enough to see an outage; one per request would flood the log.
     if (performance.now() - this.lastWarningAt >= 1_000) {
       this.lastWarningAt = performance.now();
-      this.logger.warn(letThroughUnlimited(limit.name, error.message));
+      this.logger.warn(policy === 'allow' ? letThroughUnlimited(limit.name, error.message) : limitedLocally(limit.name, error.message));
     }
-    return true;
+    return policy === 'allow' ? 'allow' : this.local.standIn(limiter);
   }
 }
 

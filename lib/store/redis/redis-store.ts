@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../../core/limiter-store';
+import { ClientBreakers, type Breaker } from './breaker';
 import { GrantListener } from './grant-listener';
 import { limiterKey } from './keys';
 import type { RedisClient } from './lua-scripts';
@@ -14,9 +15,12 @@ export class RedisStore implements LimiterStore {
   /** Names this process's wake-up channel, so grants reach only the waiters that queued here. */
   private readonly clientId = randomUUID();
   private readonly grants: GrantListener;
+  /** The circuit breakers in front of this client's servers; `onChange` tells when one opens or closes. */
+  readonly breakers: ClientBreakers;
 
   private constructor(private readonly client: RedisClient) {
     this.grants = new GrantListener(client);
+    this.breakers = new ClientBreakers(client);
   }
 
   /** One store per client, so all limiters on a client share one subscriber connection. */
@@ -33,10 +37,16 @@ export class RedisStore implements LimiterStore {
     const base = limiterKey(ref.keyPrefix, 'semaphore', ref.name, ref.keyId);
     // The sharded channel carries the semaphore's hash tag: SPUBLISH from its scripts stays on its shard.
     const channels = { plain: `${ref.keyPrefix}:granted:${this.clientId}`, sharded: `${base}:granted:${this.clientId}` };
-    return redisSemaphore(new ScriptRunner(this.client, ref, 'semaphore'), this.grants, base, channels);
+    return redisSemaphore(new ScriptRunner(this.client, ref, 'semaphore', this.breaker(ref, base)), this.grants, base, channels);
   }
 
   tokenBucket(ref: LimiterRef): TokenBucketBackend {
-    return redisTokenBucket(new ScriptRunner(this.client, ref, 'token-bucket'), limiterKey(ref.keyPrefix, 'token-bucket', ref.name, ref.keyId));
+    const bucket = limiterKey(ref.keyPrefix, 'token-bucket', ref.name, ref.keyId);
+    return redisTokenBucket(new ScriptRunner(this.client, ref, 'token-bucket', this.breaker(ref, bucket)), bucket);
+  }
+
+  /** The breaker lookup for a limiter whose keys share `slotKey`'s hash tag; none when its options say so. */
+  private breaker(ref: LimiterRef, slotKey: string): (() => Breaker) | undefined {
+    return ref.breaker ? this.breakers.lookup(ref.breaker, slotKey) : undefined;
   }
 }

@@ -1,7 +1,9 @@
 import type { LimitKind } from '../../core/limit-kind';
 import { RedisRefusedError, RedisUnavailableError } from '../../core/errors';
 import type { LimiterRef } from '../../core/limiter-store';
+import { PROBE, type Breaker } from './breaker';
 import { runScript, type RedisClient, type ScriptName } from './lua-scripts';
+import { isOutage } from './outage';
 
 /** What each call asks Redis for, in the words of a refusal: "Redis refused to <operation>". */
 const OPERATIONS: Record<string, (name: string) => string> = {
@@ -19,17 +21,32 @@ const OPERATIONS: Record<string, (name: string) => string> = {
 
 export type Operation = ScriptName | 'subscribe';
 
-/** Runs a limiter's scripts on one client, each call bounded by the limiter's commandTimeout. */
+/**
+ * Calls the breaker never stops: giving a slot back or leaving a queue must not be lost to
+ * an open breaker. They go to ioredis, which sends them when Redis is back; if it never
+ * is in time, the lease or the queue entry runs out on its own.
+ */
+const ALWAYS_SENT = new Set<Operation>(['semaphoreRelease', 'semaphoreCancel']);
+
+/**
+ * Runs a limiter's scripts on one client, each call bounded by the limiter's commandTimeout
+ * and, unless `breaker` is absent (the health probe), gated by its server's circuit breaker.
+ */
 export class ScriptRunner {
   constructor(
     private readonly client: RedisClient,
     private readonly ref: LimiterRef,
     /** Absent for the health probe, which belongs to no limiter. */
     private readonly kind?: LimitKind,
+    /** The breaker in front of this limiter's server, looked up per call (a Cluster slot may move). */
+    private readonly breaker?: () => Breaker,
   ) {}
 
   run(script: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.bounded(runScript(this.client, script, keys, args), script);
+    const breaker = this.breaker?.();
+    const gate = ALWAYS_SENT.has(script) ? undefined : breaker?.admit();
+    if (typeof gate === 'string') return Promise.reject(this.breakerOpen(gate));
+    return this.settle(runScript(this.client, script, keys, args), script, breaker, gate === PROBE);
   }
 
   /**
@@ -39,24 +56,45 @@ export class ScriptRunner {
    * Besides the scripts, the one call bounded here is a waiter's SUBSCRIBE: the default.
    */
   bounded<T>(call: Promise<T>, operation: Operation = 'subscribe'): Promise<T> {
+    const breaker = this.breaker?.();
+    const gate = breaker?.admit();
+    if (typeof gate === 'string') {
+      // Already sent: its outcome no longer matters to anyone.
+      call.catch(() => undefined);
+      return Promise.reject(this.breakerOpen(gate));
+    }
+    return this.settle(call, operation, breaker, gate === PROBE);
+  }
+
+  private settle<T>(call: Promise<T>, operation: Operation, breaker: Breaker | undefined, probe: boolean): Promise<T> {
     const { name, commandTimeout } = this.ref;
     // One promise and one timer per call: this wraps every command on the hot path.
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new RedisUnavailableError(name, new Error(`no answer within commandTimeout ${commandTimeout} ms`), undefined, this.kind)),
-        commandTimeout,
-      );
+      const timer = setTimeout(() => {
+        const reason = `no answer within commandTimeout ${commandTimeout} ms`;
+        breaker?.failed(reason, probe);
+        reject(new RedisUnavailableError(name, new Error(reason), undefined, this.kind));
+      }, commandTimeout);
       call.then(
         (value) => {
           clearTimeout(timer);
+          breaker?.answered();
           resolve(value);
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(error instanceof RedisUnavailableError ? error : this.failure(operation, error));
+          const failure = error instanceof RedisUnavailableError ? error : this.failure(operation, error);
+          if (!breaker) return reject(failure);
+          if (isOutage(failure)) breaker.failed(reasonOf(failure), probe);
+          else breaker.answered();
+          reject(failure);
         },
       );
     });
+  }
+
+  private breakerOpen(reason: string): RedisUnavailableError {
+    return new RedisUnavailableError(this.ref.name, new Error(reason), undefined, this.kind);
   }
 
   private failure(operation: Operation, error: unknown): RedisUnavailableError {
@@ -69,6 +107,11 @@ export class ScriptRunner {
     const what = OPERATIONS[operation]?.(name) ?? `run ${operation} for limiter "${name}"`;
     return new RedisRefusedError(name, what, code, explain(code, reply, keyPrefix), reply, error, this.kind);
   }
+}
+
+/** A failure's own reason, without the "Limiter … could not reach Redis:" around it. */
+function reasonOf(error: RedisUnavailableError): string {
+  return error instanceof RedisRefusedError || !(error.cause instanceof Error) ? error.message : error.cause.message;
 }
 
 /**
