@@ -45,7 +45,7 @@ export class ScriptRunner {
   run(script: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
     const breaker = this.breaker?.();
     const gate = ALWAYS_SENT.has(script) ? undefined : breaker?.admit();
-    if (typeof gate === 'string') return Promise.reject(this.breakerOpen(gate));
+    if (typeof gate === 'string') return refusedSoon(this.breakerOpen(gate));
     return this.settle(runScript(this.client, script, keys, args), script, breaker, gate === PROBE);
   }
 
@@ -61,7 +61,7 @@ export class ScriptRunner {
     if (typeof gate === 'string') {
       // Already sent: its outcome no longer matters to anyone.
       call.catch(() => undefined);
-      return Promise.reject(this.breakerOpen(gate));
+      return refusedSoon(this.breakerOpen(gate));
     }
     return this.settle(call, operation, breaker, gate === PROBE);
   }
@@ -190,4 +190,14 @@ export const SCRIPT_COMMANDS =
  */
 export function numbers(reply: unknown): number[] {
   return (reply as Array<number | string>).map(Number);
+}
+
+/**
+ * An open breaker's answer, on the next turn of the event loop rather than as a microtask:
+ * a caller that retries at once in a loop (a worker's `while (true) await sem.run(job)`)
+ * would otherwise never yield to I/O, so neither the probe's reply nor anything else of
+ * the process would ever be read, and the breaker could never close.
+ */
+function refusedSoon(error: Error): Promise<never> {
+  return new Promise((_, reject) => setImmediate(reject, error));
 }
