@@ -18,6 +18,9 @@ export type {
   LeaseLostEvent,
   RedisErrorEvent,
   FallbackEvent,
+  BreakerOpenEvent,
+  BreakerCloseEvent,
+  BreakerEvents,
 } from './core/events';
 export {
   LimiterError,

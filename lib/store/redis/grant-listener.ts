@@ -41,7 +41,7 @@ export class GrantListener {
   private sharded: boolean;
 
   constructor(private readonly client: RedisClient) {
-    this.sharded = client.isCluster === true;
+    this.sharded = client.isCluster === true && shardedSubscribersWork(client as Cluster);
     client.once('end', () => {
       this.close();
       // Closed for good (quit, or the app shutting down): no grant can come any more.
@@ -219,4 +219,16 @@ function subscriberFor(client: RedisClient, sharded: boolean): RedisClient {
   return client.isCluster
     ? (client as Cluster).duplicate([], { ...queueUntilConnected, shardedSubscribers: sharded })
     : (client as Redis).duplicate(queueUntilConnected);
+}
+
+/**
+ * Whether ioredis's sharded subscribers work with this Cluster client's options. Two do
+ * not (ioredis 6): `keyPrefix` is put before a sharded channel as before a key, so the
+ * SPUBLISH of the scripts (which cannot know the prefix) reaches nobody; `stringNumbers`
+ * leaves the subscribers' slot table indexed by strings, and the first SSUBSCRIBE throws.
+ * Such clients keep plain PUBLISH, which costs cluster-bus traffic, not correctness.
+ */
+function shardedSubscribersWork(cluster: Cluster): boolean {
+  const options = { ...cluster.options, ...cluster.options.redisOptions } as { keyPrefix?: string; stringNumbers?: boolean };
+  return !options.keyPrefix && !options.stringNumbers;
 }
