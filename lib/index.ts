@@ -27,6 +27,7 @@ export {
   InvalidOptionError,
   MaxSleepExceededError,
   RedisUnavailableError,
+  BreakerOpenError,
   RedisRefusedError,
   LeaseLostError,
   LimiterClosedError,
