@@ -29,7 +29,8 @@ const COSTS = ['redisCpuUs', 'clientCpuUs', 'redisCommands'] as const;
 function costTable(ops: OpResult[]): { markdown: string; rows: object[] } {
   const kinds = [
     { label: 'admission from a bucket that never runs dry', ours: 'nestjs-limiters tryTake()', group: 'rate' },
-    { label: 'refusal', ours: 'nestjs-limiters tryTake() refused', group: 'refusal' },
+    { label: 'refusal (refusal cache on, the default: a key refused before)', ours: 'nestjs-limiters tryTake() refused', group: 'refusal' },
+    { label: 'refusal answered by Redis (refusalCache: false)', ours: 'nestjs-limiters tryTake() refused, refusalCache: false', group: 'refusal' },
     { label: 'acquire + release', ours: 'nestjs-limiters acquire() + release()', group: 'semaphore' },
   ] as const;
   const isPeer = (o: OpResult) => !o.name.startsWith('nestjs-limiters') && !o.name.startsWith('our ') && !o.name.startsWith('floor');

@@ -13,7 +13,7 @@ export function buildLibrary(): void {
   // prettier-ignore
   execFileSync(process.execPath, [
     tsc, '-p', 'tsconfig.build.json', '--outDir', path.join(buildDir, 'dist'),
-    '--declaration', 'false', '--sourceMap', 'false',
+    '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false',
   ], { cwd: repoRoot, stdio: 'inherit' });
   // lua-scripts.ts finds the scripts three levels above dist/store/redis.
   fs.symlinkSync(path.join(repoRoot, 'lua'), path.join(buildDir, 'lua'));
@@ -33,7 +33,7 @@ export function buildBefore(commit: string = BEFORE_EVENTS): string {
   // prettier-ignore
   execFileSync(process.execPath, [
     tsc, '-p', path.join(dir, 'src', 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist'),
-    '--declaration', 'false', '--sourceMap', 'false',
+    '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false',
   ], { stdio: 'inherit' });
   fs.symlinkSync(path.join(dir, 'src', 'lua'), path.join(dir, 'lua'));
   fs.copyFileSync(path.join(dir, 'src', 'package.json'), path.join(dir, 'package.json'));

@@ -56,6 +56,10 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
 
   // Refusals: buckets emptied before the warm-up, refilling only after the run.
   const dry = new lib.TokenBucketLimiter(redis, { name: uniqueKey('tb-dry'), capacity: 1, refillFrequency: 3_600_000 });
+  // What a refusal costs when Redis answers it: a key refused for the first time, or a refund since.
+  const dryUncached = new lib.TokenBucketLimiter(redis, {
+    name: uniqueKey('tb-dry-uncached'), capacity: 1, refillFrequency: 3_600_000, refusalCache: false,
+  });
   const rlfDry = new RateLimiterRedis({ storeClient: redis, keyPrefix: uniqueKey('rlf-dry'), points: 1, duration: 3600 });
   const refusedBy = (promise: Promise<unknown>) =>
     promise.then(
@@ -115,6 +119,13 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
         if ((await dry.tryTake()).allowed) throw new Error('admitted where a refusal was expected');
       },
     },
+    {
+      group: 'refusal',
+      name: 'nestjs-limiters tryTake() refused, refusalCache: false',
+      once: async () => {
+        if ((await dryUncached.tryTake()).allowed) throw new Error('admitted where a refusal was expected');
+      },
+    },
     { group: 'refusal', name: 'rate-limiter-flexible consume() refused', once: () => refusedBy(rlfDry.consume('k')) },
     {
       group: 'refusal',
@@ -124,6 +135,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   ];
   // Empty the refusal buckets, so that every call of theirs measured is a refusal.
   await dry.tryTake();
+  await dryUncached.tryTake();
   await rlfDry.consume('k');
   await throttler.increment(throttlerDryKey, 3_600_000, 1, 3_600_000, 'default');
 
