@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Cluster, Redis } from 'ioredis';
 import { MemoryStore } from '../store/memory/memory-store';
+import { connectionFor, type RedisClientLike } from '../store/redis/clients/connection-for';
+import { isIoredis } from '../store/redis/clients/ioredis';
 import type { ResolvedLimitersOptions } from './limiters-options.interface';
 import { LIMITERS_OPTIONS } from './limiters-options.provider';
 import { MEMORY_STORE_WARNING, redisConnectionError, redisConnectionRecovered } from './limiters.messages';
@@ -31,8 +32,9 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     if (!redis) return;
     this.reportConnection(redis);
     // Connecting now shows a wrong address in the start-up log, not at the first request.
-    // A failure is logged by reportConnection and retried by ioredis.
-    if (ownsRedis && redis.status === 'wait') redis.connect().catch(() => undefined);
+    // A failure is logged by reportConnection and retried by ioredis. (A connection the
+    // module makes is an ioredis one; the app connects its own.)
+    if (ownsRedis && isIoredis(redis) && redis.status === 'wait') redis.connect().catch(() => undefined);
     warnIfRedisEvicts(redis, this.logger);
   }
 
@@ -41,11 +43,11 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     this.stopReporting();
     // Every wait and permit goes back while the connection is still there to take them.
     await this.limiters.close();
-    if (ownsRedis) await closeRedis(redis!);
+    if (ownsRedis && isIoredis(redis!)) await closeRedis(redis);
   }
 
-  /** One warning per outage and one line when it ends: ioredis reports every failed reconnection attempt. */
-  private reportConnection(redis: Redis | Cluster): void {
+  /** One warning per outage and one line when it ends: the client reports every failed reconnection attempt. */
+  private reportConnection(redis: RedisClientLike): void {
     let down = false;
     const lost = (error: Error) => {
       if (!down) this.logger.warn(redisConnectionError(error.message, this.options.ownsRedis));
@@ -55,11 +57,6 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
       if (down) this.logger.log(redisConnectionRecovered());
       down = false;
     };
-    redis.on('error', lost);
-    redis.on('ready', back);
-    this.stopReporting = () => {
-      redis.off('error', lost);
-      redis.off('ready', back);
-    };
+    this.stopReporting = connectionFor(redis)!.watchConnection(lost, back);
   }
 }

@@ -381,7 +381,7 @@ describe('LimitersModule owning its Redis connection (standalone)', () => {
     expect(ownsRedis).toBe(true);
     await expectWorking(app.get(Jobs));
     await app.close();
-    expect(owned!.status).toBe('end');
+    expect((owned as RedisClient).status).toBe('end');
   });
 
   it('closes a connection that never came up without waiting for it', async () => {

@@ -1,6 +1,5 @@
 import type { Listening } from '../../core/limiter-store';
-import type { Cluster, Redis } from 'ioredis';
-import type { RedisClient } from './lua-scripts';
+import type { GrantSubscriber, RedisConnection } from './clients/redis-connection';
 
 /**
  * One subscriber connection per client, shared by every waiter of that client.
@@ -14,7 +13,7 @@ import type { RedisClient } from './lua-scripts';
 const IDLE_CLOSE_MS = 2_000;
 
 export class GrantListener {
-  private subscriber?: RedisClient;
+  private subscriber?: GrantSubscriber;
   private idleTimer?: NodeJS.Timeout;
   private idleSince = 0;
   private readonly subscribed = new Map<string, Promise<void>>();
@@ -22,8 +21,8 @@ export class GrantListener {
   private readonly live = new Set<string>();
   private readonly waiters = new Map<string, { granted: (leaseEndsAt?: number) => void; missed?: () => void }>();
 
-  constructor(private readonly client: RedisClient) {
-    client.once('end', () => {
+  constructor(private readonly client: RedisConnection) {
+    client.onceClosed(() => {
       this.close();
       // Closed for good (quit, or the app shutting down): no grant can come any more.
       // Each waiter looks for itself, which fails at once on the closed connection,
@@ -43,18 +42,16 @@ export class GrantListener {
   close(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    // disconnect() on an ended connection arms ioredis's 2 s force-close timer for a socket
-    // that is already gone, which holds the process open for nothing.
-    if (this.subscriber?.status !== 'end') this.subscriber?.disconnect();
+    this.subscriber?.close();
     this.subscriber = undefined;
     this.subscribed.clear();
     this.live.clear();
   }
 
   /**
-   * The subscriber must not keep the process alive once nobody waits: ioredis does not
-   * always emit 'end' on the user's client (a disconnect() while it reconnects), and a
-   * subscriber to an unreachable Redis would otherwise retry forever.
+   * The subscriber must not keep the process alive once nobody waits: a client does not
+   * always say it was closed (ioredis emits no 'end' on a disconnect() while it reconnects),
+   * and a subscriber to an unreachable Redis would otherwise retry forever.
    * One timer checks for idleness instead of a timer per wait: waits end by the
    * thousand per second under contention.
    */
@@ -92,36 +89,14 @@ export class GrantListener {
     return done;
   }
 
-  private connection(): RedisClient {
-    if (!this.subscriber) {
-      const subscriber = subscriberFor(this.client);
-      subscriber.on('message', (_channel: string, message: string) => this.delivered(message));
-      let connectedBefore = false;
-      subscriber.on('ready', () => {
-        if (connectedBefore) void this.resubscribed(subscriber);
-        connectedBefore = true;
-      });
-      // Connection errors surface to waiters through their own timers and calls;
-      // without a listener ioredis would print them as unhandled.
-      subscriber.on('error', () => undefined);
-      this.subscriber = subscriber;
-    }
+  private connection(): GrantSubscriber {
+    // After a reconnect grants published while the subscriber was away were lost: once
+    // subscribed again, every waiter looks for itself whether it was granted meanwhile.
+    this.subscriber ??= this.client.subscriber({
+      message: (message) => this.delivered(message),
+      resubscribed: () => this.tellEveryWaiterToLook(),
+    });
     return this.subscriber;
-  }
-
-  /**
-   * After a reconnect: grants published while the subscriber was away were lost. ioredis
-   * subscribes again by itself; once our own SUBSCRIBE is answered, news can arrive again
-   * and every waiter looks for itself whether it was granted meanwhile.
-   */
-  private async resubscribed(subscriber: RedisClient): Promise<void> {
-    const channels = [...this.subscribed.keys()];
-    try {
-      if (channels.length > 0) await subscriber.subscribe(...channels);
-    } catch {
-      return; // gone again: the next 'ready' tries once more
-    }
-    this.tellEveryWaiterToLook();
   }
 
   private delivered(message: string): void {
@@ -134,17 +109,4 @@ export class GrantListener {
   private tellEveryWaiterToLook(): void {
     for (const { missed } of [...this.waiters.values()]) missed?.();
   }
-}
-
-/**
- * A connection like `client`'s for SUBSCRIBE. It queues commands until it is connected,
- * whatever the client does: a client set to fail fast (enableOfflineQueue: false) would
- * make its fresh duplicate refuse the first SUBSCRIBE, and every first wait with it.
- * Told apart by `isCluster`, not instanceof: the app may load another copy of ioredis.
- */
-function subscriberFor(client: RedisClient): RedisClient {
-  const queueUntilConnected = { enableOfflineQueue: true };
-  return client.isCluster
-    ? (client as Cluster).duplicate([], queueUntilConnected)
-    : (client as Redis).duplicate(queueUntilConnected);
 }

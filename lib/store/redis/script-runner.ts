@@ -1,7 +1,8 @@
 import type { LimitKind } from '../../core/limit-kind';
 import { RedisRefusedError, RedisUnavailableError } from '../../core/errors';
 import type { LimiterRef } from '../../core/limiter-store';
-import { runScript, type RedisClient, type ScriptName } from './lua-scripts';
+import type { RedisConnection } from './clients/redis-connection';
+import { script, type ScriptName } from './lua-scripts';
 
 /** What each call asks Redis for, in the words of a refusal: "Redis refused to <operation>". */
 const OPERATIONS: Record<string, (name: string) => string> = {
@@ -22,18 +23,18 @@ export type Operation = ScriptName | 'subscribe';
 /** Runs a limiter's scripts on one client, each call bounded by the limiter's commandTimeout. */
 export class ScriptRunner {
   constructor(
-    private readonly client: RedisClient,
+    private readonly connection: RedisConnection,
     private readonly ref: LimiterRef,
     /** Absent for the health probe, which belongs to no limiter. */
     private readonly kind?: LimitKind,
   ) {}
 
-  run(script: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
-    return this.bounded(runScript(this.client, script, keys, args), script);
+  run(name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+    return this.bounded(this.connection.runScript(script(name), keys, args), name);
   }
 
   /**
-   * ioredis queues commands while it reconnects, possibly for a long time. Callers get a
+   * The client queues commands while it reconnects, possibly for a long time. Callers get a
    * clear error after commandTimeout instead; the command may still run later, which
    * every script tolerates (a stray lease expires, a stray reservation only under-admits).
    * Besides the scripts, the one call bounded here is a waiter's SUBSCRIBE: the default.
@@ -61,7 +62,7 @@ export class ScriptRunner {
 
   private failure(operation: Operation, error: unknown): RedisUnavailableError {
     const { name, keyPrefix } = this.ref;
-    const replied = serverReply(error);
+    const replied = this.connection.serverReply(error);
     if (replied === undefined) return new RedisUnavailableError(name, error, undefined, this.kind);
     const reply = withoutLimiterNames(replied, keyPrefix);
     const code = /^[A-Z]+/.exec(reply)?.[0] ?? 'ERR';
@@ -69,18 +70,6 @@ export class ScriptRunner {
     const what = OPERATIONS[operation]?.(name) ?? `run ${operation} for limiter "${name}"`;
     return new RedisRefusedError(name, what, code, explain(code, reply, keyPrefix), reply, error, this.kind);
   }
-}
-
-/**
- * The error Redis answered with, if it answered at all. ioredis names every error reply
- * ReplyError; its own errors (closed connection, retries exhausted, offline queue
- * disabled) mean Redis was not reached. A Cluster client retries CLUSTERDOWN and
- * TRYAGAIN replies, then gives up with a plain Error quoting the last one.
- */
-function serverReply(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  if (error.name === 'ReplyError') return error.message;
-  return /^Too many Cluster redirections\. Last error: ReplyError: ((?:CLUSTERDOWN|TRYAGAIN) .*)$/s.exec(error.message)?.[1];
 }
 
 /**
