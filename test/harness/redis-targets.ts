@@ -100,6 +100,11 @@ export async function quitClient(client: LimiterClient): Promise<void> {
   else await client.close();
 }
 
+/** PING on a limiter's client, whichever library: what a test times to see the connection is free. */
+export function pingClient(client: LimiterClient): Promise<string> {
+  return 'defineCommand' in client ? client.ping() : (client as Extract<NodeRedis, { ping: unknown }>).ping();
+}
+
 /** A limiter name no other test uses, so tests never share Redis state. */
 export function uniqueName(prefix = 'test'): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`;

@@ -10,7 +10,7 @@ import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { LimitersModule } from '../../lib/nest/limiters.module';
 import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.interface';
-import type { RedisClient } from '../harness/redis-targets';
+import type { LimiterClient } from '../harness/redis-targets';
 import { sleep } from '../harness/timing';
 
 export type AdapterName = 'express' | 'fastify';
@@ -21,7 +21,7 @@ type ModuleOptions = Omit<LimitersModuleOptions, 'redis'>;
 /** Providers and controllers of a test, wired only by importing LimitersModule.forRoot. */
 export interface AppParts {
   /** Left out: the module keeps limits in its in-memory store. */
-  redis?: RedisClient;
+  redis?: LimiterClient;
   options?: ModuleOptions;
   providers?: Provider[];
   controllers?: Type[];
