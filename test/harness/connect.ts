@@ -52,14 +52,19 @@ export type NodeRedis = RedisClientType | RedisClusterType;
  * on connect(), which the caller calls (useLimiterClients does, once its tests run).
  */
 export function connectNodeRedis(target: TargetName): NodeRedis {
-  const client =
-    target === 'standalone'
-      ? createClient({ url: requireEnv(ENV_REDIS_URL) })
-      : createCluster({ rootNodes: parseNodes(requireEnv(ENV_CLUSTER_NODES)).map(({ host, port }) => ({ url: `redis://${host}:${port}` })) });
+  if (target === 'standalone') return nodeRedisAt(requireEnv(ENV_REDIS_URL));
+  const cluster = createCluster({ rootNodes: parseNodes(requireEnv(ENV_CLUSTER_NODES)).map(({ host, port }) => ({ url: `redis://${host}:${port}` })) });
+  cluster.on('error', () => undefined);
+  return cluster as unknown as NodeRedis;
+}
+
+/** A node-redis client of the server at `url`, not connected yet. */
+export function nodeRedisAt(url: string): RedisClientType {
+  const client = createClient({ url }) as RedisClientType;
   // Errors while a server restarts reach the limiters through their calls; an 'error' event
   // without a listener would throw in the test process.
-  (client as RedisClientType).on('error', () => undefined);
-  return client as NodeRedis;
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** Closes a node-redis client, whether or not it ever connected. */

@@ -139,7 +139,11 @@ async function clientMasters(client: Client, timeout: number | undefined, connec
 
 async function clusterMasters(cluster: Cluster, timeout: number | undefined, connectionOf: (client: object) => RedisConnection) {
   if (!cluster.isOpen) return { reason: NOT_OPEN };
-  if (cluster.masters.length === 0) return { reason: 'the Cluster client knows no master yet (it is still connecting)' };
+  // Open but still reading the slot map: it says 'connect' once it knows the masters.
+  if (cluster.masters.length === 0) {
+    const notReady = await readyWithin(cluster, { ready: 'connect', end: 'disconnect' }, timeout, () => 'the Cluster client knows no master yet (it is still connecting)');
+    if (notReady) return { reason: notReady };
+  }
   const servers = await Promise.all(
     cluster.masters.map(async (master): Promise<MasterServer> => {
       const address = `${master.host}:${master.port}`;
