@@ -18,12 +18,16 @@ export type {
   LeaseLostEvent,
   RedisErrorEvent,
   FallbackEvent,
+  BreakerOpenEvent,
+  BreakerCloseEvent,
+  BreakerEvents,
 } from './core/events';
 export {
   LimiterError,
   InvalidOptionError,
   MaxSleepExceededError,
   RedisUnavailableError,
+  BreakerOpenError,
   RedisRefusedError,
   LeaseLostError,
   LimiterClosedError,

@@ -202,15 +202,20 @@ describe.each(targets)('capacity changed between deploys, across processes on $n
   it('admits capacity-2 callers only below 2 held, and never more than 5 in all, when both deploys run jobs', async () => {
     const name = uniqueName('sem');
     const barrier = { key: uniqueName('barrier'), parties: 2 };
+    const gauge = uniqueName('gauge');
     const [narrow, wide] = await Promise.all(
       [
         { capacity: 2, ...NARROW_JOBS },
         { capacity: 5, ...WIDE_JOBS },
-      ].map((deploy) => spawnWorker('test/workers/semaphore-intervals.worker.ts', { target: target.name, name, barrier, ...deploy })),
+      ].map((deploy) => spawnWorker('test/workers/semaphore-intervals.worker.ts', { target: target.name, name, barrier, gauge, ...deploy })),
     );
     expect(narrow.held).toHaveLength(NARROW_JOBS.callers * NARROW_JOBS.jobs);
     expect(wide.held).toHaveLength(WIDE_JOBS.callers * WIDE_JOBS.jobs);
     expectSemaphoreRule(narrow.held, wide.held);
+    // The same limit counted in Redis by the jobs, no clocks involved.
+    const counted = [...narrow.held, ...wide.held].map((job: HeldJob) => job.gaugeAtStart ?? 0);
+    expect(Math.max(...counted)).toBeLessThanOrEqual(5);
+    expect(Math.max(...counted)).toBeGreaterThan(2);
   }, 2 * WORKER_START_MS);
 
   it('admits the larger capacity plus refills, never more, when both deploys saturate a bucket', async () => {

@@ -61,6 +61,12 @@ export class RedisUnavailableError extends LimiterError {
 }
 
 /**
+ * The circuit breaker in front of the limiter's Redis is open: the call was not sent.
+ * Transient by nature (a probe closes it): a waiter already queued keeps waiting.
+ */
+export class BreakerOpenError extends RedisUnavailableError {}
+
+/**
  * Redis answered, but with an error: out of memory (OOM), a user without the permission
  * (NOPERM), a replica after a failover (READONLY), a restart still loading its data
  * (LOADING), a script that blocks the server (BUSY), a cluster missing a slot

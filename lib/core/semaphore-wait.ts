@@ -1,4 +1,4 @@
-import { MaxSleepExceededError } from './errors';
+import { BreakerOpenError, MaxSleepExceededError } from './errors';
 import { publish } from './events';
 import type { AcquireReply, Grant } from './limiter-store';
 import { openCalls, type OpenWait } from './open-calls';
@@ -21,6 +21,9 @@ export interface HeldGrant {
  * a process that stalled (or read the grant late) confirms it with one renewal first,
  * so it never resolves with a lease Redis has already given to someone else.
  */
+/** How soon a queued waiter looks again after its look met an open circuit breaker. */
+const BREAKER_RETRY_MS = 250;
+
 export class SemaphoreWait implements OpenWait {
   private readonly deadline: number;
   private timer?: NodeJS.Timeout;
@@ -106,6 +109,9 @@ export class SemaphoreWait implements OpenWait {
       this.arm(reply.retryIn);
     } catch (error) {
       if (this.busy()) return;
+      // Queued already, and Redis only briefly away (a failover): the entry waits in Redis
+      // for up to two lease periods, so look again soon rather than give up the place.
+      if (error instanceof BreakerOpenError && this.queued && this.remaining() > 0) return this.arm(BREAKER_RETRY_MS);
       this.fail(error);
       this.releaseAfterFailure();
     }

@@ -16,6 +16,17 @@ export interface HeldJob {
   permits: number;
   /** Its permit's fencing token, as a decimal string (JSON has no bigint). */
   fencingToken: string;
+  /** With a `gauge`: the permits held by all jobs on it, this one's included, just after it got in. */
+  gaugeAtStart?: number;
+}
+
+/**
+ * A count of held permits the jobs keep in Redis themselves (INCRBY once in, DECRBY before
+ * the release is sent): peak concurrency across processes without comparing their clocks.
+ */
+export interface Gauge {
+  redis: { incrby(key: string, by: number): Promise<number>; decrby(key: string, by: number): Promise<number> };
+  key: string;
 }
 
 /**
@@ -26,6 +37,7 @@ export interface HeldJob {
 export async function holdJobs(
   semaphore: SemaphoreLimiter,
   { callers, jobs, holdMs, permits = [1] }: { callers: number; jobs: number; holdMs: number; permits?: number[] },
+  gauge?: Gauge,
 ): Promise<HeldJob[]> {
   const held: HeldJob[] = [];
   const caller = async (c: number) => {
@@ -35,11 +47,13 @@ export async function holdJobs(
       const permit = await semaphore.acquire({ permits: weight });
       try {
         const startedAt = now();
+        const gaugeAtStart = gauge && (await gauge.redis.incrby(gauge.key, permit.permits));
         await sleep(holdMs);
+        if (gauge) await gauge.redis.decrby(gauge.key, permit.permits);
         // Recorded before the release is sent: the interval lies within the lease.
         held.push({
           capacity: semaphore.capacity, calledAt, startedAt, endedAt: now(),
-          permits: permit.permits, fencingToken: String(permit.fencingToken),
+          permits: permit.permits, fencingToken: String(permit.fencingToken), gaugeAtStart,
         });
       } finally {
         await permit.release();

@@ -5,7 +5,8 @@
  * path took 19 files at db0322c (8 of them in lib/nest), 25 (11) once the pipeline and the
  * events were in, and 21 (7) since the transport files were merged: the rest is the core
  * limiters and the Redis store, one concern a file. A handler with token buckets only goes
- * through the guard, with no interceptor: 14 (6).
+ * through the guard, with no interceptor: 14 (6). The circuit breaker (issue 12) adds one
+ * file to each: 22 and 15.
  */
 import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
@@ -14,6 +15,7 @@ import request from 'supertest';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
+import { sleep } from '../harness/timing';
 import { adapters, startHttpApp } from './limited-app';
 
 const LIB = path.resolve(__dirname, '../../lib') + path.sep;
@@ -73,30 +75,41 @@ describe.each(targets)('$name', (target) => {
         const server = app.getHttpServer();
         await request(server).get(path).set('x-api-key', 'warm-up').expect(200);
         await session.post('Profiler.takePreciseCoverage');
-        await request(server).get(path).set('x-api-key', 'warm-up').expect(200);
-        const files = await filesRun(session);
+        // Timers run meanwhile too, some left by earlier spec files in this jest worker (a
+        // memory store's sweep, a permit's renewal): a file counts only if it ran in each of
+        // three requests, and not as long again with no request (so a file a request shares
+        // with such a timer may go uncounted: the bounds below are upper bounds).
+        let files: string[] | undefined;
+        for (let i = 0; i < 3; i++) {
+          const started = performance.now();
+          await request(server).get(path).set('x-api-key', 'warm-up').expect(200);
+          const ran = await filesRun(session);
+          await sleep(performance.now() - started);
+          const idle = new Set(await filesRun(session));
+          files = (files ?? ran).filter((f) => ran.includes(f) && !idle.has(f));
+        }
         // Printed so the list in the commit message is the measured one.
-        console.log(`${target.name}/${adapter} ${path}: ${files.length} files\n  ${files.join('\n  ')}`);
-        return files;
+        console.log(`${target.name}/${adapter} ${path}: ${files!.length} files\n  ${files!.join('\n  ')}`);
+        return files!;
       } finally {
         await session.post('Profiler.stopPreciseCoverage');
         session.disconnect();
       }
     }
 
-    it('a request with a keyed token bucket and a semaphore runs through at most 21 library files, 7 of them in lib/nest', async () => {
+    it('a request with a keyed token bucket and a semaphore runs through at most 22 library files, 7 of them in lib/nest', async () => {
       const files = await filesOfOneRequest('/path');
       expect(files).toContain('nest/pipeline/admission.ts');
       expect(files.filter((f) => f.startsWith('nest/')).length).toBeLessThanOrEqual(7);
-      expect(files.length).toBeLessThanOrEqual(21);
+      expect(files.length).toBeLessThanOrEqual(22);
     });
 
-    it('a request with a keyed token bucket only goes through the guard: at most 14 library files, 6 in lib/nest', async () => {
+    it('a request with a keyed token bucket only goes through the guard: at most 15 library files, 6 in lib/nest', async () => {
       const files = await filesOfOneRequest('/bucket-only');
       expect(files).toContain('nest/transport/token-bucket.guard.ts');
       expect(files).not.toContain('nest/transport/limits.interceptor.ts');
       expect(files.filter((f) => f.startsWith('nest/')).length).toBeLessThanOrEqual(6);
-      expect(files.length).toBeLessThanOrEqual(14);
+      expect(files.length).toBeLessThanOrEqual(15);
     });
   });
 });

@@ -5,7 +5,7 @@
  * rebuild every work interval across processes even for a worker it killed:
  *   "ev W <wait> <t>"  started waiting   "ev X <wait> <t>"  stopped waiting without a permit
  *   "ev A <permit> <t>" holds, work starts   "ev R <permit> <t>" work ends, release follows
- * Times are wall-clock ms (harness now()), comparable across processes.
+ * Times are wall-clock ms (harness now(), aligned on Redis's clock), comparable across processes.
  */
 import type { SemaphoreOptions } from '../../lib';
 import { randomUUID } from 'node:crypto';
@@ -15,7 +15,7 @@ import type { Permit } from '../../lib/core/permit';
 import { SemaphoreLimiter } from '../../lib';
 import { connectTo, type RedisAddress } from '../chaos/redis-address';
 import { runWorker, limiterOptions } from '../harness/processes';
-import { now, sleep } from '../harness/timing';
+import { alignClock, now, sleep } from '../harness/timing';
 
 interface Args {
   redis: RedisAddress;
@@ -34,6 +34,8 @@ const emit = (event: string, id: string) => process.stdout.write(`ev ${event} ${
 runWorker<Args>(async (args) => {
   const redis = connectTo(args.redis);
   redis.on('error', () => undefined);
+  // Redis may already be down in some runs: then this process keeps its own clock.
+  await alignClock(redis).catch(() => undefined);
   const semaphore = new SemaphoreLimiter(redis, limiterOptions('semaphore', args) as SemaphoreOptions);
   const stop = new AbortController();
   process.once('SIGTERM', () => stop.abort(new Error('stopping')));

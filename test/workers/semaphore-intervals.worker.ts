@@ -17,13 +17,15 @@ interface Args {
   expiry?: number;
   /** Start together with the other deploy: a late process would find nobody to compete with. */
   barrier: { key: string; parties: number };
+  /** The key of a Gauge (test/harness/admissions.ts) both deploys count their permits on. */
+  gauge?: string;
 }
 
 runWorker<Args>(async (args) => {
   const redis = connectFromEnv(args.target);
   const semaphore = new SemaphoreLimiter(redis, { name: args.name, capacity: args.capacity, expiry: args.expiry, maxSleep: 60_000 });
   await startTogether(redis, args.barrier);
-  const held = await holdJobs(semaphore, args);
+  const held = await holdJobs(semaphore, args, args.gauge ? { redis, key: args.gauge } : undefined);
   await redis.quit();
   return { held };
 });

@@ -1,5 +1,5 @@
 import type { LimitKind } from '../../core/limit-kind';
-import { RedisRefusedError, RedisUnavailableError } from '../../core/errors';
+import { BreakerOpenError, RedisRefusedError, RedisUnavailableError } from '../../core/errors';
 import type { LimiterRef } from '../../core/limiter-store';
 import { PROBE, type Breaker } from './breaker';
 import type { RedisConnection } from './clients/redis-connection';
@@ -95,7 +95,7 @@ export class ScriptRunner {
   }
 
   private breakerOpen(reason: string): RedisUnavailableError {
-    return new RedisUnavailableError(this.ref.name, new Error(reason), undefined, this.kind);
+    return new BreakerOpenError(this.ref.name, new Error(reason), undefined, this.kind);
   }
 
   private failure(operation: Operation, error: unknown): RedisUnavailableError {

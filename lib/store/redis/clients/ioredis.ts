@@ -22,7 +22,7 @@ export function ioredisConnection(client: IoredisClient, connectionOf: (client: 
   const cluster = client.isCluster ? (client as Cluster) : undefined;
   return {
     isCluster: client.isCluster,
-    shardedPubSub: client.isCluster,
+    shardedPubSub: client.isCluster === true && shardedSubscribersWork(client as Cluster),
     /**
      * defineCommand makes ioredis send EVALSHA and fall back to EVAL on NOSCRIPT (after a
      * restart or SCRIPT FLUSH), on a Redis or a Cluster alike.
@@ -189,4 +189,16 @@ function subscriberFor(client: IoredisClient, events: SubscriberEvents, sharded:
       if (subscriber.status !== 'end') subscriber.disconnect();
     },
   };
+}
+
+/**
+ * Whether ioredis's sharded subscribers work with this Cluster client's options. Two do
+ * not (ioredis 6): `keyPrefix` is put before a sharded channel as before a key, so the
+ * SPUBLISH of the scripts (which cannot know the prefix) reaches nobody; `stringNumbers`
+ * leaves the subscribers' slot table indexed by strings, and the first SSUBSCRIBE throws.
+ * Such clients keep plain PUBLISH, which costs cluster-bus traffic, not correctness.
+ */
+function shardedSubscribersWork(cluster: Cluster): boolean {
+  const options = { ...cluster.options, ...cluster.options.redisOptions } as { keyPrefix?: string; stringNumbers?: boolean };
+  return !options.keyPrefix && !options.stringNumbers;
 }
