@@ -1,4 +1,4 @@
-// Limiters built on an ioredis client find their RedisStore through this adapter.
+// Limiters built on a Redis client (ioredis or node-redis) find their RedisStore through this adapter.
 import './store/resolve-store';
 
 export { SemaphoreLimiter } from './core/semaphore-limiter';
@@ -43,6 +43,7 @@ export type {
   TokenBucketSnapshot,
 } from './core/limiter-store';
 export { RedisStore } from './store/redis/redis-store';
+export type { NodeRedisClient, NodeRedisCluster } from './store/redis/clients/node-redis';
 export { MemoryStore } from './store/memory/memory-store';
 export { encodeName } from './core/key-segments';
 export { checkRedisPolicy } from './store/redis/server-policy';

@@ -3,7 +3,7 @@ import type { StoreOrClient } from '../lib/store/resolve-store';
 import { encodeName, limiterKey } from '../lib/store/redis/keys';
 import { watchCommands } from './harness/monitor';
 import { spawnWorker, startWorker } from './harness/processes';
-import { targets, uniqueName, useClients } from './harness/redis-targets';
+import { clientTargets, pingClient, quitClient, uniqueName, useLimiterClients } from './harness/redis-targets';
 import { storeTargets } from './harness/store-targets';
 import { median, now, sleep, waitUntil } from './harness/timing';
 
@@ -237,17 +237,19 @@ describe.each(storeTargets)('SemaphoreLimiter on $name store', (target) => {
   });
 });
 
-describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
-  const { client } = useClients(target);
-  const redis = client();
-  const semaphore = semaphoresOn(redis);
+describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
+  const { client, admin } = useLimiterClients(target);
+  // What the test reads in Redis goes through an ioredis client of its own.
+  const redis = admin();
+  const limiterClient = client();
+  const semaphore = semaphoresOn(limiterClient);
 
   it('never admits more than capacity across processes', async () => {
     const name = uniqueName('sem');
     const counterKey = uniqueName('peak');
     const workers = Array.from({ length: 4 }, () =>
       spawnWorker('test/workers/semaphore-jobs.worker.ts', {
-        target: target.name, name, capacity: 3, waiters: 5, jobs: 4, holdMs: 15, counterKey,
+        target: target.deployment, name, capacity: 3, waiters: 5, jobs: 4, holdMs: 15, counterKey,
       }),
     );
     const results = await Promise.all(workers);
@@ -289,7 +291,7 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
       for (let round = 0; round < 5; round++) {
         const held = await s.acquire();
         const waiter = spawnWorker('test/workers/semaphore-jobs.worker.ts', {
-          target: target.name, name: s.name, capacity: 1, expiry: 30_000,
+          target: target.deployment, name: s.name, capacity: 1, expiry: 30_000,
           waiters: 1, jobs: 1, holdMs: 0, counterKey: uniqueName('count'),
         });
         await queued(s, 1, WORKER_START_MS);
@@ -316,7 +318,7 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
     const waiting = s.acquire({ maxSleep: 30_000 }).catch((e: unknown) => e);
     await queued(s, 1);
     const closedAt = now();
-    await closing.quit();
+    await quitClient(closing);
     expect(await waiting).toBeInstanceOf(RedisUnavailableError);
     expect(now() - closedAt).toBeLessThan(2_000);
     void held;
@@ -328,7 +330,7 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
     const waiting = s.acquire({ maxSleep: 5_000 });
     await queued(s, 1);
     const startedAt = now();
-    await redis.ping();
+    await pingClient(limiterClient);
     expect(now() - startedAt).toBeLessThan(500);
     await held.release();
     await (await waiting).release();
@@ -346,7 +348,7 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
         startWorker(
           'test/workers/semaphore-jobs.worker.ts',
           {
-            target: target.name, name: s.name, capacity: 1, waiters: 1, jobs: 1, holdMs: 20, counterKey: uniqueName('c'),
+            target: target.deployment, name: s.name, capacity: 1, waiters: 1, jobs: 1, holdMs: 20, counterKey: uniqueName('c'),
             maxSleep: budget,
           },
           { timeoutMs: budget },
@@ -362,7 +364,7 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
   it("frees a crashed holder's slot when its lease runs out, while other traffic goes on", async () => {
     const s = semaphore({ expiry: 1_000 });
     const holder = startWorker('test/workers/semaphore-hold.worker.ts', {
-      target: target.name, name: s.name, capacity: 1, expiry: 1_000,
+      target: target.deployment, name: s.name, capacity: 1, expiry: 1_000,
     });
     await waitUntil('the worker holds the slot', async () => (await s.state()).holders.length === 1);
     holder.child.kill('SIGKILL');
@@ -373,7 +375,7 @@ describe.each(targets)('SemaphoreLimiter on $name Redis', (target) => {
     const s = semaphore({ expiry: 500 });
     const held = await s.acquire();
     const dead = startWorker('test/workers/semaphore-jobs.worker.ts', {
-      target: target.name, name: s.name, capacity: 1, expiry: 500, maxSleep: 'Infinity',
+      target: target.deployment, name: s.name, capacity: 1, expiry: 500, maxSleep: 'Infinity',
       waiters: 1, jobs: 1, holdMs: 60_000, counterKey: uniqueName('c'),
     });
     await queued(s, 1, WORKER_START_MS);

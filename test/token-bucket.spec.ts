@@ -3,7 +3,7 @@ import type { StoreOrClient } from '../lib/store/resolve-store';
 import { limiterKey } from '../lib/store/redis/keys';
 import { busiestWindow } from './harness/admissions';
 import { spawnWorker } from './harness/processes';
-import { targets, uniqueName, useClients } from './harness/redis-targets';
+import { clientTargets, uniqueName, useLimiterClients } from './harness/redis-targets';
 import { storeTargets } from './harness/store-targets';
 import { now, sleep } from './harness/timing';
 
@@ -213,10 +213,11 @@ describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
   });
 });
 
-describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
-  const { client } = useClients(target);
-  const redis = client();
-  const bucket = bucketsOn(redis);
+describe.each(clientTargets)('TokenBucketLimiter on $name Redis', (target) => {
+  const { client, admin } = useLimiterClients(target);
+  // What the test reads in Redis goes through an ioredis client of its own.
+  const redis = admin();
+  const bucket = bucketsOn(client());
 
   it('admits exactly refillAmount per refillFrequency under saturation from several processes', async () => {
     const name = uniqueName('bucket');
@@ -224,7 +225,7 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
     const barrier = { key: uniqueName('barrier'), parties: 4 };
     const runs = await Promise.all(
       Array.from({ length: 4 }, () =>
-        spawnWorker('test/workers/token-bucket.worker.ts', { target: target.name, name, ...shape, callers: 3, takes: 10, barrier }),
+        spawnWorker('test/workers/token-bucket.worker.ts', { target: target.deployment, name, ...shape, callers: 3, takes: 10, barrier }),
       ),
     );
     const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
@@ -239,7 +240,7 @@ describe.each(targets)('TokenBucketLimiter on $name Redis', (target) => {
     const runs = await Promise.all(
       [0, 3_600_000, -3_600_000].map((clockSkewMs) =>
         spawnWorker('test/workers/token-bucket.worker.ts', {
-          target: target.name, name, ...shape, callers: 1, takes: 6, clockSkewMs, barrier,
+          target: target.deployment, name, ...shape, callers: 1, takes: 6, clockSkewMs, barrier,
         }),
       ),
     );

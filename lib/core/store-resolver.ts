@@ -3,7 +3,7 @@ import type { LimiterStore } from './limiter-store';
 
 /**
  * What a limiter is built on: a LimiterStore, or a client that a store adapter turns
- * into one (an ioredis Redis or Cluster: see lib/store/resolve-store.ts).
+ * into one (an ioredis Redis or Cluster, a node-redis client or Cluster: see lib/store/resolve-store.ts).
  */
 export type StoreOrClient = LimiterStore | object;
 
@@ -29,7 +29,7 @@ export function resolveStore(target: StoreOrClient): LimiterStore {
     if (store) return store;
   }
   throw new LimiterError(
-    'A limiter needs an ioredis Redis or Cluster client (or a LimiterStore) as its first argument; received ' +
+    'A limiter needs an ioredis Redis or Cluster, a node-redis client or Cluster (or a LimiterStore) as its first argument; received ' +
       (candidate === null ? 'null' : typeof candidate) +
       '.',
   );

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { MemoryStore } from '../store/memory/memory-store';
+import { connectionFor, type RedisClientLike } from '../store/redis/clients/connection-for';
+import { isIoredis, type IoredisClient } from '../store/redis/clients/ioredis';
 import { RedisStore } from '../store/redis/redis-store';
 import type { ResolvedLimitersOptions } from './limiters-options.interface';
 import { LIMITERS_OPTIONS } from './limiters-options.provider';
@@ -36,11 +38,14 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     if (store instanceof MemoryStore) this.logger.warn(MEMORY_STORE_WARNING);
     if (!redis) return;
     this.reportConnection(redis);
-    if (ownsRedis && (redis as Redis).options?.sentinels) this.keepConnected(redis);
     if (store instanceof RedisStore) this.reportBreakers(store);
-    // Connecting now shows a wrong address in the start-up log, not at the first request.
-    // A failure is logged by reportConnection and retried by ioredis.
-    if (ownsRedis && redis.status === 'wait') redis.connect().catch(() => undefined);
+    // A connection the module makes is an ioredis one; the app connects its own.
+    if (ownsRedis && isIoredis(redis)) {
+      if ((redis as Redis).options?.sentinels) this.keepConnected(redis);
+      // Connecting now shows a wrong address in the start-up log, not at the first request.
+      // A failure is logged by reportConnection and retried by ioredis.
+      if (redis.status === 'wait') redis.connect().catch(() => undefined);
+    }
     warnIfRedisEvicts(redis, this.logger);
   }
 
@@ -51,7 +56,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     this.stopReportingBreakers();
     // Every wait and permit goes back while the connection is still there to take them.
     await this.limiters.close();
-    if (ownsRedis) await closeRedis(redis!);
+    if (ownsRedis && isIoredis(redis!)) await closeRedis(redis);
   }
 
   /**
@@ -60,7 +65,7 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
    * and every later call would fail. A Sentinel connection the module made is connected
    * again until shutdown (others end only when their retryStrategy says so).
    */
-  private keepConnected(redis: Redis | Cluster): void {
+  private keepConnected(redis: IoredisClient): void {
     const reconnect = () => {
       // Not from within ioredis's own 'end': it flushes its queues right after emitting it.
       setTimeout(() => redis.status === 'end' && !this.shuttingDown && redis.connect().catch(() => undefined), RECONNECT_AFTER_END_MS).unref();
@@ -76,8 +81,8 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  /** One warning per outage and one line when it ends: ioredis reports every failed reconnection attempt. */
-  private reportConnection(redis: Redis | Cluster): void {
+  /** One warning per outage and one line when it ends: the client reports every failed reconnection attempt. */
+  private reportConnection(redis: RedisClientLike): void {
     let down = false;
     const lost = (error: Error) => {
       if (!down) this.logger.warn(redisConnectionError(error.message, this.options.ownsRedis));
@@ -87,11 +92,6 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
       if (down) this.logger.log(redisConnectionRecovered());
       down = false;
     };
-    redis.on('error', lost);
-    redis.on('ready', back);
-    this.stopReporting = () => {
-      redis.off('error', lost);
-      redis.off('ready', back);
-    };
+    this.stopReporting = connectionFor(redis)!.watchConnection(lost, back);
   }
 }

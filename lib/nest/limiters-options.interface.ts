@@ -3,6 +3,8 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SemaphoreOptions } from '../core/semaphore-limiter';
 import type { TokenBucketOptions } from '../core/token-bucket-limiter';
 import type { LimiterStore } from '../core/limiter-store';
+import type { RedisClientLike } from '../store/redis/clients/connection-for';
+import type { NodeRedisClient, NodeRedisCluster } from '../store/redis/clients/node-redis';
 import type { BreakerOptions, LimitMode } from '../core/options';
 import type { RefusedLimit } from './transport/limit-exceeded.exception';
 import type { LimitersMetricsOptions } from './metrics/metrics-options';
@@ -55,11 +57,12 @@ export interface LimitedCallInfo {
 
 export interface LimitersModuleOptions extends LimitersFeatureOptions {
   /**
-   * ioredis Redis or Cluster instance (the app owns it), a redis:// URL or ioredis
-   * RedisOptions (the module owns that connection and closes it on shutdown).
+   * ioredis Redis or Cluster instance, or node-redis v5 client or Cluster, connected (the
+   * app owns it); a redis:// URL or ioredis RedisOptions (the module makes an ioredis
+   * connection, and closes it on shutdown).
    * Left out (and no `store`): limits are kept in this process's memory.
    */
-  redis?: Redis | Cluster | string | RedisOptions;
+  redis?: Redis | Cluster | NodeRedisClient | NodeRedisCluster | string | RedisOptions;
   /**
    * Where limits live when not in Redis: 'memory' (the default without `redis`: one
    * MemoryStore for the application, limits per process) or any LimiterStore.
@@ -125,7 +128,7 @@ export interface ResolvedLimitersOptions {
   /** What every limiter of the module is built on: the Redis client's RedisStore, or the LimiterStore given. */
   store: LimiterStore;
   /** The Redis client limits live in (made by the module when given a URL or RedisOptions); undefined on a store. */
-  redis: Redis | Cluster | undefined;
+  redis: RedisClientLike | undefined;
   /** True when the module made the Redis connection, and so closes it on shutdown. */
   ownsRedis: boolean;
   keyPrefix: string | undefined;

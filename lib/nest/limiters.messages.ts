@@ -9,7 +9,7 @@ export function kindText(kind: LimitKind): string {
 
 
 export const REDIS_OPTION_REQUIREMENT =
-  'of LimitersModule must be an ioredis Redis or Cluster instance, a redis:// or rediss:// URL, or ioredis RedisOptions';
+  'of LimitersModule must be an ioredis Redis or Cluster instance, a node-redis client or Cluster, a redis:// or rediss:// URL, or ioredis RedisOptions';
 
 export const STORE_OPTION_REQUIREMENT =
   'of LimitersModule must be \'memory\' or a LimiterStore (such as a MemoryStore); a Redis client goes in option "redis"';

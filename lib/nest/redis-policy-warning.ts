@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { checkRedisPolicy } from '../store/redis/server-policy';
-import type { RedisClient } from '../store/redis/lua-scripts';
+import type { RedisClientLike } from '../store/redis/clients/connection-for';
 import { evictingRedis, redisPolicyUnknown } from './limiters.messages';
 
 /**
@@ -8,7 +8,7 @@ import { evictingRedis, redisPolicyUnknown } from './limiters.messages';
  * held up for it, nor failed by it. CONFIG is often denied (ACLs, managed Redis), which
  * says nothing about the policy: that is only worth a debug line.
  */
-export function warnIfRedisEvicts(redis: RedisClient, logger: LoggerService): void {
+export function warnIfRedisEvicts(redis: RedisClientLike, logger: LoggerService): void {
   checkRedisPolicy(redis).then(
     (evicting) => {
       if (evicting.length > 0) logger.warn(evictingRedis(evicting));

@@ -4,6 +4,7 @@ import { checkKnownOptions } from '../core/known-options';
 import { readBreaker } from '../core/options';
 import type { LimiterStore } from '../core/limiter-store';
 import { MemoryStore } from '../store/memory/memory-store';
+import { isRedisClient } from '../store/redis/clients/connection-for';
 import { RedisStore } from '../store/redis/redis-store';
 import { withoutUndefined } from './without-undefined';
 import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
@@ -126,7 +127,7 @@ export function adoptStore({ redis, store }: Pick<LimitersModuleOptions, 'redis'
   if (redis === undefined) {
     return { store: store === undefined || store === 'memory' ? new MemoryStore() : store, redis: undefined, ownsRedis: false };
   }
-  if (isClient(redis)) return { store: RedisStore.for(redis), redis, ownsRedis: false };
+  if (isRedisClient(redis)) return { store: RedisStore.for(redis), redis, ownsRedis: false };
   const client =
     typeof redis === 'string'
       ? new Redis(redis, { lazyConnect: true })
@@ -165,14 +166,10 @@ function checkStoreOptions({ redis, store }: LimitersModuleOptions): void {
 
 function checkRedisOption(redis: unknown): void {
   const ok =
-    isClient(redis) ||
+    isRedisClient(redis) ||
     (typeof redis === 'string' && /^(rediss?:\/\/|\/)/.test(redis)) ||
     (redis !== null && typeof redis === 'object' && !Array.isArray(redis));
   if (!ok) throw new InvalidOptionError('redis', undefined, REDIS_OPTION_REQUIREMENT, redis);
-}
-
-function isClient(redis: unknown): redis is Redis | Cluster {
-  return typeof (redis as Partial<Redis> | undefined)?.defineCommand === 'function';
 }
 
 function isStore(store: unknown): store is LimiterStore {

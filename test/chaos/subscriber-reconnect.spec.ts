@@ -7,16 +7,21 @@
  */
 import type Redis from 'ioredis';
 import { SemaphoreLimiter } from '../../lib';
-import { uniqueName } from '../harness/redis-targets';
+import { closeNodeRedis, nodeRedisAt, type ClientLibrary, type NodeRedis } from '../harness/connect';
+import { uniqueName, type LimiterClient } from '../harness/redis-targets';
 import { now, sleep } from '../harness/timing';
 import { useOwnRedis } from './own-redis';
 
-describe('grants published while the subscriber reconnects (own Redis)', () => {
+describe.each<ClientLibrary>(['ioredis', 'node-redis'])('grants published while the subscriber reconnects, on %s (own Redis)', (library) => {
+  const nodeRedis: NodeRedis[] = [];
+  // Before useOwnRedis, so these clients close before their server stops.
+  afterAll(() => Promise.all(nodeRedis.map(closeNodeRedis)));
   const own = useOwnRedis();
-  let redis: Redis;
+  let redis: LimiterClient;
   let admin: Redis;
-  beforeAll(() => {
-    redis = own.client();
+  beforeAll(async () => {
+    if (library === 'ioredis') redis = own.client();
+    else nodeRedis.push((redis = await nodeRedisAt(own.server().url).connect()));
     admin = own.client();
   });
 
@@ -26,7 +31,7 @@ describe('grants published while the subscriber reconnects (own Redis)', () => {
     const waiting = s.acquire({ maxSleep: 10_000 });
     while ((await s.state()).waiters.length === 0) await sleep(10);
 
-    // The subscriber is gone for at least ioredis's first retry delay; the grant is published meanwhile.
+    // The subscriber is gone for at least the client's first retry delay; the grant is published meanwhile.
     expect(await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(1);
     const releasedAt = now();
     expect(await held.release()).toBe(true);

@@ -4,9 +4,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
-import { closeClient, connect, type RedisClient, type TargetName } from './connect';
+import {
+  closeClient,
+  closeNodeRedis,
+  connect,
+  connectNodeRedis,
+  type ClientLibrary,
+  type NodeRedis,
+  type RedisClient,
+  type TargetName,
+} from './connect';
 
-export type { RedisClient, TargetName } from './connect';
+export type { ClientLibrary, NodeRedis, RedisClient, TargetName } from './connect';
 
 export interface RedisTarget {
   name: TargetName;
@@ -33,6 +42,67 @@ export function useClients(target: RedisTarget): { client(options?: Partial<Redi
       return c;
     },
   };
+}
+
+/**
+ * The clients a limiter is built on: each Redis deployment through ioredis and through
+ * node-redis v5. Behaviour suites run on each (`describe.each(clientTargets)`); what a
+ * test reads or changes in Redis itself goes through `admin()`, an ioredis client.
+ */
+export interface ClientTarget {
+  name: string;
+  /** The deployment, as worker processes and `targets` name it. */
+  deployment: TargetName;
+  library: ClientLibrary;
+}
+
+export const clientTargets: ClientTarget[] = [
+  ...targets.map((t) => ({ name: t.name, deployment: t.name, library: 'ioredis' as const })),
+  ...targets.map((t) => ({ name: `node-redis ${t.name}`, deployment: t.name, library: 'node-redis' as const })),
+];
+
+/** What a limiter takes: an ioredis client or a node-redis one. */
+export type LimiterClient = RedisClient | NodeRedis;
+
+/**
+ * Call inside a describe, like useClients: `client()` gives a client of the target's library
+ * for limiters, `admin()` an ioredis client of the same deployment; all are closed in its
+ * afterAll. node-redis clients connect in beforeAll (or at once, when made inside a test),
+ * so a describe whose tests are all filtered out makes no connection.
+ */
+export function useLimiterClients(target: ClientTarget): { client(): LimiterClient; admin(): RedisClient } {
+  const ioredis = useClients(targets.find((t) => t.name === target.deployment)!);
+  const nodeRedis: NodeRedis[] = [];
+  let started = false;
+  beforeAll(async () => {
+    started = true;
+    await Promise.all(nodeRedis.map((c) => c.connect()));
+  });
+  afterAll(async () => {
+    await Promise.all(nodeRedis.splice(0).map(closeNodeRedis));
+  });
+  return {
+    client() {
+      if (target.library === 'ioredis') return ioredis.client();
+      const c = connectNodeRedis(target.deployment);
+      nodeRedis.push(c);
+      // Made inside a test: commands wait in node-redis's queue until it is connected.
+      if (started) c.connect().catch(() => undefined);
+      return c;
+    },
+    admin: () => ioredis.client(),
+  };
+}
+
+/** Closes a limiter's client the way an app would: quit() on ioredis, close() on node-redis. */
+export async function quitClient(client: LimiterClient): Promise<void> {
+  if ('defineCommand' in client) await client.quit();
+  else await client.close();
+}
+
+/** PING on a limiter's client, whichever library: what a test times to see the connection is free. */
+export function pingClient(client: LimiterClient): Promise<string> {
+  return 'defineCommand' in client ? client.ping() : (client as Extract<NodeRedis, { ping: unknown }>).ping();
 }
 
 /** A limiter name no other test uses, so tests never share Redis state. */

@@ -1,19 +1,20 @@
 /**
  * The stores a behaviour suite runs on when it needs nothing but a store: both Redis
- * deployments and the in-memory store (`describe.each(storeTargets)('$name', ...)`).
+ * deployments, each through ioredis and node-redis, and the in-memory store (`describe.each(storeTargets)('$name', ...)`).
  * Suites that need Redis itself (worker processes, MONITOR, keys) use `targets`.
  */
 import { MemoryStore } from '../../lib';
 import type { StoreOrClient } from '../../lib/store/resolve-store';
-import { targets, useClients, type TargetName } from './redis-targets';
+import { clientTargets, useLimiterClients } from './redis-targets';
 
 export interface StoreTarget {
-  name: TargetName | 'memory';
+  /** 'standalone', 'cluster', 'node-redis standalone', 'node-redis cluster' or 'memory'. */
+  name: string;
   /** Call inside a describe: what its limiters are built on; a Redis client is closed in its afterAll. */
   store(): StoreOrClient;
 }
 
 export const storeTargets: StoreTarget[] = [
-  ...targets.map((target) => ({ name: target.name, store: () => useClients(target).client() })),
+  ...clientTargets.map((target) => ({ name: target.name, store: () => useLimiterClients(target).client() })),
   { name: 'memory', store: () => new MemoryStore() },
 ];

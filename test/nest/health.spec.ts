@@ -9,7 +9,7 @@ import type { INestApplication } from '@nestjs/common';
 import { LimitersHealthIndicator } from '../../lib';
 import { connectAs, createUser, limiterUserRules } from '../harness/acl-users';
 import { restartRedis } from '../harness/redis-servers';
-import { targets, useClients } from '../harness/redis-targets';
+import { clientTargets, targets, useClients, useLimiterClients } from '../harness/redis-targets';
 import { useOwnCluster } from '../chaos/own-cluster';
 import { useOwnRedis } from '../chaos/own-redis';
 import { now } from '../harness/timing';
@@ -21,13 +21,13 @@ const DOWN_WITHIN_MS = 10_000;
 const UP_AGAIN_WITHIN_MS = 15_000;
 const SLACK_MS = 2_000;
 
-describe.each(targets)('$name: the health indicator', (target) => {
-  const { client } = useClients(target);
+describe.each(clientTargets)('$name: the health indicator', (target) => {
+  const { client } = useLimiterClients(target);
 
   it('is up when every master answers the probe', async () => {
     const app = await startContext({ redis: client() });
     try {
-      const masters = target.name === 'cluster' ? 3 : 1;
+      const masters = target.deployment === 'cluster' ? 3 : 1;
       await expect(app.get(LimitersHealthIndicator).isHealthy('limiters')).resolves.toEqual({
         limiters: { status: 'up', store: 'redis', masters },
       });

@@ -1,7 +1,7 @@
 import { Injectable, type DynamicModule } from '@nestjs/common';
 import { ClusterModule, ClusterService, RedisModule, RedisService } from '@liaoliaots/nestjs-redis';
 import { InjectSemaphore, InjectTokenBucket, LimitersModule, LimitersService, SemaphoreLimiter, TokenBucketLimiter } from '../../lib';
-import { ENV_CLUSTER_NODES, ENV_REDIS_URL, parseNodes } from '../harness/connect';
+import { ENV_CLUSTER_NODES, ENV_REDIS_URL, parseNodes, type RedisClient } from '../harness/connect';
 import { useNestModules } from '../harness/nest-modules';
 import { uniqueName } from '../harness/redis-targets';
 import { waitUntil } from '../harness/timing';
@@ -63,7 +63,7 @@ describe.each(setups)('LimitersModule on the client of @liaoliaots/nestjs-redis 
     const started = await app();
     const { redis, ownsRedis } = started.get(LimitersService).options;
     expect(ownsRedis).toBe(false);
-    const ended = new Promise((resolve) => redis!.once('end', resolve));
+    const ended = new Promise((resolve) => (redis as RedisClient).once('end', resolve));
     await started.close();
     await ended;
   });

@@ -1,8 +1,7 @@
-import type { Cluster, Redis } from 'ioredis';
 import { publish } from '../../core/events';
 import type { BreakerSettings } from '../../core/limiter-store';
+import type { RedisConnection } from './clients/redis-connection';
 import { keySlot } from './key-slot';
-import type { RedisClient } from './lua-scripts';
 
 /** What a breaker tells its client's listeners (the Nest module logs it). */
 export type BreakerChange =
@@ -16,7 +15,7 @@ export const PROBE = Symbol('probe');
  * A circuit breaker in front of one Redis server, as one client reaches it. While closed,
  * calls go to Redis and failures for connection reasons (timeouts, a lost connection, an
  * outage reply: see isOutage) are counted; `failures` of them in a row open it. While
- * open, calls fail at once instead of each waiting commandTimeout in ioredis's offline
+ * open, calls fail at once instead of each waiting commandTimeout in the client's offline
  * queue; every `probeInterval` ms one call (the probe) is let through, and any answer
  * from Redis closes the breaker again. Time is the monotonic clock.
  */
@@ -94,7 +93,7 @@ export class ClientBreakers {
     for (const listener of this.listeners) listener(change);
   };
 
-  constructor(private readonly client: RedisClient) {}
+  constructor(private readonly client: RedisConnection) {}
 
   /** Told each time one of this client's breakers opens or closes; returns what stops it. */
   onChange(listener: (change: BreakerChange) => void): () => void {
@@ -114,13 +113,10 @@ export class ClientBreakers {
       return breaker;
     };
     if (!this.client.isCluster) {
-      const { host = 'localhost', port = 6379, path } = (this.client as Redis).options;
-      const breaker = breakerOf(path ?? `${host}:${port}`);
+      const breaker = breakerOf(this.client.serverFor(0));
       return () => breaker;
     }
-    const cluster = this.client as Cluster;
     const slot = keySlot(slotKey);
-    // Before the slot map is loaded every call goes to one pending connection: one breaker for them.
-    return () => breakerOf(cluster.slots[slot]?.[0] ?? 'the Cluster');
+    return () => breakerOf(this.client.serverFor(slot));
   }
 }

@@ -1,6 +1,5 @@
 import type { Grant, Listening } from '../../core/limiter-store';
-import type { Cluster, Redis } from 'ioredis';
-import type { RedisClient } from './lua-scripts';
+import type { GrantSubscriber, RedisConnection } from './clients/redis-connection';
 
 /**
  * How a waiter hears of its grant: the channel it names when it queues, and how the
@@ -12,37 +11,38 @@ export interface GrantRoute {
 }
 
 /**
- * One subscriber connection per client (on a Cluster, ioredis's set of them), shared by
+ * One subscriber connection per client (on a Cluster, the client's set of them), shared by
  * every waiter of that client. Waiting happens here and never on the client's command
  * connection, so other callers' commands are not held up behind a blocked waiter.
  * Scripts send "<waiter id>:<lease end in server ms>:<fencing token>" on the channel the
  * waiter named when it queued ("<id>:<lease end>", or a bare id, from earlier versions).
  *
- * On a Cluster the grants go by sharded pub/sub (Redis 7): a channel in the semaphore's
- * own slot, SSUBSCRIBEd on the master that owns it, so a grant never crosses the cluster
- * bus to the other masters as a plain PUBLISH does. A server that refuses SSUBSCRIBE
- * (Redis 6, or an ACL user without it) turns this client back to PUBLISH for good.
+ * Where the client does it (RedisConnection.shardedPubSub) the grants go by sharded pub/sub
+ * (Redis 7): a channel in the semaphore's own slot, SSUBSCRIBEd on the master that owns it,
+ * so a grant never crosses the cluster bus to the other masters as a plain PUBLISH does. A
+ * server that refuses SSUBSCRIBE (Redis 6, or an ACL user without it) turns this client back
+ * to PUBLISH for good.
  */
 // How long the subscriber stays connected after its last waiter, so steady contention
 // does not reconnect for every wait, while an idle process still closes it soon.
 const IDLE_CLOSE_MS = 2_000;
 
 export class GrantListener {
-  private subscriber?: RedisClient;
+  private subscriber?: GrantSubscriber;
   private idleTimer?: NodeJS.Timeout;
   private idleSince = 0;
   private readonly subscribed = new Map<string, Promise<void>>();
   /** Channels whose SUBSCRIBE was answered: a wait on them needs no set-up at all. */
   private readonly live = new Set<string>();
-  /** Channels subscribed by SSUBSCRIBE: ioredis restores those itself. */
+  /** Channels subscribed by SSUBSCRIBE. */
   private readonly shardedChannels = new Set<string>();
   private readonly waiters = new Map<string, { granted: (grant: Grant) => void; missed?: () => void }>();
-  /** Whether grants go by sharded pub/sub: Cluster clients try, until a server refuses. */
+  /** Whether grants go by sharded pub/sub: clients that can try, until a server refuses. */
   private sharded: boolean;
 
-  constructor(private readonly client: RedisClient) {
-    this.sharded = client.isCluster === true && shardedSubscribersWork(client as Cluster);
-    client.once('end', () => {
+  constructor(private readonly client: RedisConnection) {
+    this.sharded = client.shardedPubSub;
+    client.onceClosed(() => {
       this.close();
       // Closed for good (quit, or the app shutting down): no grant can come any more.
       // Each waiter looks for itself, which fails at once on the closed connection,
@@ -76,7 +76,7 @@ export class GrantListener {
    * this waiter and every later one (waiters that asked at the same time each come here).
    */
   private unlessRefused(error: unknown, plain: string): Promise<void> {
-    if (!(error instanceof Error) || error.name !== 'ReplyError') throw error;
+    if (this.client.serverReply(error) === undefined) throw error;
     this.sharded = false;
     return this.subscribe(plain, false);
   }
@@ -84,9 +84,7 @@ export class GrantListener {
   close(): void {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    // disconnect() on an ended connection arms ioredis's 2 s force-close timer for a socket
-    // that is already gone, which holds the process open for nothing.
-    if (this.subscriber?.status !== 'end') this.subscriber?.disconnect();
+    this.subscriber?.close();
     this.subscriber = undefined;
     this.subscribed.clear();
     this.live.clear();
@@ -94,9 +92,9 @@ export class GrantListener {
   }
 
   /**
-   * The subscriber must not keep the process alive once nobody waits: ioredis does not
-   * always emit 'end' on the user's client (a disconnect() while it reconnects), and a
-   * subscriber to an unreachable Redis would otherwise retry forever.
+   * The subscriber must not keep the process alive once nobody waits: a client does not
+   * always say it was closed (ioredis emits no 'end' on a disconnect() while it reconnects),
+   * and a subscriber to an unreachable Redis would otherwise retry forever.
    * One timer checks for idleness instead of a timer per wait: waits end by the
    * thousand per second under contention.
    */
@@ -122,11 +120,10 @@ export class GrantListener {
     if (!done) {
       const connection = this.connection();
       if (sharded) this.shardedChannels.add(channel);
-      const subscribing = (sharded ? connection.ssubscribe(channel) : connection.subscribe(channel))
-        .then(() => {
-          // Unless the subscriber was closed meanwhile.
-          if (this.subscribed.get(channel) === subscribing) this.live.add(channel);
-        });
+      const subscribing = connection.subscribe(channel, sharded).then(() => {
+        // Unless the subscriber was closed meanwhile.
+        if (this.subscribed.get(channel) === subscribing) this.live.add(channel);
+      });
       done = subscribing;
       // A failed subscribe is retried by the next waiter instead of being cached.
       done.catch(() => {
@@ -138,62 +135,17 @@ export class GrantListener {
     return done;
   }
 
-  private connection(): RedisClient {
-    if (!this.subscriber) {
-      const subscriber = subscriberFor(this.client, this.sharded);
-      subscriber.on('message', (_channel: string, message: string) => this.delivered(message));
-      subscriber.on('smessage', (_channel: string, message: string) => this.delivered(message));
-      // ioredis re-subscribes sharded channels itself after a topology change or a lost
-      // node (then says subscribersReady): grants sent meanwhile were lost.
-      subscriber.on('subscribersReady', () => this.tellEveryWaiterToLook());
-      let connectedBefore = false;
-      subscriber.on('ready', () => {
-        if (connectedBefore) void this.resubscribed(subscriber);
-        connectedBefore = true;
-      });
-      // Connection errors surface to waiters through their own timers and calls;
-      // without a listener ioredis would print them as unhandled.
-      subscriber.on('error', () => undefined);
-      if ((this.client as Redis).options?.sentinels) subscriber.once('end', () => this.replaceEnded(subscriber));
-      this.subscriber = subscriber;
-    }
-    return this.subscriber;
-  }
-
-  /**
-   * ioredis can end a connection for good without being asked: a Sentinel client with
-   * failoverDetector that sees +switch-master while it reconnects after its master
-   * crashed. Every wait would then fail on it; a new subscriber takes over its channels.
-   * Only there: elsewhere an end comes from the client's own retryStrategy giving up.
-   */
-  private replaceEnded(subscriber: RedisClient): void {
-    if (this.subscriber !== subscriber || this.client.status === 'end') return; // closed by us, or with the client
-    const channels = [...this.subscribed.keys()].map((channel) => ({ channel, sharded: this.shardedChannels.has(channel) }));
-    this.subscriber = undefined;
-    this.subscribed.clear();
-    this.shardedChannels.clear();
-    this.live.clear();
-    if (this.waiters.size === 0) return;
-    void Promise.all(channels.map(({ channel, sharded }) => this.subscribe(channel, sharded))).then(
-      () => this.tellEveryWaiterToLook(),
-      () => undefined, // each waiter's own timer still looks
+  private connection(): GrantSubscriber {
+    // After a reconnect grants published while the subscriber was away were lost: once
+    // subscribed again, every waiter looks for itself whether it was granted meanwhile.
+    this.subscriber ??= this.client.subscriber(
+      {
+        message: (message) => this.delivered(message),
+        resubscribed: () => this.tellEveryWaiterToLook(),
+      },
+      this.sharded,
     );
-  }
-
-  /**
-   * After a reconnect: grants published while the subscriber was away were lost. ioredis
-   * subscribes again by itself; once our own SUBSCRIBE is answered, news can arrive again
-   * and every waiter looks for itself whether it was granted meanwhile.
-   */
-  private async resubscribed(subscriber: RedisClient): Promise<void> {
-    // Sharded channels are ioredis's to restore (subscribersReady), on connections of their own.
-    const channels = [...this.subscribed.keys()].filter((channel) => !this.shardedChannels.has(channel));
-    try {
-      if (channels.length > 0) await subscriber.subscribe(...channels);
-    } catch {
-      return; // gone again: the next 'ready' tries once more
-    }
-    this.tellEveryWaiterToLook();
+    return this.subscriber;
   }
 
   private delivered(message: string): void {
@@ -206,29 +158,4 @@ export class GrantListener {
   private tellEveryWaiterToLook(): void {
     for (const { missed } of [...this.waiters.values()]) missed?.();
   }
-}
-
-/**
- * A connection like `client`'s for SUBSCRIBE. It queues commands until it is connected,
- * whatever the client does: a client set to fail fast (enableOfflineQueue: false) would
- * make its fresh duplicate refuse the first SUBSCRIBE, and every first wait with it.
- * Told apart by `isCluster`, not instanceof: the app may load another copy of ioredis.
- */
-function subscriberFor(client: RedisClient, sharded: boolean): RedisClient {
-  const queueUntilConnected = { enableOfflineQueue: true };
-  return client.isCluster
-    ? (client as Cluster).duplicate([], { ...queueUntilConnected, shardedSubscribers: sharded })
-    : (client as Redis).duplicate(queueUntilConnected);
-}
-
-/**
- * Whether ioredis's sharded subscribers work with this Cluster client's options. Two do
- * not (ioredis 6): `keyPrefix` is put before a sharded channel as before a key, so the
- * SPUBLISH of the scripts (which cannot know the prefix) reaches nobody; `stringNumbers`
- * leaves the subscribers' slot table indexed by strings, and the first SSUBSCRIBE throws.
- * Such clients keep plain PUBLISH, which costs cluster-bus traffic, not correctness.
- */
-function shardedSubscribersWork(cluster: Cluster): boolean {
-  const options = { ...cluster.options, ...cluster.options.redisOptions } as { keyPrefix?: string; stringNumbers?: boolean };
-  return !options.keyPrefix && !options.stringNumbers;
 }

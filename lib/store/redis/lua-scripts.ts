@@ -1,10 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Cluster, Redis } from 'ioredis';
 import { LimiterError } from '../../core/errors';
-
-export type RedisClient = Redis | Cluster;
 
 // lib/store/redis and dist/store/redis both sit three levels below the package root.
 const PACKAGE_DIR = join(__dirname, '..', '..', '..');
@@ -19,6 +16,8 @@ export interface Script {
   command: string;
   /** The script with its includes inlined, as Redis runs it. */
   lua: string;
+  /** SHA1 of `lua`, which EVALSHA names it by. */
+  sha: string;
   numberOfKeys: number;
 }
 
@@ -43,9 +42,9 @@ export function loadScripts(): Map<ScriptName, Script> {
     // Two copies of this package can share one ioredis client (an app and a library each
     // installing their own): a command name that differs with the version and the text
     // keeps one copy from running the other's script because its name was taken first.
-    const digest = createHash('sha1').update(lua).digest('hex').slice(0, 10);
-    const command = `nestjsLimiters_${version}_${name}_${digest}`;
-    loaded.set(name, { command, lua, numberOfKeys: Number(match[2]) });
+    const sha = createHash('sha1').update(lua).digest('hex');
+    const command = `nestjsLimiters_${version}_${name}_${sha.slice(0, 10)}`;
+    loaded.set(name, { command, lua, sha, numberOfKeys: Number(match[2]) });
   }
   return (scripts = loaded);
 }
@@ -87,23 +86,9 @@ function packageVersion(): string {
   }
 }
 
-type ScriptCommand = (...keysAndArgs: Array<string | number>) => Promise<unknown>;
-
-/**
- * Runs one of our scripts. defineCommand makes ioredis send EVALSHA and fall back to
- * EVAL on NOSCRIPT (after a restart or SCRIPT FLUSH), on a Redis or a Cluster alike.
- */
-export function runScript(
-  client: RedisClient,
-  name: ScriptName,
-  keys: string[],
-  args: Array<string | number>,
-): Promise<unknown> {
-  const script = loadScripts().get(name);
-  if (!script) throw new LimiterError(`No Lua script "${name}" in ${LUA_DIR}: the package's lua/ folder is incomplete.`);
-  const commands = client as unknown as Record<string, ScriptCommand | undefined>;
-  if (typeof commands[script.command] !== 'function') {
-    client.defineCommand(script.command, { lua: script.lua, numberOfKeys: script.numberOfKeys });
-  }
-  return commands[script.command]!.call(client, ...keys, ...args);
+/** The script `name` (lua/<name in kebab case>-<keys>.lua). */
+export function script(name: ScriptName): Script {
+  const found = loadScripts().get(name);
+  if (!found) throw new LimiterError(`No Lua script "${name}" in ${LUA_DIR}: the package's lua/ folder is incomplete.`);
+  return found;
 }

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { LimiterError } from '../../core/errors';
 import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../../core/limiter-store';
 import { ClientBreakers, type Breaker } from './breaker';
+import { connectionFor, type RedisClientLike } from './clients/connection-for';
+import type { RedisConnection } from './clients/redis-connection';
 import { GrantListener } from './grant-listener';
 import { limiterKey } from './keys';
-import type { RedisClient } from './lua-scripts';
 import { redisSemaphore } from './redis-semaphore';
 import { redisTokenBucket } from './redis-token-bucket';
 import { ScriptRunner } from './script-runner';
 
-const stores = new WeakMap<RedisClient, RedisStore>();
+const stores = new WeakMap<RedisConnection, RedisStore>();
 
 /** Limiter state in Redis (standalone or Cluster); every change is one Lua script call. */
 export class RedisStore implements LimiterStore {
@@ -18,17 +20,24 @@ export class RedisStore implements LimiterStore {
   /** The circuit breakers in front of this client's servers; `onChange` tells when one opens or closes. */
   readonly breakers: ClientBreakers;
 
-  private constructor(private readonly client: RedisClient) {
+  private constructor(private readonly client: RedisConnection) {
     this.grants = new GrantListener(client);
     this.breakers = new ClientBreakers(client);
   }
 
-  /** One store per client, so all limiters on a client share one subscriber connection. */
-  static for(client: RedisClient): RedisStore {
-    let store = stores.get(client);
+  /**
+   * One store per client, so all limiters on a client share one subscriber connection.
+   * Any client lib/store/redis/clients knows: ioredis Redis or Cluster, node-redis client or Cluster.
+   */
+  static for(client: RedisClientLike): RedisStore {
+    const connection = connectionFor(client);
+    if (!connection) {
+      throw new LimiterError(`RedisStore.for needs an ioredis Redis or Cluster, or a node-redis client or Cluster; received ${typeof client}.`);
+    }
+    let store = stores.get(connection);
     if (!store) {
-      store = new RedisStore(client);
-      stores.set(client, store);
+      store = new RedisStore(connection);
+      stores.set(connection, store);
     }
     return store;
   }

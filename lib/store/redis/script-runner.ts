@@ -2,7 +2,8 @@ import type { LimitKind } from '../../core/limit-kind';
 import { BreakerOpenError, RedisRefusedError, RedisUnavailableError } from '../../core/errors';
 import type { LimiterRef } from '../../core/limiter-store';
 import { PROBE, type Breaker } from './breaker';
-import { runScript, type RedisClient, type ScriptName } from './lua-scripts';
+import type { RedisConnection } from './clients/redis-connection';
+import { script, type ScriptName } from './lua-scripts';
 import { isOutage } from './outage';
 
 /** What each call asks Redis for, in the words of a refusal: "Redis refused to <operation>". */
@@ -23,7 +24,7 @@ export type Operation = ScriptName | 'subscribe';
 
 /**
  * Calls the breaker never stops: giving a slot back or leaving a queue must not be lost to
- * an open breaker. They go to ioredis, which sends them when Redis is back; if it never
+ * an open breaker. They go to the client, which queues them until Redis is back; if it never
  * is in time, the lease or the queue entry runs out on its own.
  */
 const ALWAYS_SENT = new Set<Operation>(['semaphoreRelease', 'semaphoreCancel']);
@@ -34,7 +35,7 @@ const ALWAYS_SENT = new Set<Operation>(['semaphoreRelease', 'semaphoreCancel']);
  */
 export class ScriptRunner {
   constructor(
-    private readonly client: RedisClient,
+    private readonly connection: RedisConnection,
     private readonly ref: LimiterRef,
     /** Absent for the health probe, which belongs to no limiter. */
     private readonly kind?: LimitKind,
@@ -42,15 +43,15 @@ export class ScriptRunner {
     private readonly breaker?: () => Breaker,
   ) {}
 
-  run(script: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+  run(name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
     const breaker = this.breaker?.();
-    const gate = ALWAYS_SENT.has(script) ? undefined : breaker?.admit();
+    const gate = ALWAYS_SENT.has(name) ? undefined : breaker?.admit();
     if (typeof gate === 'string') return refusedSoon(this.breakerOpen(gate));
-    return this.settle(runScript(this.client, script, keys, args), script, breaker, gate === PROBE);
+    return this.settle(this.connection.runScript(script(name), keys, args), name, breaker, gate === PROBE);
   }
 
   /**
-   * ioredis queues commands while it reconnects, possibly for a long time. Callers get a
+   * The client queues commands while it reconnects, possibly for a long time. Callers get a
    * clear error after commandTimeout instead; the command may still run later, which
    * every script tolerates (a stray lease expires, a stray reservation only under-admits).
    * Besides the scripts, the one call bounded here is a waiter's SUBSCRIBE: the default.
@@ -99,7 +100,7 @@ export class ScriptRunner {
 
   private failure(operation: Operation, error: unknown): RedisUnavailableError {
     const { name, keyPrefix } = this.ref;
-    const replied = serverReply(error);
+    const replied = this.connection.serverReply(error);
     if (replied === undefined) return new RedisUnavailableError(name, error, undefined, this.kind);
     const reply = withoutLimiterNames(replied, keyPrefix);
     const code = /^[A-Z]+/.exec(reply)?.[0] ?? 'ERR';
@@ -112,18 +113,6 @@ export class ScriptRunner {
 /** A failure's own reason, without the "Limiter … could not reach Redis:" around it. */
 function reasonOf(error: RedisUnavailableError): string {
   return error instanceof RedisRefusedError || !(error.cause instanceof Error) ? error.message : error.cause.message;
-}
-
-/**
- * The error Redis answered with, if it answered at all. ioredis names every error reply
- * ReplyError; its own errors (closed connection, retries exhausted, offline queue
- * disabled) mean Redis was not reached. A Cluster client retries CLUSTERDOWN and
- * TRYAGAIN replies, then gives up with a plain Error quoting the last one.
- */
-function serverReply(error: unknown): string | undefined {
-  if (!(error instanceof Error)) return undefined;
-  if (error.name === 'ReplyError') return error.message;
-  return /^Too many Cluster redirections\. Last error: ReplyError: ((?:CLUSTERDOWN|TRYAGAIN) .*)$/s.exec(error.message)?.[1];
 }
 
 /**

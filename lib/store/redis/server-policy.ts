@@ -1,6 +1,5 @@
-import type { Cluster, Redis } from 'ioredis';
 import { LimiterError } from '../../core/errors';
-import type { RedisClient } from './lua-scripts';
+import { connectionFor, type RedisClientLike } from './clients/connection-for';
 
 /** A Redis master whose maxmemory-policy may evict limiter keys. */
 export interface EvictingServer {
@@ -18,38 +17,20 @@ export interface EvictingServer {
  * it; rejects with a LimiterError when CONFIG GET is refused (an ACL without it, or a
  * managed Redis that renamed CONFIG), or the client closes first.
  */
-export async function checkRedisPolicy(client: RedisClient): Promise<EvictingServer[]> {
-  await ready(client);
+export async function checkRedisPolicy(client: RedisClientLike): Promise<EvictingServer[]> {
+  const connection = connectionFor(client);
+  if (!connection) throw new LimiterError(`checkRedisPolicy needs an ioredis or node-redis client; received ${typeof client}.`);
   // Every master: each holds the keys of its slots, and each may be configured apart.
-  const servers: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+  const masters = await connection.masters({ connect: false });
+  if ('reason' in masters) throw new LimiterError(masters.reason);
   const found = await Promise.all(
-    servers.map(async (server) => {
-      const address = `${server.options.host}:${server.options.port}`;
-      const reply = await server.config('GET', 'maxmemory-policy').catch((error: unknown) => {
+    masters.servers.map(async ({ address, connection: server }) => {
+      const policy = await server.configGet('maxmemory-policy').catch((error: unknown) => {
         const reason = error instanceof Error ? error.message : String(error);
         throw new LimiterError(`CONFIG GET maxmemory-policy failed on ${address}: ${reason}`, { cause: error });
       });
-      // [name, value], or [] from a server that does not know the parameter.
-      const [, policy] = reply as string[];
       return { server: address, policy };
     }),
   );
   return found.filter((s): s is EvictingServer => s.policy !== undefined && s.policy !== 'noeviction');
-}
-
-/** Resolves once `client` is ready; a Cluster knows its masters only then. */
-function ready(client: RedisClient): Promise<void> {
-  if (client.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onReady = () => {
-      client.off('end', onEnd);
-      resolve();
-    };
-    const onEnd = () => {
-      client.off('ready', onReady);
-      reject(new LimiterError('the Redis client was closed before it was ready'));
-    };
-    client.once('ready', onReady);
-    client.once('end', onEnd);
-  });
 }
