@@ -283,15 +283,17 @@ describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
   });
 
   it('hands a released slot to a waiter in another process in about one round trip, without polling', async () => {
-    // A long lease: the holder's renewals (every expiry / 3) stay out of the watched second.
-    const s = semaphore({ expiry: 30_000 });
+    // A long lease: the holder's renewals (every expiry / 3) stay out of the watched second,
+    // however long the worker takes to start (up to WORKER_START_MS; 30 s leases were renewed
+    // inside it once a loaded machine took over 9 s).
+    const s = semaphore({ expiry: 120_000 });
     const monitor = await watchCommands(redis, encodeName(s.name));
     const latencies: number[] = [];
     try {
       for (let round = 0; round < 5; round++) {
         const held = await s.acquire();
         const waiter = spawnWorker('test/workers/semaphore-jobs.worker.ts', {
-          target: target.deployment, name: s.name, capacity: 1, expiry: 30_000,
+          target: target.deployment, name: s.name, capacity: 1, expiry: 120_000,
           waiters: 1, jobs: 1, holdMs: 0, counterKey: uniqueName('count'),
         });
         await queued(s, 1, WORKER_START_MS);

@@ -97,3 +97,20 @@ export function busiestWindow(timestamps: number[], windowMs: number): number {
   }
   return most;
 }
+
+/**
+ * Admissions per second along sorted `timestamps`: the median of the rates between every
+ * two of them (Theil–Sen). A caller sees its admission late when its process stalls, never
+ * early; the median ignores a minority of late points at either end, where the rate from
+ * the first to the last admission moves by all of the last one's lateness.
+ */
+export function steadyRate(sorted: number[]): number {
+  const rates: number[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length; j++) {
+      if (sorted[j] > sorted[i]) rates.push(((j - i) * 1000) / (sorted[j] - sorted[i]));
+    }
+  }
+  rates.sort((a, b) => a - b);
+  return rates[rates.length >> 1];
+}
