@@ -24,6 +24,8 @@ const nestPackages = [
 const tooling = [
   'jest', 'ts-jest', 'typescript', 'tsx', '@types/jest', '@types/node', '@types/supertest', 'supertest',
   'reflect-metadata', 'rxjs', '@liaoliaots/nestjs-redis', '@opentelemetry/api', 'graphql',
+  // The harness connects node-redis clients too (test/harness/connect.ts).
+  'redis',
 ];
 const devDependencies = {};
 for (const name of nestPackages) devDependencies[name] = `^${nest}`;
