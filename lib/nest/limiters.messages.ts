@@ -11,6 +11,9 @@ export function kindText(kind: LimitKind): string {
 export const REDIS_OPTION_REQUIREMENT =
   'of LimitersModule must be an ioredis Redis or Cluster instance, a node-redis client or Cluster, a redis:// or rediss:// URL, or ioredis RedisOptions';
 
+export const IOREDIS_REQUIREMENT =
+  'of LimitersModule, given as a URL or RedisOptions, makes an ioredis connection, and the ioredis package is not installed: install it (npm install ioredis), or pass a client of your own (ioredis or node-redis)';
+
 export const STORE_OPTION_REQUIREMENT =
   'of LimitersModule must be \'memory\' or a LimiterStore (such as a MemoryStore); a Redis client goes in option "redis"';
 

@@ -1,4 +1,4 @@
-import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { InvalidOptionError, Withheld } from '../core/errors';
 import { checkKnownOptions } from '../core/known-options';
 import { readBreaker } from '../core/options';
@@ -13,6 +13,7 @@ import {
   KEY_SECRET_REQUIREMENT,
   METRICS_OPTION_REQUIREMENT,
   READABLE_KEYS_REQUIREMENT,
+  IOREDIS_REQUIREMENT,
   REDIS_AND_STORE_CONFLICT,
   REDIS_OPTION_REQUIREMENT,
   STORE_OPTION_REQUIREMENT,
@@ -128,11 +129,26 @@ export function adoptStore({ redis, store }: Pick<LimitersModuleOptions, 'redis'
     return { store: store === undefined || store === 'memory' ? new MemoryStore() : store, redis: undefined, ownsRedis: false };
   }
   if (isRedisClient(redis)) return { store: RedisStore.for(redis), redis, ownsRedis: false };
+  const Ioredis = loadIoredis(redis);
   const client =
     typeof redis === 'string'
-      ? new Redis(redis, { lazyConnect: true })
-      : new Redis({ ...(redis as RedisOptions), lazyConnect: true });
+      ? new Ioredis(redis, { lazyConnect: true })
+      : new Ioredis({ ...(redis as RedisOptions), lazyConnect: true });
   return { store: RedisStore.for(client), redis: client, ownsRedis: true };
+}
+
+/**
+ * ioredis is loaded only where the module makes a connection itself (a URL or
+ * RedisOptions): an app that brings a node-redis client need not install it.
+ */
+function loadIoredis(redis: unknown): typeof Redis {
+  try {
+    return (require('ioredis') as typeof import('ioredis')).Redis;
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error;
+    // A URL may hold a password: the option's value is not quoted.
+    throw new InvalidOptionError('redis', undefined, IOREDIS_REQUIREMENT, new Withheld(redis));
+  }
 }
 
 /**
