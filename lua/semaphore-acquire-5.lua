@@ -8,9 +8,11 @@
 -- ARGV[1] id, ARGV[2] capacity, ARGV[3] lease ms,
 -- ARGV[4] ms the caller may wait in the queue (0: do not queue), ARGV[5] wake-up channel,
 -- ARGV[6] permits (1 to capacity), ARGV[7] how the caller listens: 'p' PUBLISH, 's' SPUBLISH
--- Returns {1, lease ms left, fencing token} when held, {0, retry ms, now} when queued,
--- {-1, retry ms, now} when not held and not queued; retry ms is -1 when unknown, now is
--- the server ms the script ran at (a waiter maps published lease ends onto its own clock).
+-- Returns the fencing token alone (an integer) when held, for a whole lease of ARGV[3] ms;
+-- {0, retry ms, now} when queued, {-1, retry ms, now} when not held and not queued; retry
+-- ms is -1 when unknown, now is the server ms the script ran at (a waiter maps published
+-- lease ends onto its own clock). A held answer is the usual one, and one integer is
+-- cheaper for Redis to build and send than an array.
 -- @include server-time
 -- @include extend-ttl
 -- @include next-number
@@ -31,7 +33,7 @@ local waiting = redis.call('ZCARD', queue)
 -- below) are defined: Lua makes a closure for each function definition it runs, on every call.
 if permits_of(held) + permits <= capacity and waiting == 0 then
   add_holder(holders, weights, held, id, permits, now, lease)
-  return {1, lease, next_number(arrivals, now, lease + 1000)}
+  return next_number(arrivals, now, lease + 1000)
 end
 
 -- @include semaphore-grant
@@ -45,7 +47,7 @@ waiting = reap_and_grant(KEYS, now, capacity, held, waiting, id, capacity)
 -- confirming a grant it read late, or whose message was lost, leaves with a whole lease.
 if (permits_of(held) + permits <= capacity and waiting == 0) or redis.call('ZSCORE', holders, id) then
   add_holder(holders, weights, held, id, permits, now, lease)
-  return {1, lease, next_number(arrivals, now, lease + 1000)}
+  return next_number(arrivals, now, lease + 1000)
 end
 
 local retry = earliest_lease_end(holders, now)
