@@ -83,8 +83,7 @@ const buildUp: Array<{ piece: string; acquire: string; release: string; reply?: 
     release: "local removed = redis.call('ZREM', KEYS[1], ARGV[1])",
   },
   { piece: 'PEXPIRE holders', acquire: "redis.call('PEXPIRE', KEYS[1], 31000)", release: '' },
-  { piece: 'INCR arrivals (fencing token)', acquire: "local n = redis.call('INCR', KEYS[4])", release: '' },
-  { piece: 'reply {1, lease, token} instead of 1', acquire: '', release: '', reply: 'return {1, 30000, n}' },
+  { piece: 'INCR arrivals (fencing token), the reply', acquire: "local n = redis.call('INCR', KEYS[4])", release: '', reply: 'return n' },
   { piece: 'release: ZCARD queue', acquire: '', release: "local waiting = redis.call('ZCARD', KEYS[2])" },
 ];
 
@@ -103,7 +102,7 @@ function buildUpPairs(): Pair[] {
 }
 
 // Alternatives to pieces of the path, each beside the full build-up it changes.
-const fullAcquire = (reads: string, rest = '', reply = 'return {1, 30000, n}') =>
+const fullAcquire = (reads: string, rest = '', reply = 'return n') =>
   `${NOW}\n${reads}\nredis.call('ZADD', KEYS[1], now + 30000, ARGV[1])\n${rest}local n = redis.call('INCR', KEYS[4])\n${reply}`;
 const TWO_ZCARDS = "local held = redis.call('ZCARD', KEYS[1])\nlocal waiting = redis.call('ZCARD', KEYS[2])";
 const RELEASE = "local removed = redis.call('ZREM', KEYS[1], ARGV[1])\nlocal waiting = redis.call('ZCARD', KEYS[2])\nreturn removed";
@@ -116,7 +115,7 @@ const alternatives: Pair[] = [
     acquire: fullAcquire("local present = redis.call('EXISTS', KEYS[2], KEYS[2], KEYS[1])", PEXPIRE),
     release: RELEASE,
   },
-  { name: 'alt: reply the token alone', acquire: fullAcquire(TWO_ZCARDS, PEXPIRE, 'return n'), release: RELEASE },
+  { name: 'alt: reply {1, lease, token} (1ad1f66) instead of the token', acquire: fullAcquire(TWO_ZCARDS, PEXPIRE, 'return {1, 30000, n}'), release: RELEASE },
   { name: 'alt: full path without the PEXPIRE', acquire: fullAcquire(TWO_ZCARDS), release: RELEASE },
   {
     name: 'lua: + 12 unused local functions, each script',
@@ -151,6 +150,14 @@ const REDIS_SEMAPHORE_ACQUIRE = `
   else
     return 0
   end`;
+// What redis-semaphore's shape costs before any work: one EVALSHA of 1 key and 4 arguments, one plain command.
+const redisSemaphoreFloor: Pair = {
+  name: 'redis-semaphore floor: EVALSHA return 1 (1 key, 4 arguments) + plain ZREM',
+  acquire: 'return 1',
+  release: '',
+  acquireCall: (p, sha) => void p.evalsha(sha, 1, '{probe-rs}:sem', 10, 'probe-id', 30_000, Date.now()),
+  releaseCall: (p) => void p.zrem('{probe-rs}:sem', 'probe-id'),
+};
 const redisSemaphore: Pair = {
   name: 'redis-semaphore: acquire script + plain ZREM',
   acquire: REDIS_SEMAPHORE_ACQUIRE,
@@ -236,6 +243,7 @@ async function main(): Promise<void> {
       ...buildUpPairs(),
       ...alternatives,
       ...scripts.map((s) => ({ name: s.label, acquire: s.acquire, release: s.release })),
+      redisSemaphoreFloor,
       redisSemaphore,
     ].filter((p) => p.name.includes(only)),
   );
