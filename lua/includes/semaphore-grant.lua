@@ -19,6 +19,29 @@
 -- @include next-number
 -- @include semaphore-permits
 
+-- Drops the leases that ran out by `now`, with their weights: a crashed holder's permits come back.
+local function reap(holders, weights, held, now)
+  if held.count == 0 then return end
+  if held.extra == 0 then
+    held.count = held.count - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+    return
+  end
+  -- Rare (a holder died, or stalled past its lease): each expired weighted holder is weighed.
+  local expired = redis.call('ZRANGEBYSCORE', holders, '-inf', now)
+  if #expired == 0 then return end
+  local above = 0
+  for _, id in ipairs(expired) do
+    local w = tonumber(redis.call('HGET', weights, id))
+    if w then
+      above = above + w - 1
+      redis.call('HDEL', weights, id)
+    end
+  end
+  if above > 0 then redis.call('HINCRBY', weights, '#', -above) end
+  held.count = held.count - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
+  held.extra = held.count == 0 and 0 or held.extra - above
+end
+
 local function parse_waiter(entry, capacity)
   local deadline, lease, fits, permits, how, channel = string.match(entry, '^(%d+):(%d+):{(%d+),(%d+),([ps])}(.*)$')
   if not deadline then

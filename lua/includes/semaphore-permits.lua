@@ -5,6 +5,8 @@
 -- weights never has a `weights` key. Without holders '#' is not read: a stale sum (left
 -- by a previous version reaping weighted holders it could not weigh) only counts while
 -- someone holds, and is overwritten when the next weighted holder is the first one.
+-- Every script that takes or gives a permit runs this; reaping, which only the hand-off
+-- does, is in semaphore-grant (Lua makes a closure for each definition it runs, per call).
 -- @include extend-ttl
 
 -- The permits `holders` hold: {count = holders, extra = permits above one each}.
@@ -44,27 +46,4 @@ local function drop_holder(holders, weights, id, permits)
     redis.call('HINCRBY', weights, '#', 1 - permits)
   end
   return removed
-end
-
--- Drops the leases that ran out by `now`, with their weights: a crashed holder's permits come back.
-local function reap(holders, weights, held, now)
-  if held.count == 0 then return end
-  if held.extra == 0 then
-    held.count = held.count - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
-    return
-  end
-  -- Rare (a holder died, or stalled past its lease): each expired weighted holder is weighed.
-  local expired = redis.call('ZRANGEBYSCORE', holders, '-inf', now)
-  if #expired == 0 then return end
-  local above = 0
-  for _, id in ipairs(expired) do
-    local w = tonumber(redis.call('HGET', weights, id))
-    if w then
-      above = above + w - 1
-      redis.call('HDEL', weights, id)
-    end
-  end
-  if above > 0 then redis.call('HINCRBY', weights, '#', -above) end
-  held.count = held.count - redis.call('ZREMRANGEBYSCORE', holders, '-inf', now)
-  held.extra = held.count == 0 and 0 or held.extra - above
 end

@@ -53,8 +53,9 @@ export function loadScripts(): Map<ScriptName, Script> {
  * Replaces "-- @include <name>" lines with lua/includes/<name>.lua, as Redis has no require.
  * An include may include others; each piece is inlined once, before the first piece that
  * names it, so a script gets every helper it needs whatever order its includes are listed in.
+ * `includesDir`: where the includes are (another revision's, for bench/probes); lua/includes by default.
  */
-export function withIncludes(source: string, file: string): string {
+export function withIncludes(source: string, file: string, includesDir = INCLUDES_DIR): string {
   const inlined = new Set<string>();
   const expand = (text: string, from: string[]): string =>
     text.replace(INCLUDE_LINE, (_, include: string) => {
@@ -63,7 +64,7 @@ export function withIncludes(source: string, file: string): string {
       }
       if (inlined.has(include)) return `-- (${include} is inlined above)`;
       inlined.add(include);
-      const body = readFileSync(join(INCLUDES_DIR, `${include}.lua`), 'utf8');
+      const body = readFileSync(join(includesDir, `${include}.lua`), 'utf8');
       return expand(body, [...from, include]).trimEnd();
     });
   return expand(source, []);

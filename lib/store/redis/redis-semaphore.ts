@@ -20,10 +20,11 @@ export function redisSemaphore(
     acquire: async ({ id, capacity, leaseMs, waitMs, permits = 1 }): Promise<AcquireReply> => {
       // Only a queued waiter is sent anything: it listened (see SemaphoreWait) before it asks.
       const { channel, how } = grants.route(channels.plain, channels.sharded);
-      const reply = (await scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how])) as unknown[];
-      const [status, ms, third] = numbers(reply);
-      if (status === 1) return { status: 'held', leaseLeft: ms, fencingToken: BigInt(reply[2] as number | string) };
-      return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now: third };
+      const reply = await scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how]);
+      // Held: the fencing token alone (a string with stringNumbers), for a whole lease.
+      if (!Array.isArray(reply)) return { status: 'held', leaseLeft: leaseMs, fencingToken: BigInt(reply as number | string) };
+      const [status, ms, now] = numbers(reply);
+      return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now };
     },
     release: async (id, capacity, permits = 1) =>
       Number(await scripts.run('semaphoreRelease', all, [id, capacity, permits])) === 1,
