@@ -368,7 +368,8 @@ describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
     const holder = startWorker('test/workers/semaphore-hold.worker.ts', {
       target: target.deployment, name: s.name, capacity: 1, expiry: 1_000,
     });
-    await waitUntil('the worker holds the slot', async () => (await s.state()).holders.length === 1);
+    // Starting the worker alone can take over 10 s on a loaded machine.
+    await waitUntil('the worker holds the slot', async () => (await s.state()).holders.length === 1, WORKER_START_MS);
     holder.child.kill('SIGKILL');
     expect(await waitUnderTraffic(s, now())).toBeLessThan(1_000 + 1_000);
   });
