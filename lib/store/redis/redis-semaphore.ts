@@ -17,21 +17,15 @@ export function redisSemaphore(
   const [holders, queue, waiters, arrivals, weights] = ['holders', 'queue', 'waiters', 'arrivals', 'weights'].map((k) => `${base}:${k}`);
   const all = [holders, queue, waiters, arrivals, weights];
   return {
-    acquire: async ({ id, capacity, leaseMs, waitMs, permits = 1 }): Promise<AcquireReply> => {
+    // acquire and release run on every admission: the replies are read by the runner, in place.
+    acquire: ({ id, capacity, leaseMs, waitMs, permits = 1 }) => {
       // Only a queued waiter is sent anything: it listened (see SemaphoreWait) before it asks.
       const { channel, how } = grants.route(channels.plain, channels.sharded);
-      const reply = (await scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how])) as unknown[];
-      const [status, ms, third] = numbers(reply);
-      if (status === 1) return { status: 'held', leaseLeft: ms, fencingToken: BigInt(reply[2] as number | string) };
-      return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now: third };
+      return scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how], acquireReply);
     },
-    release: async (id, capacity, permits = 1) =>
-      Number(await scripts.run('semaphoreRelease', all, [id, capacity, permits])) === 1,
-    renew: async (id, leaseMs) => Number(await scripts.run('semaphoreRenew', [holders, weights], [id, leaseMs])) === 1,
-    cancel: async (id): Promise<CancelReply> => {
-      const reply = Number(await scripts.run('semaphoreCancel', [holders, queue, waiters], [id]));
-      return reply === 1 ? 'held' : reply === 0 ? 'dequeued' : 'absent';
-    },
+    release: (id, capacity, permits = 1) => scripts.run('semaphoreRelease', all, [id, capacity, permits], isOne),
+    renew: (id, leaseMs) => scripts.run('semaphoreRenew', [holders, weights], [id, leaseMs], isOne),
+    cancel: (id) => scripts.run('semaphoreCancel', [holders, queue, waiters], [id], cancelReply),
     inspect: async (): Promise<SemaphoreSnapshot> => {
       const [live, waiting] = (await scripts.run('semaphoreInspect', [holders, queue, waiters, weights], [])) as [
         string[],
@@ -46,4 +40,23 @@ export function redisSemaphore(
       return { ready: listening.ready && scripts.bounded(listening.ready), stop: listening.stop };
     },
   };
+}
+
+/** semaphore-acquire's reply: {1, lease left, fencing token}, or {0 queued / -1 refused, retry hint, server now}. */
+function acquireReply(reply: unknown): AcquireReply {
+  // Number(): a client made with stringNumbers hands integers over as strings (see numbers()).
+  const parts = reply as Array<number | string>;
+  const status = Number(parts[0]);
+  const ms = Number(parts[1]);
+  if (status === 1) return { status: 'held', leaseLeft: ms, fencingToken: BigInt(parts[2]) };
+  return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now: parts[2] === undefined ? undefined : Number(parts[2]) };
+}
+
+function isOne(reply: unknown): boolean {
+  return Number(reply) === 1;
+}
+
+function cancelReply(reply: unknown): CancelReply {
+  const state = Number(reply);
+  return state === 1 ? 'held' : state === 0 ? 'dequeued' : 'absent';
 }
