@@ -17,6 +17,17 @@ export interface PermitSource {
   readonly identity: LimitEvent;
 }
 
+const LEASE_RAN_OUT = 'no renewal was confirmed before it ran out (Redis unreachable or too slow)';
+
+/**
+ * A timer's delay in whole ms, rounded down (a lease end is never passed): Node keeps one
+ * list per distinct duration, made and dropped for a timer alone in it, and fractions
+ * would make every permit's duration distinct.
+ */
+function wholeMs(ms: number): number {
+  return Math.max(0, Math.floor(ms));
+}
+
 /** How often a held lease is renewed: a third of it leaves two more tries if one fails. */
 export function renewalPeriod(leaseMs: number): number {
   return Math.max(1, Math.floor(leaseMs / 3));
@@ -74,8 +85,9 @@ export class Permit extends EventEmitter implements AsyncDisposable {
     }
     const period = renewalPeriod(source.leaseMs);
     // Counted from when the lease began, so a permit confirmed late in its lease renews at once.
+    // The deadline's timer is armed by the first renewal, which always comes before it: most
+    // permits are released sooner, and a timer less is a good part of what a permit costs.
     this.scheduleRenewal(leaseEndsAt - source.leaseMs + period);
-    this.armDeadline();
     openCalls(source.store).permits.add(this);
   }
 
@@ -128,11 +140,16 @@ export class Permit extends EventEmitter implements AsyncDisposable {
 
   private scheduleRenewal(at: number): void {
     this.renewal = setTimeout(() => {
+      if (this.deadline === undefined) {
+        // The first renewal: a process stalled past the lease end loses it here, as the deadline would have.
+        if (performance.now() >= this.leaseEndsAt) return this.lose(LEASE_RAN_OUT);
+        this.armDeadline();
+      }
       // The next one is not held up by this one's answer: a renewal stuck in a queue must
       // not stop the others that could still reach Redis in time.
       this.scheduleRenewal(performance.now() + renewalPeriod(this.source.leaseMs));
       void this.renew();
-    }, Math.max(0, at - performance.now()));
+    }, wholeMs(at - performance.now()));
     this.renewal.unref();
   }
 
@@ -140,8 +157,8 @@ export class Permit extends EventEmitter implements AsyncDisposable {
   private armDeadline(): void {
     clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
-      if (!this.released) this.lose('no renewal was confirmed before it ran out (Redis unreachable or too slow)');
-    }, Math.max(0, this.leaseEndsAt - performance.now()));
+      if (!this.released) this.lose(LEASE_RAN_OUT);
+    }, wholeMs(this.leaseEndsAt - performance.now()));
     this.deadline.unref();
   }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { LimiterClosedError, MaxSleepExceededError, RedisUnavailableError } from './errors';
 import { publish, publishRedisError, type LimitEvent } from './events';
 import { closeOpenCalls } from './open-calls';
@@ -33,6 +33,20 @@ export interface AcquireOptions extends TryAcquireOptions {
 }
 
 export const SEMAPHORE_DEFAULTS = { expiry: 30_000 };
+
+/** Drawn once per process: 96 random bits keep the ids of different processes apart. */
+const ID_PREFIX = randomBytes(12).toString('base64url') + '.';
+let idsMade = 0;
+
+/**
+ * A new permit (and waiter) id, unique across processes and clients: the process's prefix
+ * and a counter. A randomUUID() per call was a measurable part of what an acquire costs.
+ * Holds no ":", which ends the id in a grant message.
+ */
+function permitId(): string {
+  idsMade += 1;
+  return ID_PREFIX + idsMade.toString(36);
+}
 
 /**
  * A distributed counting semaphore: at most `capacity` permits of one name held at once,
@@ -82,7 +96,7 @@ export class SemaphoreLimiter implements PermitSource {
       if (!permit) throw new MaxSleepExceededError(this.name, 0, undefined, 'semaphore');
       return permit;
     }
-    const id = randomUUID();
+    const id = permitId();
     const startedAt = performance.now();
     try {
       const grant = await new SemaphoreWait(this, id, permits, maxSleep, signal).wait();
@@ -99,7 +113,7 @@ export class SemaphoreLimiter implements PermitSource {
   async tryAcquire(options: TryAcquireOptions = {}): Promise<Permit | null> {
     const permits = OptionReader.callPermits(options.permits, this.name, this.capacity);
     this.throwIfClosed();
-    const id = randomUUID();
+    const id = permitId();
     const sentAt = performance.now();
     const reply = await this.backend
       .acquire({ id, capacity: this.capacity, leaseMs: this.leaseMs, waitMs: 0, permits })

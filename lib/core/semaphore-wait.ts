@@ -53,7 +53,8 @@ export class SemaphoreWait implements OpenWait {
     this.deadline = performance.now() + maxSleep;
   }
 
-  async wait(): Promise<HeldGrant> {
+  /** Not an async function: it runs on every acquire(), and each async frame and promise between the reply and the caller counts. */
+  wait(): Promise<HeldGrant> {
     this.signal?.throwIfAborted();
     const result = new Promise<HeldGrant>((resolve, reject) => (this.settle = { resolve, reject }));
     openCalls(this.semaphore.store).waits.add(this);
@@ -64,17 +65,20 @@ export class SemaphoreWait implements OpenWait {
       () => this.lookAgain(),
     );
     this.stopListening = listening.stop;
-    if (listening.ready) {
-      try {
-        await listening.ready;
-      } catch (error) {
+    if (!listening.ready) return this.start(result);
+    return listening.ready.then(
+      () => this.start(result),
+      (error: unknown) => {
         this.cleanUp();
         throw error;
-      }
-    }
+      },
+    );
+  }
+
+  private start(result: Promise<HeldGrant>): Promise<HeldGrant> {
     if (this.settled) return result; // closed while subscribing
     this.signal?.addEventListener('abort', this.onAbort);
-    void this.attempt();
+    this.attempt();
     return result;
   }
 
@@ -89,7 +93,7 @@ export class SemaphoreWait implements OpenWait {
     return this.settled || this.leaving !== undefined || this.confirming;
   }
 
-  private async attempt(): Promise<void> {
+  private attempt(): void {
     // A timer or a second call left over from a confirmation must never queue a waiter that is done.
     if (this.busy()) return;
     const { backend, capacity, leaseMs } = this.semaphore;
@@ -97,24 +101,42 @@ export class SemaphoreWait implements OpenWait {
     // process died stops blocking the queue soon, even when it meant to wait forever.
     const waitMs = Math.ceil(Math.max(1, Math.min(this.remaining(), 2 * leaseMs)));
     const sentAt = performance.now();
+    let asked: Promise<AcquireReply>;
     try {
-      const reply = await backend.acquire({ id: this.id, capacity, leaseMs, waitMs, permits: this.permits });
-      if (this.busy()) return;
-      if (reply.status === 'held') return void this.confirm(sentAt + reply.leaseLeft, reply.fencingToken);
-      if (reply.now !== undefined) this.clockPair = { sentAt, storeNow: reply.now };
-      if (this.lookAgainAfter) {
-        this.lookAgainAfter = false;
-        return void this.attempt();
-      }
-      this.arm(reply.retryIn);
+      asked = backend.acquire({ id: this.id, capacity, leaseMs, waitMs, permits: this.permits });
     } catch (error) {
-      if (this.busy()) return;
-      // Queued already, and Redis only briefly away (a failover): the entry waits in Redis
-      // for up to two lease periods, so look again soon rather than give up the place.
-      if (error instanceof BreakerOpenError && this.queued && this.remaining() > 0) return this.arm(BREAKER_RETRY_MS);
-      this.fail(error);
-      this.releaseAfterFailure();
+      asked = Promise.reject(error);
     }
+    asked.then(
+      (reply) => {
+        try {
+          this.answered(reply, sentAt);
+        } catch (error) {
+          this.attemptFailed(error);
+        }
+      },
+      (error: unknown) => this.attemptFailed(error),
+    );
+  }
+
+  private answered(reply: AcquireReply, sentAt: number): void {
+    if (this.busy()) return;
+    if (reply.status === 'held') return void this.confirm(sentAt + reply.leaseLeft, reply.fencingToken);
+    if (reply.now !== undefined) this.clockPair = { sentAt, storeNow: reply.now };
+    if (this.lookAgainAfter) {
+      this.lookAgainAfter = false;
+      return this.attempt();
+    }
+    this.arm(reply.retryIn);
+  }
+
+  private attemptFailed(error: unknown): void {
+    if (this.busy()) return;
+    // Queued already, and Redis only briefly away (a failover): the entry waits in Redis
+    // for up to two lease periods, so look again soon rather than give up the place.
+    if (error instanceof BreakerOpenError && this.queued && this.remaining() > 0) return this.arm(BREAKER_RETRY_MS);
+    this.fail(error);
+    this.releaseAfterFailure();
   }
 
   /** The call may still reach Redis later; make sure it leaves no slot behind. */
@@ -141,7 +163,7 @@ export class SemaphoreWait implements OpenWait {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.remaining() <= 0) void this.giveUp('timeout');
-      else void this.attempt();
+      else this.attempt();
     }, Math.max(0, delay));
   }
 
@@ -152,7 +174,7 @@ export class SemaphoreWait implements OpenWait {
     if (this.timer === undefined) return void (this.lookAgainAfter = true);
     clearTimeout(this.timer);
     this.timer = undefined;
-    void this.attempt();
+    this.attempt();
   }
 
   /** The lease end is on the store's clock; either part is unknown from a store (or script) that does not say. */
@@ -171,11 +193,16 @@ export class SemaphoreWait implements OpenWait {
    * a fresh token. A lease found gone means the waiter holds nothing: it queues again
    * while its maxSleep allows.
    */
-  private async confirm(leaseEndsAt: number, fencingToken: bigint | undefined, whileLeaving = false): Promise<void> {
-    const { backend, capacity, leaseMs, name } = this.semaphore;
-    if (fencingToken !== undefined && leaseEndsAt - performance.now() >= renewalPeriod(leaseMs)) {
+  private confirm(leaseEndsAt: number, fencingToken: bigint | undefined, whileLeaving = false): Promise<void> | void {
+    // The common case, settled at once: the grant came straight back to the acquire call.
+    if (fencingToken !== undefined && leaseEndsAt - performance.now() >= renewalPeriod(this.semaphore.leaseMs)) {
       return this.finish({ leaseEndsAt, fencingToken });
     }
+    return this.reconfirm(whileLeaving);
+  }
+
+  private async reconfirm(whileLeaving: boolean): Promise<void> {
+    const { backend, capacity, leaseMs, name } = this.semaphore;
     clearTimeout(this.timer);
     this.timer = undefined;
     this.confirming = true;
@@ -195,7 +222,7 @@ export class SemaphoreWait implements OpenWait {
     if (this.settled || (this.leaving && !whileLeaving)) return;
     if (reply.status === 'held') return this.finish({ leaseEndsAt: sentAt + reply.leaseLeft, fencingToken: reply.fencingToken });
     if (whileLeaving || this.remaining() <= 0) return this.fail(new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'));
-    void this.attempt();
+    this.attempt();
   }
 
   private giveUp(reason: 'timeout' | 'abort' | 'close', error?: Error): Promise<void> {

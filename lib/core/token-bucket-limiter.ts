@@ -172,15 +172,26 @@ export class TokenBucketLimiter {
     signal?.throwIfAborted();
     const { wait } = await this.reserve(tokens, options);
     // A reservation can lie further ahead than one Node timer reaches (maxSleep Infinity).
-    await sleepFor(wait, signal);
+    if (wait > 0) await sleepFor(wait, signal);
+    else signal?.throwIfAborted();
     return Math.round(performance.now() - startedAt);
   }
 
-  /** Takes `tokens` only if they exist now; never waits and reserves nothing otherwise. */
-  async tryTake(tokens = 1): Promise<TryTakeResult> {
-    const reply = await this.takeFromStore(this.validTokens(tokens), 0);
-    const allowed = reply.reserved || this.shadow;
-    return { allowed, remaining: Math.max(0, reply.tokens), retryAfter: allowed ? 0 : reply.wait, fullIn: reply.fullIn };
+  /**
+   * Takes `tokens` only if they exist now; never waits and reserves nothing otherwise.
+   * Not an async function, for the same reason as takeFromStore; a wrong `tokens` still rejects.
+   */
+  tryTake(tokens = 1): Promise<TryTakeResult> {
+    let taking: Promise<TakeReply>;
+    try {
+      taking = this.takeFromStore(this.validTokens(tokens), 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return taking.then((reply) => {
+      const allowed = reply.reserved || this.shadow;
+      return { allowed, remaining: Math.max(0, reply.tokens), retryAfter: allowed ? 0 : reply.wait, fullIn: reply.fullIn };
+    });
   }
 
   /**

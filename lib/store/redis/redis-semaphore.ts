@@ -1,6 +1,6 @@
 import type { AcquireReply, CancelReply, SemaphoreBackend, SemaphoreSnapshot } from '../../core/limiter-store';
 import type { GrantListener } from './grant-listener';
-import { numbers, type ScriptRunner } from './script-runner';
+import type { ScriptRunner } from './script-runner';
 
 /**
  * A semaphore stored in Redis keys sharing one hash tag (lua/semaphore-*.lua): holders,
@@ -17,22 +17,15 @@ export function redisSemaphore(
   const [holders, queue, waiters, arrivals, weights] = ['holders', 'queue', 'waiters', 'arrivals', 'weights'].map((k) => `${base}:${k}`);
   const all = [holders, queue, waiters, arrivals, weights];
   return {
-    acquire: async ({ id, capacity, leaseMs, waitMs, permits = 1 }): Promise<AcquireReply> => {
+    // acquire and release run on every admission: the replies are read by the runner, in place.
+    acquire: ({ id, capacity, leaseMs, waitMs, permits = 1 }) => {
       // Only a queued waiter is sent anything: it listened (see SemaphoreWait) before it asks.
       const { channel, how } = grants.route(channels.plain, channels.sharded);
-      const reply = await scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how]);
-      // Held: the fencing token alone (a string with stringNumbers), for a whole lease.
-      if (!Array.isArray(reply)) return { status: 'held', leaseLeft: leaseMs, fencingToken: BigInt(reply as number | string) };
-      const [status, ms, now] = numbers(reply);
-      return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now };
+      return scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how], (reply) => acquireReply(reply, leaseMs));
     },
-    release: async (id, capacity, permits = 1) =>
-      Number(await scripts.run('semaphoreRelease', all, [id, capacity, permits])) === 1,
-    renew: async (id, leaseMs) => Number(await scripts.run('semaphoreRenew', [holders, weights], [id, leaseMs])) === 1,
-    cancel: async (id): Promise<CancelReply> => {
-      const reply = Number(await scripts.run('semaphoreCancel', [holders, queue, waiters], [id]));
-      return reply === 1 ? 'held' : reply === 0 ? 'dequeued' : 'absent';
-    },
+    release: (id, capacity, permits = 1) => scripts.run('semaphoreRelease', all, [id, capacity, permits], isOne),
+    renew: (id, leaseMs) => scripts.run('semaphoreRenew', [holders, weights], [id, leaseMs], isOne),
+    cancel: (id) => scripts.run('semaphoreCancel', [holders, queue, waiters], [id], cancelReply),
     inspect: async (): Promise<SemaphoreSnapshot> => {
       const [live, waiting] = (await scripts.run('semaphoreInspect', [holders, queue, waiters, weights], [])) as [
         string[],
@@ -47,4 +40,24 @@ export function redisSemaphore(
       return { ready: listening.ready && scripts.bounded(listening.ready), stop: listening.stop };
     },
   };
+}
+
+/** semaphore-acquire's reply: {1, lease left, fencing token}, or {0 queued / -1 refused, retry hint, server now}. */
+function acquireReply(reply: unknown, leaseMs: number): AcquireReply {
+  // Held: the fencing token alone, for a whole lease. Number()/BigInt(): a client made with
+  // stringNumbers hands integers over as strings.
+  if (!Array.isArray(reply)) return { status: 'held', leaseLeft: leaseMs, fencingToken: BigInt(reply as number | string) };
+  const parts = reply as Array<number | string>;
+  const status = Number(parts[0]);
+  const ms = Number(parts[1]);
+  return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now: parts[2] === undefined ? undefined : Number(parts[2]) };
+}
+
+function isOne(reply: unknown): boolean {
+  return Number(reply) === 1;
+}
+
+function cancelReply(reply: unknown): CancelReply {
+  const state = Number(reply);
+  return state === 1 ? 'held' : state === 0 ? 'dequeued' : 'absent';
 }

@@ -43,11 +43,21 @@ export class ScriptRunner {
     private readonly breaker?: () => Breaker,
   ) {}
 
-  run(name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
-    const breaker = this.breaker?.();
-    const gate = ALWAYS_SENT.has(name) ? undefined : breaker?.admit();
-    if (typeof gate === 'string') return refusedSoon(this.breakerOpen(gate));
-    return this.settle(this.connection.runScript(script(name), keys, args), name, breaker, gate === PROBE);
+  /**
+   * Runs the script `name`, and gives its reply through `read` (as it comes when absent).
+   * Reading the reply here, in the one callback every answer goes through anyway, spares
+   * each store call a promise and an async frame of its own: this is the hot path.
+   */
+  run<T = unknown>(name: ScriptName, keys: string[], args: Array<string | number>, read?: (reply: unknown) => T): Promise<T> {
+    try {
+      const breaker = this.breaker?.();
+      const gate = ALWAYS_SENT.has(name) ? undefined : breaker?.admit();
+      if (typeof gate === 'string') return refusedSoon(this.breakerOpen(gate));
+      return this.settle(this.connection.runScript(script(name), keys, args), name, breaker, gate === PROBE, read);
+    } catch (error) {
+      // As from the async functions that called this before: a failure to send is a rejection.
+      return Promise.reject(error);
+    }
   }
 
   /**
@@ -64,26 +74,38 @@ export class ScriptRunner {
       call.catch(() => undefined);
       return refusedSoon(this.breakerOpen(gate));
     }
-    return this.settle(call, operation, breaker, gate === PROBE);
+    return this.settle<T>(call, operation, breaker, gate === PROBE);
   }
 
-  private settle<T>(call: Promise<T>, operation: Operation, breaker: Breaker | undefined, probe: boolean): Promise<T> {
+  private settle<T>(
+    call: Promise<unknown>,
+    operation: Operation,
+    breaker: Breaker | undefined,
+    probe: boolean,
+    read?: (reply: unknown) => T,
+  ): Promise<T> {
     const { name, commandTimeout } = this.ref;
-    // One promise and one timer per call: this wraps every command on the hot path.
+    // This wraps every command on the hot path: one promise, and a place in the one deadline
+    // queue of its commandTimeout rather than a timer of its own.
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const deadline = expireAfter(commandTimeout, () => {
         const reason = `no answer within commandTimeout ${commandTimeout} ms`;
         breaker?.failed(reason, probe);
         reject(new RedisUnavailableError(name, new Error(reason), undefined, this.kind));
-      }, commandTimeout);
+      });
       call.then(
         (value) => {
-          clearTimeout(timer);
+          deadline.settled();
           breaker?.answered();
-          resolve(value);
+          if (!read) return resolve(value as T);
+          try {
+            resolve(read(value));
+          } catch (error) {
+            reject(error);
+          }
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          deadline.settled();
           const failure = error instanceof RedisUnavailableError ? error : this.failure(operation, error);
           if (!breaker) return reject(failure);
           if (isOutage(failure)) breaker.failed(reasonOf(failure), probe);
@@ -189,4 +211,106 @@ export function numbers(reply: unknown): number[] {
  */
 function refusedSoon(error: Error): Promise<never> {
   return new Promise((_, reject) => setImmediate(reject, error));
+}
+
+/** A call in flight, as its commandTimeout sees it. */
+interface Deadline {
+  /** The call got its answer (or its error) in time: it will not expire. Idempotent. */
+  settled(): void;
+}
+
+/**
+ * The deadlines of every call in flight with one commandTimeout, kept by one timer instead
+ * of a timer per call: arming and clearing a Node timer (whose list of that duration is
+ * made and dropped again when it is the only one) was the largest part of what the library
+ * itself spent on a call. Calls sent later expire later, so the deadlines form a FIFO and
+ * the timer waits for the oldest one still in flight. The timer holds the process open
+ * while a call is in flight, as a timer per call did, and not once they have all settled.
+ */
+class DeadlineQueue {
+  private head?: Entry;
+  private tail?: Entry;
+  /** Entries not yet settled nor expired. */
+  private live = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  add(expire: () => void): Deadline {
+    const entry = new Entry(this, performance.now() + this.timeoutMs, expire);
+    if (this.tail) this.tail.next = entry;
+    else this.head = entry;
+    this.tail = entry;
+    this.live += 1;
+    if (!this.timer) this.arm(this.timeoutMs);
+    else if (this.live === 1) this.timer.ref();
+    return entry;
+  }
+
+  settledEntry(entry: Entry): void {
+    entry.expire = undefined;
+    this.live -= 1;
+    // In the common case the call that settles is the oldest: drop it at once.
+    this.dropSettled();
+    if (this.live === 0) this.timer?.unref();
+  }
+
+  private dropSettled(): void {
+    while (this.head && this.head.expire === undefined) this.head = this.head.next;
+    if (!this.head) this.tail = undefined;
+  }
+
+  private arm(delay: number): void {
+    // Whole ms, rounded up: never early, and timers of one duration share Node's list for it.
+    this.timer = setTimeout(() => this.sweep(), Math.max(1, Math.ceil(delay)));
+    if (this.live === 0) this.timer.unref();
+  }
+
+  private sweep(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    while (this.head && (this.head.expire === undefined || this.head.at <= now)) {
+      const entry = this.head;
+      this.head = entry.next;
+      if (!this.head) this.tail = undefined;
+      const expire = entry.expire;
+      if (expire) {
+        entry.expire = undefined;
+        this.live -= 1;
+        expire();
+      }
+    }
+    // An expiry's listeners may have sent a call meanwhile, and armed the timer for it.
+    if (this.head && !this.timer) this.arm(this.head.at - performance.now());
+    if (!this.head && !this.timer && queues.get(this.timeoutMs) === this) queues.delete(this.timeoutMs);
+  }
+}
+
+class Entry implements Deadline {
+  next?: Entry;
+
+  constructor(
+    private readonly queue: DeadlineQueue,
+    /** performance.now() at which the call expires. */
+    readonly at: number,
+    /** What expiring does; undefined once settled or expired. */
+    public expire: (() => void) | undefined,
+  ) {}
+
+  settled(): void {
+    if (this.expire !== undefined) this.queue.settledEntry(this);
+  }
+}
+
+/** One queue per commandTimeout in use; a queue left empty when its timer fires is dropped. */
+const queues = new Map<number, DeadlineQueue>();
+
+/**
+ * Calls `expire` once `timeoutMs` have passed, unless the returned deadline is settled first.
+ * Never early; at most about a millisecond late, as a timer of its own would be.
+ */
+function expireAfter(timeoutMs: number, expire: () => void): Deadline {
+  let queue = queues.get(timeoutMs);
+  if (!queue) queues.set(timeoutMs, (queue = new DeadlineQueue(timeoutMs)));
+  return queue.add(expire);
 }
