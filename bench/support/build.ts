@@ -21,13 +21,7 @@ export function buildBefore(commit: string = BEFORE_EVENTS): string {
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
   const archive = execFileSync('git', ['archive', commit, 'lib', 'lua', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], { cwd: repoRoot });
   execFileSync('tar', ['-x', '-C', path.join(dir, 'src')], { input: archive });
-  const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  // prettier-ignore
-  execFileSync(process.execPath, [
-    tsc, '-p', path.join(dir, 'src', 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist'),
-    '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false',
-  ], { stdio: 'inherit' });
-  fs.symlinkSync(path.join(dir, 'src', 'lua'), path.join(dir, 'lua'));
+  buildInto(dir, path.join(dir, 'src'));
   fs.copyFileSync(path.join(dir, 'src', 'package.json'), path.join(dir, 'package.json'));
   return dir;
 }

@@ -6,20 +6,22 @@ import * as path from 'node:path';
 const repoRoot = path.resolve(__dirname, '..', '..');
 
 /**
- * `dir` must lie inside the repository, so that the build finds node_modules. Returns the
- * dist folder, which `require` takes as the package's entry. No declarations or maps: what
- * runs is all a test or the bench needs.
+ * `dir` must lie inside the repository, so that the build finds node_modules. `source` is
+ * the folder holding lib/, lua/ and tsconfig.build.json: the working tree, or an older
+ * commit's files extracted (bench/support/build.ts). Returns the dist folder, which
+ * `require` takes as the package's entry. No declarations or maps: what runs is all a test
+ * or the bench needs.
  */
-export function buildLibrary(dir: string): string {
-  fs.rmSync(dir, { recursive: true, force: true });
+export function buildLibrary(dir: string, source: string = repoRoot): string {
+  for (const built of ['dist', 'lua']) fs.rmSync(path.join(dir, built), { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   // prettier-ignore
   execFileSync(process.execPath, [
-    tsc, '-p', 'tsconfig.build.json', '--outDir', path.join(dir, 'dist'),
+    tsc, '-p', path.join(source, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist'),
     '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false',
-  ], { cwd: repoRoot, stdio: 'inherit' });
+  ], { stdio: 'inherit' });
   // lua-scripts.ts finds the scripts three levels above dist/store/redis.
-  fs.symlinkSync(path.join(repoRoot, 'lua'), path.join(dir, 'lua'));
+  fs.symlinkSync(path.join(source, 'lua'), path.join(dir, 'lua'));
   return path.join(dir, 'dist');
 }
