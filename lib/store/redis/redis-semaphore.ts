@@ -1,6 +1,6 @@
 import type { AcquireReply, CancelReply, SemaphoreBackend, SemaphoreSnapshot } from '../../core/limiter-store';
 import type { GrantListener } from './grant-listener';
-import type { ScriptRunner } from './script-runner';
+import { numbers, type ScriptRunner } from './script-runner';
 
 /**
  * A semaphore stored in Redis keys sharing one hash tag (lua/semaphore-*.lua): holders,
@@ -42,15 +42,12 @@ export function redisSemaphore(
   };
 }
 
-/** semaphore-acquire's reply: {1, lease left, fencing token}, or {0 queued / -1 refused, retry hint, server now}. */
+/** semaphore-acquire's reply: the fencing token alone when held, else {0 queued / -1 refused, retry hint, server now}. */
 function acquireReply(reply: unknown, leaseMs: number): AcquireReply {
-  // Held: the fencing token alone, for a whole lease. Number()/BigInt(): a client made with
-  // stringNumbers hands integers over as strings.
+  // Held for a whole lease. BigInt() takes the string a client made with stringNumbers gives.
   if (!Array.isArray(reply)) return { status: 'held', leaseLeft: leaseMs, fencingToken: BigInt(reply as number | string) };
-  const parts = reply as Array<number | string>;
-  const status = Number(parts[0]);
-  const ms = Number(parts[1]);
-  return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now: parts[2] === undefined ? undefined : Number(parts[2]) };
+  const [status, ms, now] = numbers(reply);
+  return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now };
 }
 
 function isOne(reply: unknown): boolean {

@@ -22,7 +22,7 @@ export function ioredisConnection(client: IoredisClient, connectionOf: (client: 
   const cluster = client.isCluster ? (client as Cluster) : undefined;
   return {
     isCluster: client.isCluster,
-    shardedPubSub: client.isCluster === true && shardedSubscribersWork(client as Cluster),
+    shardedPubSub: cluster !== undefined && shardedSubscribersWork(cluster),
     /**
      * defineCommand makes ioredis send EVALSHA and fall back to EVAL on NOSCRIPT (after a
      * restart or SCRIPT FLUSH), on a Redis or a Cluster alike.
