@@ -1,25 +1,84 @@
-import type { Redis } from 'ioredis';
+import { connect, type Socket } from 'node:net';
 import { masters, type RedisClient } from './redis-targets';
 
 /**
  * Records every command any client sends that mentions `needle` (e.g. an encoded limiter
  * name), via MONITOR on every master. Counts only our limiter's traffic, even while
  * other test files share the servers.
+ *
+ * MONITOR is read from a plain socket, not ioredis's `monitor()`: ioredis enters monitoring
+ * mode a microtask after MONITOR's +OK, so a monitored line arriving in the same packet
+ * (likely on a busy shared server) is taken for a reply to nothing and raised as an
+ * unhandled "Command queue state error" — and the line is lost, which would let a
+ * "sends nothing" check pass by accident.
  */
 export async function watchCommands(client: RedisClient, needle: string) {
   const seen: string[][] = [];
-  const monitors: Redis[] = await Promise.all(
-    (await masters(client)).map(async (node) => {
-      const monitor = await node.monitor();
-      monitor.on('monitor', (_time: string, args: string[]) => {
+  const sockets = await Promise.all(
+    (await masters(client)).map(({ options }) => {
+      if (options.tls) throw new Error('watchCommands: MONITOR over TLS is not supported');
+      return monitorServer(options.host ?? '127.0.0.1', options.port ?? 6379, (args) => {
         if (args.some((arg) => arg.includes(needle))) seen.push(args);
       });
-      return monitor;
     }),
   );
   return {
     commands: () => [...seen],
     reset: () => void seen.splice(0),
-    stop: async () => void (await Promise.all(monitors.map((m) => m.disconnect()))),
+    stop: async () => {
+      await Promise.all(sockets.map((socket) => new Promise<void>((done) => socket.end(() => done()))));
+    },
   };
+}
+
+/** Resolves once MONITOR answered +OK; every later line goes to `onCommand`. */
+function monitorServer(host: string, port: number, onCommand: (args: string[]) => void): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    let buffered = '';
+    let monitoring = false;
+    socket.setEncoding('latin1');
+    socket.once('error', reject);
+    socket.on('connect', () => socket.write('MONITOR\r\n'));
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      let end: number;
+      while ((end = buffered.indexOf('\r\n')) >= 0) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (!monitoring) {
+          if (line !== '+OK') return reject(new Error(`MONITOR refused: ${line}`));
+          monitoring = true;
+          resolve(socket);
+        } else if (line.startsWith('+')) {
+          onCommand(monitoredArgs(line));
+        }
+      }
+    });
+  });
+}
+
+/** `+1700000000.123456 [0 127.0.0.1:5000] "EVALSHA" "ab\"c"` → ['EVALSHA', 'ab"c'] (sdscatrepr quoting). */
+export function monitoredArgs(line: string): string[] {
+  const args: string[] = [];
+  let i = line.indexOf('] ');
+  if (i < 0) return args;
+  i += 2;
+  while (i < line.length) {
+    if (line[i] !== '"') { i++; continue; }
+    let arg = '';
+    for (i++; i < line.length && line[i] !== '"'; i++) {
+      if (line[i] !== '\\') { arg += line[i]; continue; }
+      const next = line[++i];
+      if (next === 'x') {
+        arg += String.fromCharCode(parseInt(line.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else {
+        arg += ({ n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' } as Record<string, string>)[next] ?? next;
+      }
+    }
+    args.push(arg);
+    i++;
+  }
+  return args;
 }
