@@ -14,6 +14,7 @@ export type {
   AdmitEvent,
   RefuseEvent,
   WaitEvent,
+  CancelEvent,
   ReleaseEvent,
   LeaseLostEvent,
   RedisErrorEvent,

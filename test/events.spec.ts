@@ -99,6 +99,42 @@ describe.each(storeTargets)('Events on $name', (target) => {
     expect([...seen.admit, ...seen.wait, ...seen.refuse, ...seen.release].every((e) => e.permits === 1 && e.tokens === undefined)).toBe(true);
   });
 
+
+  it('ends a wait its signal aborts with cancel: a queued semaphore call, and a token bucket call asleep for its tokens', async () => {
+    const semName = uniqueName('ev-cancel-sem');
+    const semaphore = new SemaphoreLimiter(store, { name: semName, key: SECRET, capacity: 1, maxSleep: 30_000 });
+    const held = await semaphore.acquire();
+    const leaving = new AbortController();
+    const queued = semaphore.acquire({ permits: 1, signal: leaving.signal }).catch((e: unknown) => e);
+    await sleep(100);
+    leaving.abort(new Error('client left'));
+    expect(await queued).toEqual(new Error('client left'));
+    await held.release();
+
+    const bucketName = uniqueName('ev-cancel-bucket');
+    const bucket = new TokenBucketLimiter(store, { name: bucketName, key: SECRET, capacity: 1, refillFrequency: 30_000, maxSleep: 60_000 });
+    await bucket.take();
+    const sleeping = new AbortController();
+    const asleep = bucket.take(1, { signal: sleeping.signal }).catch((e: unknown) => e);
+    await sleep(100);
+    sleeping.abort(new Error('gave up'));
+    expect(await asleep).toEqual(new Error('gave up'));
+
+    const sem = events.of(semName);
+    expect(sem.wait).toHaveLength(1);
+    expect(sem.cancel).toHaveLength(1);
+    expect(sem.admit).toHaveLength(1); // the holder's only
+    expect(sem.refuse).toHaveLength(0);
+    expect(sem.cancel[0]).toMatchObject({ kind: 'semaphore', permits: 1, shadow: false });
+    expect(sem.cancel[0].waitedMs).toBeGreaterThanOrEqual(90);
+    const buck = events.of(bucketName);
+    expect(buck.wait).toHaveLength(1);
+    expect(buck.cancel).toHaveLength(1);
+    expect(buck.cancel[0]).toMatchObject({ kind: 'token-bucket', tokens: 1 });
+    expect(buck.cancel[0].waitedMs).toBeGreaterThanOrEqual(90);
+    expect(buck.cancel[0].waitedMs).toBeLessThan(buck.wait[0].maxWaitMs);
+    expect(JSON.stringify([...sem.cancel, ...buck.cancel])).not.toContain(SECRET);
+  });
   it('in shadow mode admits every call of a bucket of 2 and reports exactly 3 of 5 as would-be refusals', async () => {
     const name = uniqueName('ev-shadow');
     const bucket = new TokenBucketLimiter(store, { name, mode: 'shadow', capacity: 2, refillFrequency: 60_000, maxSleep: 0 });

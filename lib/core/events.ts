@@ -19,6 +19,8 @@ export const CHANNEL_NAMES = {
   refuse: 'nestjs-limiters:refuse',
   /** A call starts waiting: queued for a slot, or sleeping until its tokens exist. */
   wait: 'nestjs-limiters:wait',
+  /** A waiting call stopped waiting because its signal aborted (the caller gave up, the client left). */
+  cancel: 'nestjs-limiters:cancel',
   /** A permit was given back after `heldMs`. */
   release: 'nestjs-limiters:release',
   /** A permit's lease could not be kept: its signal aborted. */
@@ -74,6 +76,16 @@ export interface WaitEvent extends LimitEvent, Amount {
   maxWaitMs: number;
 }
 
+/**
+ * Ends a `wait` that neither an admit nor a refusal ends: the call's signal aborted. A
+ * semaphore call cancelled in the queue got no slot; a token bucket's call had its tokens
+ * reserved (its admit was published then) and they stay spent.
+ */
+export interface CancelEvent extends LimitEvent, Amount {
+  /** Ms the call waited before it gave up. */
+  waitedMs: number;
+}
+
 export interface ReleaseEvent extends LimitEvent, Amount {
   heldMs: number;
 }
@@ -117,6 +129,7 @@ export interface LimitEvents {
   admit: AdmitEvent;
   refuse: RefuseEvent;
   wait: WaitEvent;
+  cancel: CancelEvent;
   release: ReleaseEvent;
   leaseLost: LeaseLostEvent;
   redisError: RedisErrorEvent;

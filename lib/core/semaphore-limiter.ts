@@ -104,7 +104,7 @@ export class SemaphoreLimiter implements PermitSource {
       publish('admit', () => ({ ...this.identity, permits, waitedMs: performance.now() - startedAt }));
       return permit;
     } catch (error) {
-      this.publishFailure(error, performance.now() - startedAt, permits);
+      this.publishFailure(error, performance.now() - startedAt, permits, signal);
       throw error;
     }
   }
@@ -132,12 +132,14 @@ export class SemaphoreLimiter implements PermitSource {
     return permit;
   }
 
-  /** The event of a call that got no permit: refused by the limit, or Redis could not be asked. */
-  private publishFailure(error: unknown, waitedMs: number, permits: number): void {
+  /** The event of a call that got no permit: refused by the limit, Redis could not be asked, or it gave up. */
+  private publishFailure(error: unknown, waitedMs: number, permits: number, signal?: AbortSignal): void {
     if (error instanceof MaxSleepExceededError) {
       publish('refuse', () => ({ ...this.identity, permits, reason: 'limit', waitedMs }));
     } else if (error instanceof RedisUnavailableError) {
       publishRedisError(this.identity, error);
+    } else if (signal?.aborted && error === signal.reason) {
+      publish('cancel', () => ({ ...this.identity, permits, waitedMs }));
     }
   }
 

@@ -172,9 +172,24 @@ export class TokenBucketLimiter {
     signal?.throwIfAborted();
     const { wait } = await this.reserve(tokens, options);
     // A reservation can lie further ahead than one Node timer reaches (maxSleep Infinity).
-    if (wait > 0) await sleepFor(wait, signal);
+    if (wait > 0) await this.sleepForTokens(wait, tokens, signal);
     else signal?.throwIfAborted();
     return Math.round(performance.now() - startedAt);
+  }
+
+  /**
+   * @internal Sleeps `wait` ms for `tokens` reserved, as take() and the Nest pipeline do.
+   * A sleep its signal ends publishes `cancel`, so the `wait` published with the
+   * reservation has an end a subscriber sees before `wait` ms are up.
+   */
+  async sleepForTokens(wait: number, tokens: number, signal?: AbortSignal): Promise<void> {
+    const startedAt = performance.now();
+    try {
+      await sleepFor(wait, signal);
+    } catch (error) {
+      if (signal?.aborted) publish('cancel', () => ({ ...this.identity, tokens, waitedMs: performance.now() - startedAt }));
+      throw error;
+    }
   }
 
   /**

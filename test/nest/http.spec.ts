@@ -1,8 +1,9 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { Controller, Get, Headers, Injectable, Param, ParseIntPipe, StreamableFile, UseGuards, type PipeTransform } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { TokenBucketLimiter } from '../../lib';
+import { CHANNEL_NAMES, TokenBucketLimiter, type CancelEvent } from '../../lib';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { TokenBucketGuard } from '../../lib/nest/transport/token-bucket.guard';
@@ -231,6 +232,19 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         expect(counters.downloads.peak).toBe(1);
       }));
 
+    /** The `cancel` events published while `body` runs. */
+    async function cancelsDuring(body: (seen: CancelEvent[]) => Promise<void>): Promise<CancelEvent[]> {
+      const seen: CancelEvent[] = [];
+      const listener = (message: unknown) => void seen.push(message as CancelEvent);
+      diagnosticsChannel.subscribe(CHANNEL_NAMES.cancel, listener);
+      try {
+        await body(seen);
+      } finally {
+        diagnosticsChannel.unsubscribe(CHANNEL_NAMES.cancel, listener);
+      }
+      return seen;
+    }
+
     it('takes a request whose client left out of the queue, and never runs its handler', () =>
       run(async (app) => {
         const server = app.getHttpServer();
@@ -239,9 +253,13 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         await waitUntil('the first request runs', () => counters.queuedRuns === 1);
         const leaving = requestThatLeaves(app, '/queued/0');
         await waitUntil('the second request queues', async () => (await queue.state()).waiters.length === 1);
-        expect(await leaving.leave()).toBe('aborted');
-        // Well before the first one ends and would have handed it the slot.
-        await waitUntil('the queue is empty', async () => (await queue.state()).waiters.length === 0, 500);
+        const cancels = await cancelsDuring(async () => {
+          expect(await leaving.leave()).toBe('aborted');
+          // Well before the first one ends and would have handed it the slot.
+          await waitUntil('the queue is empty', async () => (await queue.state()).waiters.length === 0, 500);
+        });
+        // Its wait ends with a cancel, so the queue gauge and the board do not keep counting it.
+        expect(cancels).toEqual([expect.objectContaining({ name: 'queued', kind: 'semaphore', permits: 1 })]);
         expect((await holding).status).toBe(200);
         await sleep(100);
         expect(counters.queuedRuns).toBe(1);
@@ -255,7 +273,11 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         const startedAt = performance.now();
         const leaving = requestThatLeaves(app, '/paced');
         await sleep(200);
-        expect(await leaving.leave()).toBe('aborted');
+        const cancels = await cancelsDuring(async (seen) => {
+          expect(await leaving.leave()).toBe('aborted');
+          await waitUntil('its sleep ends', () => seen.length > 0, 500);
+        });
+        expect(cancels).toEqual([expect.objectContaining({ kind: 'token-bucket', tokens: 1 })]);
         // Past the refill its token was reserved for (under 1 s after the first request).
         await sleep(1_300 - (performance.now() - startedAt));
         expect(counters.pacedRuns).toBe(1);

@@ -195,6 +195,44 @@ describe.each(targets)('Metrics on $name', (target) => {
     expect(await value(METRIC_NAMES.requests, 'm-sleep', { 'limiters.result': 'admitted' })).toBe(3);
   });
 
+  it('takes a call that gives up waiting off the queue gauge at once: a queued semaphore call counted cancelled, a bucket sleeper early', async () => {
+    const { meterProvider, value } = meters();
+    const limiters = await context({
+      metrics: { meterProvider },
+      semaphores: { 'm-cancel-sem': { capacity: 1, maxSleep: 30_000 } },
+      tokenBuckets: { 'm-cancel-bucket': { capacity: 1, refillFrequency: 30_000, maxSleep: 60_000 } },
+    });
+    const semaphore = limiters.getSemaphore('m-cancel-sem');
+    const holder = await semaphore.acquire();
+    const leaving = [new AbortController(), new AbortController()];
+    const queued = leaving.map((c) => semaphore.acquire({ signal: c.signal }).catch((e: unknown) => e));
+    const bucket = limiters.getTokenBucket('m-cancel-bucket');
+    await bucket.take();
+    const sleeping = new AbortController();
+    const asleep = bucket.take(1, { signal: sleeping.signal }).catch((e: unknown) => e);
+    await sleep(150);
+    expect(await value(METRIC_NAMES.queueWaiting, 'm-cancel-sem')).toBe(2);
+    expect(await value(METRIC_NAMES.queueWaiting, 'm-cancel-bucket')).toBe(1);
+
+    leaving[0].abort(new Error('left'));
+    await queued[0];
+    expect(await value(METRIC_NAMES.queueWaiting, 'm-cancel-sem')).toBe(1);
+    leaving[1].abort(new Error('left'));
+    sleeping.abort(new Error('left'));
+    await Promise.all([...queued, asleep]);
+    // Long before the bucket's 30 s sleep would have ended.
+    expect(await value(METRIC_NAMES.queueWaiting, 'm-cancel-sem')).toBe(0);
+    expect(await value(METRIC_NAMES.queueWaiting, 'm-cancel-bucket')).toBe(0);
+    expect(await value(METRIC_NAMES.requests, 'm-cancel-sem', { 'limiters.result': 'cancelled' })).toBe(2);
+    expect(await value(METRIC_NAMES.waitDuration, 'm-cancel-sem', { 'limiters.result': 'cancelled' })).toBe(2);
+    expect(await value(METRIC_NAMES.requests, 'm-cancel-sem')).toBe(3); // the holder's admit, and the two
+    // The bucket's call was admitted with its reservation; giving up does not count it again.
+    expect(await value(METRIC_NAMES.requests, 'm-cancel-bucket', { 'limiters.result': 'admitted' })).toBe(2);
+    expect(await value(METRIC_NAMES.requests, 'm-cancel-bucket')).toBe(2);
+    expect(await value(METRIC_NAMES.leasesActive, 'm-cancel-sem')).toBe(1);
+    await holder.release();
+  });
+
   it('reports the tokens left in a registered bucket at each collection', async () => {
     const { meterProvider, value } = meters();
     const limiters = await context({ metrics: { meterProvider }, tokenBuckets: { 'm-left': { capacity: 5, ...minute } } });

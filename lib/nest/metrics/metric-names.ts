@@ -26,13 +26,13 @@ export const METRIC_ATTRIBUTES = {
   name: 'limiters.name',
   /** 'semaphore' or 'token-bucket'. */
   kind: 'limiters.kind',
-  /** 'admitted' or 'refused'. */
+  /** 'admitted', 'refused', or 'cancelled' (a semaphore call that gave up in the queue: its signal aborted). */
   result: 'limiters.result',
   /** Why, where the result alone does not say: 'limit', 'shadow', 'redis_unavailable'. */
   reason: 'limiters.reason',
 } as const;
 
-export type MetricResult = 'admitted' | 'refused';
+export type MetricResult = 'admitted' | 'refused' | 'cancelled';
 export type MetricReason = 'limit' | 'shadow' | 'redis_unavailable';
 
 /** What every histogram of waits and holds uses: ASP.NET Core's request-duration buckets, in seconds. */

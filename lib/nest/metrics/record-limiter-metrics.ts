@@ -68,6 +68,15 @@ class PerLimit {
   }
 }
 
+interface Sleeper {
+  /** limitId of its call. */
+  limit: string;
+  /** performance.now() when its call started sleeping. */
+  since: number;
+  timer: NodeJS.Timeout;
+  wake(): void;
+}
+
 function limitId(event: LimitEvent): string {
   return `${event.kind} ${event.name} ${event.keyId ?? ''}`;
 }
@@ -80,7 +89,7 @@ function limitId(event: LimitEvent): string {
  */
 export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOptions = {}): () => void {
   const requests = meter.createCounter(METRIC_NAMES.requests, {
-    description: 'Limited calls decided, by result: admitted or refused.',
+    description: 'Limited calls decided, by result: admitted, refused, or cancelled while queued.',
     unit: '{request}',
   });
   const waitDuration = meter.createHistogram(METRIC_NAMES.waitDuration, {
@@ -116,8 +125,8 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
   const queued = new PerLimit();
   /** Permits whose lease was lost (already counted off) and whose release is still to come. */
   const lost = new PerLimit();
-  /** Token-bucket calls asleep for their tokens: no event marks their waking, a timer does. */
-  const sleepers = new Set<{ timer: NodeJS.Timeout; wake(): void }>();
+  /** Token-bucket calls asleep for their tokens: no event marks their waking, a timer does (or their `cancel`). */
+  const sleepers = new Set<Sleeper>();
 
   /**
    * Whether a semaphore admit or refusal ends a call this process saw queue. Events carry
@@ -158,8 +167,11 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
       }
       // A token bucket's wait is known exactly when it starts: the admit follows at once, the waking is not published.
       waitDuration.record(event.maxWaitMs / 1_000, { ...attributes, [A.result]: 'admitted' });
-      const sleeper = {
+      const sleeper: Sleeper = {
+        limit: limitId(event),
+        since: performance.now(),
         wake: () => {
+          clearTimeout(sleeper.timer);
           sleepers.delete(sleeper);
           queueWaiting.add(-1, attributes);
         },
@@ -167,6 +179,26 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
       };
       sleeper.timer.unref();
       sleepers.add(sleeper);
+    },
+    cancel(event) {
+      if (event.kind === 'semaphore') {
+        // Its wait ends with neither an admit nor a refusal: without this the gauge only grows.
+        count(event, 'cancel', 'cancelled');
+        if (queued.take(event)) {
+          queueWaiting.add(-1, base(event, 'cancel'));
+          waitDuration.record(event.waitedMs / 1_000, { ...base(event, 'cancel'), [A.result]: 'cancelled' });
+        }
+        return;
+      }
+      // A bucket's call was counted admitted with its reservation; only its sleep ends early.
+      // Events carry no call id: the sleeper of this limit that started nearest that call did.
+      const startedAt = performance.now() - event.waitedMs;
+      let nearest: Sleeper | undefined;
+      for (const sleeper of sleepers) {
+        if (sleeper.limit !== limitId(event)) continue;
+        if (!nearest || Math.abs(sleeper.since - startedAt) < Math.abs(nearest.since - startedAt)) nearest = sleeper;
+      }
+      nearest?.wake();
     },
     release(event) {
       leaseDuration.record(event.heldMs / 1_000, base(event, 'release'));

@@ -5,7 +5,6 @@ import { publish } from '../../core/events';
 import { OptionReader } from '../../core/options';
 import type { Permit } from '../../core/permit';
 import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
-import { sleepFor } from '../../core/sleep-for';
 import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
 import { LimiterCache } from '../limiter-cache';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
@@ -182,7 +181,7 @@ export class Admission {
       return this.take(limit, instead, { limiter: instead, amount: tokens, maxSleep }, call, taken, buckets);
     }
     // The signal only when there is a wait to give up: making one costs more than the rest.
-    if (reservation.wait > 0) await sleepFor(reservation.wait, call.giveUp?.signal);
+    if (reservation.wait > 0) await bucket.sleepForTokens(reservation.wait, tokens, call.giveUp?.signal);
     return { limit, limiter: bucket, reservation };
   }
 
