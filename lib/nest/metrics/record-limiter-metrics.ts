@@ -121,7 +121,7 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
   const count = (event: LimitEvent, type: keyof LimitEvents, result: MetricResult, reason?: MetricReason) =>
     requests.add(1, { ...base(event, type), [A.result]: result, ...(reason && { [A.reason]: reason }) });
 
-  /** Semaphore calls of this process that published `wait` and whose admit or refusal is still to come. */
+  /** Semaphore calls of this process that published `wait` and whose admit, refusal or cancel is still to come. */
   const queued = new PerLimit();
   /** Permits whose lease was lost (already counted off) and whose release is still to come. */
   const lost = new PerLimit();
