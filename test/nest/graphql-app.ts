@@ -1,18 +1,20 @@
 /**
  * A real GraphQL app for the specs: @nestjs/graphql code-first (schema in memory) on
  * @nestjs/apollo's driver, Apollo Server 5 mounted on Express 5 by @as-integrations/express5
- * (the driver loads it for the express platform), with LimitersModule on a harness Redis.
- * The GraphQL context is the driver's default, `{ req }`: what an app gets when it
- * configures none.
+ * or on Fastify 5 by @as-integrations/fastify (the driver loads the one for the platform),
+ * with LimitersModule on a harness Redis. The GraphQL context is the driver's default,
+ * `{ req }`, what an app gets when it configures none, unless `graphql.context` says otherwise.
  */
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import type { INestApplication, Provider } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { LimitersModule } from '../../lib/nest/limiters.module';
 import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.interface';
 import type { RedisClient } from '../harness/redis-targets';
+import type { AdapterName } from './limited-app';
 
 export interface GraphqlAppParts {
   redis: RedisClient;
@@ -21,9 +23,11 @@ export interface GraphqlAppParts {
   providers: Provider[];
   /** Driver options on top of the defaults here (a `context` of the app's own, say). */
   graphql?: Partial<ApolloDriverConfig>;
+  /** The HTTP platform; Express by default. */
+  adapter?: AdapterName;
 }
 
-export async function startGraphqlApp({ redis, options, providers, graphql }: GraphqlAppParts): Promise<INestApplication> {
+export async function startGraphqlApp({ redis, options, providers, graphql, adapter = 'express' }: GraphqlAppParts): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       LimitersModule.forRoot({ ...options, redis }),
@@ -31,9 +35,10 @@ export async function startGraphqlApp({ redis, options, providers, graphql }: Gr
     ],
     providers,
   }).compile();
-  const app = moduleRef.createNestApplication();
+  const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
   if (!process.env.LIMITERS_TEST_LOG) app.useLogger(false);
   await app.init();
+  if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 
