@@ -14,7 +14,7 @@ import {
 } from '../lib';
 import { storeTargets } from './harness/store-targets';
 import { uniqueName } from './harness/redis-targets';
-import { sleep } from './harness/timing';
+import { sleep, waitUntil } from './harness/timing';
 import { closeClient } from './harness/connect';
 import { unreachableRedis } from './nest/limited-app';
 
@@ -106,6 +106,7 @@ describe.each(storeTargets)('Events on $name', (target) => {
     const held = await semaphore.acquire();
     const leaving = new AbortController();
     const queued = semaphore.acquire({ permits: 1, signal: leaving.signal }).catch((e: unknown) => e);
+    await waitUntil('the call queues', () => events.of(semName).wait.length === 1);
     await sleep(100);
     leaving.abort(new Error('client left'));
     expect(await queued).toEqual(new Error('client left'));
@@ -116,6 +117,7 @@ describe.each(storeTargets)('Events on $name', (target) => {
     await bucket.take();
     const sleeping = new AbortController();
     const asleep = bucket.take(1, { signal: sleeping.signal }).catch((e: unknown) => e);
+    await waitUntil('the call sleeps', () => events.of(bucketName).wait.length === 1);
     await sleep(100);
     sleeping.abort(new Error('gave up'));
     expect(await asleep).toEqual(new Error('gave up'));

@@ -23,7 +23,7 @@ import {
 } from '../../lib';
 import type { LimitersModuleOptions } from '../../lib';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
-import { sleep } from '../harness/timing';
+import { sleep, waitUntil } from '../harness/timing';
 import { startContext, startHttpApp, unreachableRedis } from './limited-app';
 
 /** A reader the test collects from when it wants to look. */
@@ -210,9 +210,8 @@ describe.each(targets)('Metrics on $name', (target) => {
     await bucket.take();
     const sleeping = new AbortController();
     const asleep = bucket.take(1, { signal: sleeping.signal }).catch((e: unknown) => e);
-    await sleep(150);
-    expect(await value(METRIC_NAMES.queueWaiting, 'm-cancel-sem')).toBe(2);
-    expect(await value(METRIC_NAMES.queueWaiting, 'm-cancel-bucket')).toBe(1);
+    await waitUntil('both semaphore calls queue', async () => (await value(METRIC_NAMES.queueWaiting, 'm-cancel-sem')) === 2);
+    await waitUntil('the bucket call sleeps', async () => (await value(METRIC_NAMES.queueWaiting, 'm-cancel-bucket')) === 1);
 
     leaving[0].abort(new Error('left'));
     await queued[0];
