@@ -103,7 +103,13 @@ function answer(call: HandlerCall, refused: RefusedLimit, cause: Error, http: Ht
     case 'graphql': {
       const { GraphQLError } = optional<typeof import('graphql')>('graphql') ?? {};
       const { message: _, ...extensions } = fields;
-      return GraphQLError ? new GraphQLError(message, { extensions: withoutUndefined(extensions) }) : cause;
+      // With no response to write to (Fastify's default context has no reply), Retry-After
+      // goes through Apollo Server, which sets the headers of an error's `http` extension
+      // on the HTTP answer and leaves the extension out of the body. Only where Apollo
+      // Server is installed: another server would print the extension.
+      const viaApollo = retryAfter !== undefined && !call.response && http.headers && optional('@apollo/server') !== undefined;
+      const head = viaApollo ? { http: { headers: new Map([[RETRY_AFTER.toLowerCase(), String(retryAfter)]]) } } : {};
+      return GraphQLError ? new GraphQLError(message, { extensions: { ...withoutUndefined(extensions), ...head } }) : cause;
     }
     case 'ws': {
       const { WsException } = optional<typeof import('@nestjs/websockets')>('@nestjs/websockets') ?? {};
