@@ -193,9 +193,10 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
       // A bucket's call was counted admitted with its reservation; only its sleep ends early.
       // Events carry no call id: the sleeper of this limit that started nearest that call did.
       const startedAt = performance.now() - event.waitedMs;
+      const limit = limitId(event);
       let nearest: Sleeper | undefined;
       for (const sleeper of sleepers) {
-        if (sleeper.limit !== limitId(event)) continue;
+        if (sleeper.limit !== limit) continue;
         if (!nearest || Math.abs(sleeper.since - startedAt) < Math.abs(nearest.since - startedAt)) nearest = sleeper;
       }
       nearest?.wake();
