@@ -4,13 +4,12 @@
  * probe that gets an answer closes it. Redis is cut off by TCP proxies that go silent
  * (what a partition looks like: no error, only no answer), so commandTimeout really bites.
  */
-import diagnosticsChannel from 'node:diagnostics_channel';
 import type Redis from 'ioredis';
-import { CHANNEL_NAMES, RedisRefusedError, RedisUnavailableError, SemaphoreLimiter, TokenBucketLimiter } from '../lib';
-import type { BreakerCloseEvent, BreakerOpenEvent } from '../lib/core/events';
+import { RedisRefusedError, RedisUnavailableError, SemaphoreLimiter, TokenBucketLimiter } from '../lib';
 import { keySlot } from '../lib/store/redis/key-slot';
 import { limiterKey } from '../lib/store/redis/keys';
 import { useOwnRedis } from './chaos/own-redis';
+import { eventsOfEachTest } from './harness/channel-events';
 import { closeClient } from './harness/connect';
 import { connectAs, createUser, limiterUserRules } from './harness/acl-users';
 import { cutOffClient } from './harness/cut-off-client';
@@ -20,24 +19,6 @@ import { now, sleep } from './harness/timing';
 /** Scheduling on a busy 2-core machine: how late a timer or a reply may be read. */
 const SLACK_MS = 400;
 
-/** Breaker events of this process while a test runs. */
-function recordBreakerEvents(): { opened: BreakerOpenEvent[]; closed: BreakerCloseEvent[] } {
-  const opened: BreakerOpenEvent[] = [];
-  const closed: BreakerCloseEvent[] = [];
-  const onOpen = (m: unknown) => opened.push(m as BreakerOpenEvent);
-  const onClose = (m: unknown) => closed.push(m as BreakerCloseEvent);
-  beforeEach(() => {
-    opened.length = 0;
-    closed.length = 0;
-    diagnosticsChannel.subscribe(CHANNEL_NAMES.breakerOpen, onOpen);
-    diagnosticsChannel.subscribe(CHANNEL_NAMES.breakerClose, onClose);
-  });
-  afterEach(() => {
-    diagnosticsChannel.unsubscribe(CHANNEL_NAMES.breakerOpen, onOpen);
-    diagnosticsChannel.unsubscribe(CHANNEL_NAMES.breakerClose, onClose);
-  });
-  return { opened, closed };
-}
 
 /** How long `call` took to settle (ms) and what it rejected with, if it did. */
 async function timed(call: () => Promise<unknown>): Promise<{ ms: number; error?: unknown }> {
@@ -74,7 +55,7 @@ function percentile(values: number[], p: number): number {
 }
 
 describe.each(targets)('$name', (target) => {
-  const events = recordBreakerEvents();
+  const events = { opened: eventsOfEachTest('breakerOpen'), closed: eventsOfEachTest('breakerClose') };
 
   it('once open, answers calls at once instead of after commandTimeout, and opens once', async () => {
     const commandTimeout = 1_000;

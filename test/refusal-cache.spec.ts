@@ -5,17 +5,15 @@
  * would admit: a call wanting fewer tokens, waiting longer, of another shape, or coming
  * after a refund goes to the store.
  */
-import diagnosticsChannel from 'node:diagnostics_channel';
 import {
-  CHANNEL_NAMES,
   InvalidOptionError,
   MaxSleepExceededError,
   TokenBucketLimiter,
-  type RefuseEvent,
   type TokenBucketOptions,
 } from '../lib';
 import type { StoreOrClient } from '../lib/store/resolve-store';
 import { useOwnRedis } from './chaos/own-redis';
+import { eventsOfEachTest } from './harness/channel-events';
 import { countingStore } from './harness/counting-store';
 import { startWorker } from './harness/processes';
 import { targets, uniqueName, useClients } from './harness/redis-targets';
@@ -27,17 +25,6 @@ import { useNestModules } from './harness/nest-modules';
 
 const HOUR = 3_600_000;
 
-/** The refuse events of this process during each test (files run in parallel processes, tests one by one). */
-function recordRefusals(): RefuseEvent[] {
-  const seen: RefuseEvent[] = [];
-  const listener = (message: unknown) => seen.push(message as RefuseEvent);
-  beforeEach(() => {
-    seen.length = 0;
-    diagnosticsChannel.subscribe(CHANNEL_NAMES.refuse, listener);
-  });
-  afterEach(() => diagnosticsChannel.unsubscribe(CHANNEL_NAMES.refuse, listener));
-  return seen;
-}
 
 /** A store that counts the takes reaching it, and buckets of one fresh name on it. */
 function bucketsCounted(target: StoreOrClient) {
@@ -50,7 +37,7 @@ function bucketsCounted(target: StoreOrClient) {
 
 describe.each(storeTargets)('refusal cache on $name store', (target) => {
   const base = target.store();
-  const refusals = recordRefusals();
+  const refusals = eventsOfEachTest('refuse');
 
   it('refuses a hammered key without asking the store again, with the time left', async () => {
     const { store, name, make } = bucketsCounted(base);
@@ -235,7 +222,7 @@ describe('option refusalCache', () => {
 
 describe('option refusalCache through the Nest module', () => {
   const modules = useNestModules();
-  const refusals = recordRefusals();
+  const refusals = eventsOfEachTest('refuse');
   const bucket = { capacity: 1, refillFrequency: HOUR, maxSleep: 0 };
 
   @Injectable()

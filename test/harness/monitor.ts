@@ -59,7 +59,7 @@ function monitorServer(host: string, port: number, onCommand: (args: string[]) =
 }
 
 /** `+1700000000.123456 [0 127.0.0.1:5000] "EVALSHA" "ab\"c"` → ['EVALSHA', 'ab"c'] (sdscatrepr quoting). */
-export function monitoredArgs(line: string): string[] {
+function monitoredArgs(line: string): string[] {
   const args: string[] = [];
   let i = line.indexOf('] ');
   if (i < 0) return args;

@@ -1,15 +1,15 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { Controller, Get, Headers, Injectable, Param, ParseIntPipe, StreamableFile, UseGuards, type PipeTransform } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { CHANNEL_NAMES, TokenBucketLimiter, type CancelEvent } from '../../lib';
+import { TokenBucketLimiter } from '../../lib';
 import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { TokenBucketGuard } from '../../lib/nest/transport/token-bucket.guard';
 import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.interface';
 import { LimitersService } from '../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';
+import { eventsOfEachTest } from '../harness/channel-events';
 import { closeClient } from '../harness/connect';
 import { sleep, waitUntil } from '../harness/timing';
 import { adapters, InFlight, startHttpApp, unreachableRedis, type AdapterName } from './limited-app';
@@ -232,18 +232,7 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         expect(counters.downloads.peak).toBe(1);
       }));
 
-    /** The `cancel` events published while `body` runs. */
-    async function cancelsDuring(body: (seen: CancelEvent[]) => Promise<void>): Promise<CancelEvent[]> {
-      const seen: CancelEvent[] = [];
-      const listener = (message: unknown) => void seen.push(message as CancelEvent);
-      diagnosticsChannel.subscribe(CHANNEL_NAMES.cancel, listener);
-      try {
-        await body(seen);
-      } finally {
-        diagnosticsChannel.unsubscribe(CHANNEL_NAMES.cancel, listener);
-      }
-      return seen;
-    }
+    const cancels = eventsOfEachTest('cancel');
 
     it('takes a request whose client left out of the queue, and never runs its handler', () =>
       run(async (app) => {
@@ -253,12 +242,12 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         await waitUntil('the first request runs', () => counters.queuedRuns === 1);
         const leaving = requestThatLeaves(app, '/queued/0');
         await waitUntil('the second request queues', async () => (await queue.state()).waiters.length === 1);
-        const cancels = await cancelsDuring(async () => {
-          expect(await leaving.leave()).toBe('aborted');
-          // Well before the first one ends and would have handed it the slot.
-          await waitUntil('the queue is empty', async () => (await queue.state()).waiters.length === 0, 500);
-        });
-        // Its wait ends with a cancel, so the queue gauge and the board do not keep counting it.
+        expect(await leaving.leave()).toBe('aborted');
+        // Well before the first one ends and would have handed it the slot.
+        await waitUntil('the queue is empty', async () => (await queue.state()).waiters.length === 0, 500);
+        // Its wait ends with a cancel, so the queue gauge and the board do not keep counting it
+        // (published once the cancel's reply is read, which may be after the queue looks empty).
+        await waitUntil('its cancel is published', () => cancels.length > 0);
         expect(cancels).toEqual([expect.objectContaining({ name: 'queued', kind: 'semaphore', permits: 1 })]);
         expect((await holding).status).toBe(200);
         await sleep(100);
@@ -273,10 +262,8 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         const startedAt = performance.now();
         const leaving = requestThatLeaves(app, '/paced');
         await sleep(200);
-        const cancels = await cancelsDuring(async (seen) => {
-          expect(await leaving.leave()).toBe('aborted');
-          await waitUntil('its sleep ends', () => seen.length > 0);
-        });
+        expect(await leaving.leave()).toBe('aborted');
+        await waitUntil('its sleep ends', () => cancels.length > 0);
         expect(cancels).toEqual([expect.objectContaining({ kind: 'token-bucket', tokens: 1 })]);
         // Past the refill its token was reserved for (under 1 s after the first request).
         await sleep(1_300 - (performance.now() - startedAt));
