@@ -47,14 +47,18 @@ function version(pkg: string): string {
 }
 
 function cpuModel(): string {
-  const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
-  return line ? line.split(':')[1].trim() : os.cpus()[0]?.model ?? 'unknown';
+  const line = fs
+    .readFileSync('/proc/cpuinfo', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('model name'));
+  return line ? line.split(':')[1].trim() : (os.cpus()[0]?.model ?? 'unknown');
 }
 
 async function main() {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !SCENARIOS[w]);
-  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`);
   const selected = wanted.length ? wanted : Object.keys(SCENARIOS);
   const started = Date.now();
   const log = (m: string) => console.log(`[bench +${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`);
@@ -72,15 +76,27 @@ async function main() {
       date: new Date().toISOString(),
       commit: execFileSync('git', ['rev-parse', '--short', 'HEAD']).toString().trim(),
       // The bench measures the working tree: say when lib/ or lua/ differ from the commit.
-      uncommittedLibChanges: execFileSync('git', ['status', '--porcelain', 'lib', 'lua']).toString().trim().split('\n').filter(Boolean),
+      uncommittedLibChanges: execFileSync('git', ['status', '--porcelain', 'lib', 'lua'])
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean),
       nproc: Number(execFileSync('nproc').toString().trim()),
       cpu: cpuModel(),
       loadAverageAtStart: os.loadavg().map((l) => Number(l.toFixed(2))),
       node: process.version,
       redis: `${redisInfo.redis_version} (${redisInfo.mem_allocator})`,
       packages: Object.fromEntries(
-        ['ioredis', 'redis-semaphore', 'bottleneck', 'rate-limiter-flexible', '@nestjs/throttler',
-          '@nest-lab/throttler-storage-redis', '@nestjs/core', 'autocannon'].map((p) => [p, version(p)]),
+        [
+          'ioredis',
+          'redis-semaphore',
+          'bottleneck',
+          'rate-limiter-flexible',
+          '@nestjs/throttler',
+          '@nest-lab/throttler-storage-redis',
+          '@nestjs/core',
+          'autocannon',
+        ].map((p) => [p, version(p)]),
       ),
       quick: ctx.quick,
     };

@@ -21,8 +21,14 @@ import { throughTheModule } from './nest/deployment-app';
 /** Every command a script in lua/ (or an include) calls. */
 function commandsInScripts(): string[] {
   const dirs = [join(__dirname, '..', 'lua'), join(__dirname, '..', 'lua', 'includes')];
-  const lua = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.lua')).map((f) => readFileSync(join(dir, f), 'utf8')));
-  const called = lua.flatMap((source) => [...source.matchAll(/redis\.p?call\(\s*['"](\w+)['"]/g)].map((m) => m[1].toUpperCase()));
+  const lua = dirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.lua'))
+      .map((f) => readFileSync(join(dir, f), 'utf8')),
+  );
+  const called = lua.flatMap((source) =>
+    [...source.matchAll(/redis\.p?call\(\s*['"](\w+)['"]/g)].map((m) => m[1].toUpperCase()),
+  );
   return [...new Set(called)].sort();
 }
 
@@ -48,7 +54,7 @@ describe('ACL: the rule set the library needs', () => {
       throughTheModule(() => `redis://${user}:secret@127.0.0.1:${own.server().port}`);
     });
 
-    describe('with the client\'s own ioredis keyPrefix: it goes before keys, not channels', () => {
+    describe("with the client's own ioredis keyPrefix: it goes before keys, not channels", () => {
       let prefixed: string;
       beforeAll(async () => {
         prefixed = await createUser(own.client(), ['~app:limiters:*', ...limiterUserRules().slice(1)]);

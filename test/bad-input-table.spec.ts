@@ -26,8 +26,10 @@ async function snapshot(): Promise<{ keys: Record<string, string>; scriptCalls: 
     keys[key] = `${dump?.toString('hex')} ttl:${ttl > 0 ? 'set' : ttl}`;
   }
   const stats = await redis.info('commandstats');
-  const scriptCalls = [...stats.matchAll(/^cmdstat_(?:eval|evalsha|eval_ro|evalsha_ro|fcall):calls=(\d+)/gm)]
-    .reduce((sum, [, calls]) => sum + Number(calls), 0);
+  const scriptCalls = [...stats.matchAll(/^cmdstat_(?:eval|evalsha|eval_ro|evalsha_ro|fcall):calls=(\d+)/gm)].reduce(
+    (sum, [, calls]) => sum + Number(calls),
+    0,
+  );
   return { keys, scriptCalls };
 }
 
@@ -99,22 +101,27 @@ function expectInvalid(error: unknown, option: string): void {
 const optionCases = Object.entries(limiters).flatMap(([limiter, { options }]) =>
   options.flatMap(({ option, required, accepts = [] }) => [
     ...(required ? [{ limiter, option, label: 'undefined', value: undefined as unknown }] : []),
-    ...values.filter(([label]) => !accepts.includes(label)).map(([label, value]) => ({ limiter, option, label, value })),
+    ...values
+      .filter(([label]) => !accepts.includes(label))
+      .map(([label, value]) => ({ limiter, option, label, value })),
   ]),
 );
 
 describe('limiter options', () => {
-  it.each(optionCases)('$limiter $option = $label: InvalidOptionError naming it, Redis untouched', async ({ limiter, option, value }) => {
-    const before = await snapshot();
-    let error: unknown;
-    try {
-      limiters[limiter as keyof typeof limiters].build({ [option]: value });
-    } catch (e) {
-      error = e;
-    }
-    expectInvalid(error, option);
-    expect(await snapshot()).toEqual(before);
-  });
+  it.each(optionCases)(
+    '$limiter $option = $label: InvalidOptionError naming it, Redis untouched',
+    async ({ limiter, option, value }) => {
+      const before = await snapshot();
+      let error: unknown;
+      try {
+        limiters[limiter as keyof typeof limiters].build({ [option]: value });
+      } catch (e) {
+        error = e;
+      }
+      expectInvalid(error, option);
+      expect(await snapshot()).toEqual(before);
+    },
+  );
 
   it('takes the values the table marks as accepted, and defaults for optional options', () => {
     for (const { options, build } of Object.values(limiters)) {
@@ -161,39 +168,92 @@ describe('per-call arguments', () => {
   });
 
   const calls: Array<{ call: string; option: string; accepts: string[]; run: (value: unknown) => Promise<unknown> }> = [
-    { call: 'semaphore.acquire({ maxSleep })', option: 'maxSleep', accepts: ['0', 'Infinity'], run: (v) => semaphore.acquire({ maxSleep: v as number }) },
-    { call: 'semaphore.run(work, { maxSleep })', option: 'maxSleep', accepts: ['0', 'Infinity'], run: (v) => semaphore.run(() => undefined, { maxSleep: v as number }) },
+    {
+      call: 'semaphore.acquire({ maxSleep })',
+      option: 'maxSleep',
+      accepts: ['0', 'Infinity'],
+      run: (v) => semaphore.acquire({ maxSleep: v as number }),
+    },
+    {
+      call: 'semaphore.run(work, { maxSleep })',
+      option: 'maxSleep',
+      accepts: ['0', 'Infinity'],
+      run: (v) => semaphore.run(() => undefined, { maxSleep: v as number }),
+    },
     { call: 'bucket.take(tokens)', option: 'tokens', accepts: [], run: (v) => bucket.take(v as number) },
     { call: 'bucket.tryTake(tokens)', option: 'tokens', accepts: [], run: (v) => bucket.tryTake(v as number) },
-    { call: 'bucket.run(work, { tokens })', option: 'tokens', accepts: [], run: (v) => bucket.run(() => undefined, { tokens: v as number }) },
-    { call: 'bucket.take(1, { maxSleep })', option: 'maxSleep', accepts: ['0', 'Infinity'], run: (v) => bucket.take(1, { maxSleep: v as number }) },
-    { call: 'bucket.run(work, { maxSleep })', option: 'maxSleep', accepts: ['0', 'Infinity'], run: (v) => bucket.run(() => undefined, { maxSleep: v as number }) },
-    { call: 'semaphore.acquire({ signal })', option: 'signal', accepts: [], run: (v) => semaphore.acquire({ signal: v as AbortSignal }) },
-    { call: 'semaphore.run(work, { signal })', option: 'signal', accepts: [], run: (v) => semaphore.run(() => undefined, { signal: v as AbortSignal }) },
-    { call: 'bucket.take(1, { signal })', option: 'signal', accepts: [], run: (v) => bucket.take(1, { signal: v as AbortSignal }) },
-    { call: 'bucket.run(work, { signal })', option: 'signal', accepts: [], run: (v) => bucket.run(() => undefined, { signal: v as AbortSignal }) },
+    {
+      call: 'bucket.run(work, { tokens })',
+      option: 'tokens',
+      accepts: [],
+      run: (v) => bucket.run(() => undefined, { tokens: v as number }),
+    },
+    {
+      call: 'bucket.take(1, { maxSleep })',
+      option: 'maxSleep',
+      accepts: ['0', 'Infinity'],
+      run: (v) => bucket.take(1, { maxSleep: v as number }),
+    },
+    {
+      call: 'bucket.run(work, { maxSleep })',
+      option: 'maxSleep',
+      accepts: ['0', 'Infinity'],
+      run: (v) => bucket.run(() => undefined, { maxSleep: v as number }),
+    },
+    {
+      call: 'semaphore.acquire({ signal })',
+      option: 'signal',
+      accepts: [],
+      run: (v) => semaphore.acquire({ signal: v as AbortSignal }),
+    },
+    {
+      call: 'semaphore.run(work, { signal })',
+      option: 'signal',
+      accepts: [],
+      run: (v) => semaphore.run(() => undefined, { signal: v as AbortSignal }),
+    },
+    {
+      call: 'bucket.take(1, { signal })',
+      option: 'signal',
+      accepts: [],
+      run: (v) => bucket.take(1, { signal: v as AbortSignal }),
+    },
+    {
+      call: 'bucket.run(work, { signal })',
+      option: 'signal',
+      accepts: [],
+      run: (v) => bucket.run(() => undefined, { signal: v as AbortSignal }),
+    },
   ];
   const cases = calls.flatMap(({ call, option, accepts, run }) => [
-    ...values.filter(([label]) => !accepts.includes(label)).map(([label, value]) => ({ call, option, label, value, run })),
+    ...values
+      .filter(([label]) => !accepts.includes(label))
+      .map(([label, value]) => ({ call, option, label, value, run })),
     ...(option === 'tokens' ? [{ call, option, label: 'more than capacity (6)', value: 6 as unknown, run }] : []),
   ]);
 
-  it.each(cases)('$call with $label: InvalidOptionError naming $option, Redis untouched', async ({ option, value, run }) => {
-    const before = await snapshot();
-    const error = await run(value).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expectInvalid(error, option);
-    expect(await snapshot()).toEqual(before);
-  });
+  it.each(cases)(
+    '$call with $label: InvalidOptionError naming $option, Redis untouched',
+    async ({ option, value, run }) => {
+      const before = await snapshot();
+      const error = await run(value).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expectInvalid(error, option);
+      expect(await snapshot()).toEqual(before);
+    },
+  );
 });
 
 // ---- names ----
 
 const controlCharacters = Array.from({ length: 32 }, (_, code) => String.fromCharCode(code)).concat('\x7f');
 const awkward: Array<[string, string]> = [
-  ...controlCharacters.map((c): [string, string] => [`control U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`, `a${c}b`]),
+  ...controlCharacters.map((c): [string, string] => [
+    `control U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    `a${c}b`,
+  ]),
   ['NUL alone', '\0'],
   ['NUL at the end', 'victim\0'],
   ['emoji', '🚦🧪👩‍👩‍👧'],
@@ -250,7 +310,9 @@ describe('awkward names', () => {
     expect(await redis.keys(`${keyPrefix}:semaphore:*:holders`)).toHaveLength(names.length);
     await Promise.all(first.map((p) => p!.release()));
 
-    const buckets = names.map((n) => new TokenBucketLimiter(redis, { name: n, capacity: 1, refillFrequency: 60_000, keyPrefix }));
+    const buckets = names.map(
+      (n) => new TokenBucketLimiter(redis, { name: n, capacity: 1, refillFrequency: 60_000, keyPrefix }),
+    );
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).every((r) => r.allowed)).toBe(true);
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).filter((r) => r.allowed)).toEqual([]);
     expect(await redis.keys(`${keyPrefix}:token-bucket:*`)).toHaveLength(names.length);

@@ -67,7 +67,9 @@ describe('bad options throw at construction, naming the option', () => {
   );
 
   it('rejects tokens null in bucket.run() as take(null) does', async () => {
-    const error = await bucket({}).run(() => undefined, { tokens: null as never }).catch((e: unknown) => e);
+    const error = await bucket({})
+      .run(() => undefined, { tokens: null as never })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidOptionError);
     expect((error as InvalidOptionError).option).toBe('tokens');
   });

@@ -19,7 +19,6 @@ import { now, sleep } from './harness/timing';
 /** Scheduling on a busy 2-core machine: how late a timer or a reply may be read. */
 const SLACK_MS = 400;
 
-
 /** How long `call` took to settle (ms) and what it rejected with, if it did. */
 async function timed(call: () => Promise<unknown>): Promise<{ ms: number; error?: unknown }> {
   const startedAt = now();
@@ -62,23 +61,33 @@ describe.each(targets)('$name', (target) => {
     const cutOff = await cutOffClient(target.name);
     try {
       const common = { capacity: 100, commandTimeout, breaker: { failures: 3, probeInterval: 60_000 } };
-      const bucket = new TokenBucketLimiter(cutOff.client, { ...common, name: uniqueName('breaker'), refillFrequency: 10 });
+      const bucket = new TokenBucketLimiter(cutOff.client, {
+        ...common,
+        name: uniqueName('breaker'),
+        refillFrequency: 10,
+      });
       const semaphore = new SemaphoreLimiter(cutOff.client, { ...common, name: uniqueName('breaker'), maxSleep: 0 });
       await warmUp(cutOff.client, bucket);
       await bucket.take();
       cutOff.cut();
       // The calls that open it each wait commandTimeout, as without a breaker.
       // Each limiter's server opens its breaker (on a Cluster the two may live on two masters).
-      const opening = await Promise.all([1, 2, 3].flatMap(() => [timed(() => bucket.tryTake()), timed(() => semaphore.tryAcquire())]));
+      const opening = await Promise.all(
+        [1, 2, 3].flatMap(() => [timed(() => bucket.tryTake()), timed(() => semaphore.tryAcquire())]),
+      );
       for (const call of opening) expect(call.ms).toBeGreaterThanOrEqual(commandTimeout - 5);
       const after = [];
       for (let i = 0; i < 100; i++) after.push(await timed(() => (i % 2 ? bucket.take() : semaphore.tryAcquire())));
       const ms = after.map((c) => c.ms);
-      console.log(`${target.name}: opening calls ${opening.map((c) => c.ms.toFixed(0)).join('/')} ms; once open p50 ${percentile(ms, 50).toFixed(1)} ms, p90 ${percentile(ms, 90).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms`);
+      console.log(
+        `${target.name}: opening calls ${opening.map((c) => c.ms.toFixed(0)).join('/')} ms; once open p50 ${percentile(ms, 50).toFixed(1)} ms, p90 ${percentile(ms, 90).toFixed(1)} ms, max ${Math.max(...ms).toFixed(1)} ms`,
+      );
       expect(percentile(ms, 90)).toBeLessThan(50);
       for (const { error } of after) {
         expect(error).toBeInstanceOf(RedisUnavailableError);
-        expect((error as Error).message).toMatch(/could not reach Redis: the circuit breaker for \S+ is open after \d+ failed calls in a row \(the last: no answer within commandTimeout 1000 ms\); the next probe goes in \d+ ms/);
+        expect((error as Error).message).toMatch(
+          /could not reach Redis: the circuit breaker for \S+ is open after \d+ failed calls in a row \(the last: no answer within commandTimeout 1000 ms\); the next probe goes in \d+ ms/,
+        );
       }
       // Both limiters' keys are on one server (standalone) or their own masters (Cluster): one event per breaker opened.
       const servers = new Set(events.opened.map((e) => e.server));
@@ -98,7 +107,11 @@ describe.each(targets)('$name', (target) => {
     const cutOff = await cutOffClient(target.name);
     try {
       const bucket = new TokenBucketLimiter(cutOff.client, {
-        name: uniqueName('probe'), capacity: 1_000, refillFrequency: 10, commandTimeout, breaker: { failures: 2, probeInterval },
+        name: uniqueName('probe'),
+        capacity: 1_000,
+        refillFrequency: 10,
+        commandTimeout,
+        breaker: { failures: 2, probeInterval },
       });
       await warmUp(cutOff.client, bucket);
       await bucket.take();
@@ -119,7 +132,9 @@ describe.each(targets)('$name', (target) => {
       // Probes never overlap, and come no sooner than probeInterval after the previous one failed.
       probes.sort((a, b) => a.startedAt - b.startedAt);
       for (let i = 1; i < probes.length; i++) {
-        expect(probes[i].startedAt - (probes[i - 1].startedAt + probes[i - 1].ms)).toBeGreaterThanOrEqual(probeInterval - 25);
+        expect(probes[i].startedAt - (probes[i - 1].startedAt + probes[i - 1].ms)).toBeGreaterThanOrEqual(
+          probeInterval - 25,
+        );
       }
       expect(probes.length).toBeGreaterThanOrEqual(1);
       expect(probes.length).toBeLessThanOrEqual(Math.ceil(2_000 / (commandTimeout + probeInterval)) + 1);
@@ -136,7 +151,9 @@ describe.each(targets)('$name', (target) => {
         }
         await sleep(20);
       }
-      console.log(`${target.name}: ${probes.length} probes while cut off, of ${calls.length} calls; first success ${firstSuccess.toFixed(0)} ms after the restore`);
+      console.log(
+        `${target.name}: ${probes.length} probes while cut off, of ${calls.length} calls; first success ${firstSuccess.toFixed(0)} ms after the restore`,
+      );
       // At most one probe interval, plus a probe that was in flight at the restore, plus reconnecting.
       expect(firstSuccess).toBeLessThan(probeInterval + commandTimeout + 1_000 + SLACK_MS);
       expect(events.closed.length).toBe(1);
@@ -153,7 +170,13 @@ describe.each(targets)('$name', (target) => {
     const commandTimeout = 300;
     const cutOff = await cutOffClient(target.name);
     try {
-      const bucket = new TokenBucketLimiter(cutOff.client, { name: uniqueName('nobreaker'), capacity: 10, refillFrequency: 10, commandTimeout, breaker: false });
+      const bucket = new TokenBucketLimiter(cutOff.client, {
+        name: uniqueName('nobreaker'),
+        capacity: 10,
+        refillFrequency: 10,
+        commandTimeout,
+        breaker: false,
+      });
       await warmUp(cutOff.client, bucket);
       await bucket.take();
       cutOff.cut();
@@ -176,7 +199,10 @@ describe('cluster: one breaker per master', () => {
       limiterKey('limiters', 'token-bucket', 'api'),
       limiterKey('limiters', 'semaphore', 'jobs {x}', 'k.abc'),
       limiterKey('limiters', 'token-bucket', 'é ☃ 😀'),
-      'no-tag', '{}empty', 'a{b}c', 'x{}{y}',
+      'no-tag',
+      '{}empty',
+      'a{b}c',
+      'x{}{y}',
     ];
     for (const key of keys) expect(keySlot(key)).toBe(Number(await node.cluster('KEYSLOT', key)));
   });
@@ -194,7 +220,12 @@ describe('cluster: one breaker per master', () => {
         const owner = cluster.slots[keySlot(limiterKey('limiters', 'token-bucket', name))][0];
         named[owner === victim ? 'victim' : 'other'] ??= name;
       }
-      const options = { capacity: 1_000, refillFrequency: 10, commandTimeout: 500, breaker: { failures: 2, probeInterval: 60_000 } };
+      const options = {
+        capacity: 1_000,
+        refillFrequency: 10,
+        commandTimeout: 500,
+        breaker: { failures: 2, probeInterval: 60_000 },
+      };
       expect(named).toEqual({ victim: expect.any(String), other: expect.any(String) });
       const onVictim = new TokenBucketLimiter(cluster, { ...options, name: named.victim! });
       const elsewhere = new TokenBucketLimiter(cluster, { ...options, name: named.other! });
@@ -221,8 +252,15 @@ describe('errors Redis answers with do not open it (own Redis)', () => {
 
   it('NOPERM, however often, is reported as the refusal it is', async () => {
     const admin = own.client();
-    const user = await createUser(admin, limiterUserRules().filter((r) => r !== '+eval'));
-    const semaphore = new SemaphoreLimiter(connectAs(own.server().port, user, users), { name: uniqueName('noperm'), capacity: 1, breaker: { failures: 2, probeInterval: 60_000 } });
+    const user = await createUser(
+      admin,
+      limiterUserRules().filter((r) => r !== '+eval'),
+    );
+    const semaphore = new SemaphoreLimiter(connectAs(own.server().port, user, users), {
+      name: uniqueName('noperm'),
+      capacity: 1,
+      breaker: { failures: 2, probeInterval: 60_000 },
+    });
     for (let i = 0; i < 6; i++) {
       const error = await semaphore.tryAcquire().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RedisRefusedError);

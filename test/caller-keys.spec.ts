@@ -24,7 +24,12 @@ describe.each(storeTargets)('caller keys on $name store', (target) => {
     const name = uniqueName('api');
     const keyed = new TokenBucketLimiter(store, { ...bucketOptions, name, key: 'admin' });
     // Plain names a caller could try to pass off as the keyed limit, and the reverse.
-    const plainNames = [name, `${name}:admin`, `${name}/admin`, `${encodeName(name)}/${keyIdOf('admin', DEFAULT_KEY_SECRET, false)}`];
+    const plainNames = [
+      name,
+      `${name}:admin`,
+      `${name}/admin`,
+      `${encodeName(name)}/${keyIdOf('admin', DEFAULT_KEY_SECRET, false)}`,
+    ];
     const plain = plainNames.map((n) => new TokenBucketLimiter(store, { ...bucketOptions, name: n }));
     const keyedLike = new TokenBucketLimiter(store, { ...bucketOptions, name: `${name}:admin`, key: 'admin' });
     expect((await keyed.tryTake()).allowed).toBe(true);
@@ -46,7 +51,14 @@ describe.each(storeTargets)('caller keys on $name store', (target) => {
 
   it('keeps keys apart that differ only past 64 characters or in lone surrogates', async () => {
     const name = uniqueName('api');
-    const keys = ['x'.repeat(10_000), 'x'.repeat(10_001), '\ud800', '\udc00', '\ufffd', compactKey('x'.repeat(10_000)).slice(1)];
+    const keys = [
+      'x'.repeat(10_000),
+      'x'.repeat(10_001),
+      '\ud800',
+      '\udc00',
+      '\ufffd',
+      compactKey('x'.repeat(10_000)).slice(1),
+    ];
     const buckets = keys.map((key) => new TokenBucketLimiter(store, { ...bucketOptions, name, key }));
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).every((r) => r.allowed)).toBe(true);
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).some((r) => r.allowed)).toBe(false);
@@ -120,7 +132,10 @@ describe.each(targets)('caller keys in $name Redis', (target) => {
     const keyId = keyIdOf(SECRET_KEY, DEFAULT_KEY_SECRET, false);
     const semaphoreKey = limiterKey(keyPrefix, 'semaphore', 'per-key', keyId);
     expect(names.sort()).toEqual(
-      [limiterKey(keyPrefix, 'token-bucket', 'per-key', keyId), ...['arrivals', 'holders', 'queue', 'waiters'].map((k) => `${semaphoreKey}:${k}`)].sort(),
+      [
+        limiterKey(keyPrefix, 'token-bucket', 'per-key', keyId),
+        ...['arrivals', 'holders', 'queue', 'waiters'].map((k) => `${semaphoreKey}:${k}`),
+      ].sort(),
     );
     for (const form of readableForms(SECRET_KEY)) expect(names.filter((n) => n.includes(form))).toEqual([]);
   });

@@ -32,7 +32,13 @@ function twoDeploys(target: StoreTarget): [StoreOrClient, StoreOrClient] {
 
 /** Most jobs running at once. An end and a start at the same instant do not overlap. */
 function peakOverlap(jobs: HeldJob[]): number {
-  const events = jobs.flatMap((j) => [[j.startedAt, 1], [j.endedAt, -1]] as const);
+  const events = jobs.flatMap(
+    (j) =>
+      [
+        [j.startedAt, 1],
+        [j.endedAt, -1],
+      ] as const,
+  );
   events.sort(([a, x], [b, y]) => a - b || x - y);
   let running = 0;
   let peak = 0;
@@ -45,7 +51,8 @@ function peakOverlap(jobs: HeldJob[]): number {
  * asked and still running when it got in (each job's interval lies within its lease).
  */
 function heldWhenGranted(job: HeldJob, all: HeldJob[]): number {
-  return all.filter((other) => other !== job && other.startedAt <= job.calledAt && other.endedAt >= job.startedAt).length;
+  return all.filter((other) => other !== job && other.startedAt <= job.calledAt && other.endedAt >= job.startedAt)
+    .length;
 }
 
 /** Jobs of two deploys (capacities 2 and 5) run together: the checks of the rule on what they recorded. */
@@ -146,7 +153,9 @@ describe.each(storeTargets)('capacity changed between deploys, on $name store', 
     it('leaves a capacity-10 caller the 8 tokens a capacity-2 caller did not spend', async () => {
       // No refill can land during the test, however slow the machine.
       const { narrow, wide } = pair({ refillFrequency: 60_000 });
-      const narrowAllowed = [await narrow.tryTake(), await narrow.tryTake(), await narrow.tryTake()].map((r) => r.allowed);
+      const narrowAllowed = [await narrow.tryTake(), await narrow.tryTake(), await narrow.tryTake()].map(
+        (r) => r.allowed,
+      );
       expect(narrowAllowed).toEqual([true, true, false]);
       const wideAllowed = [];
       for (let i = 0; i < 10; i++) wideAllowed.push((await wide.tryTake()).allowed);
@@ -182,7 +191,7 @@ describe.each(targets)('capacity changed between deploys, across processes on $n
 
   // Not a fix of the issue but of the upgrade: entries queued by the previous version
   // ("deadline:leaseMs:channel") are still served, at the releasing caller's capacity.
-  it('grants a waiter queued before entries recorded capacities, at the releaser\'s capacity', async () => {
+  it("grants a waiter queued before entries recorded capacities, at the releaser's capacity", async () => {
     const redis = client();
     const s = new SemaphoreLimiter(redis, { name: uniqueName('sem'), capacity: 2 });
     const held = [await s.acquire(), await s.acquire()];
@@ -199,37 +208,65 @@ describe.each(targets)('capacity changed between deploys, across processes on $n
     await s.backend.release('old-waiter', 2);
   });
 
-  it('admits capacity-2 callers only below 2 held, and never more than 5 in all, when both deploys run jobs', async () => {
-    const name = uniqueName('sem');
-    const barrier = { key: uniqueName('barrier'), parties: 2 };
-    const gauge = uniqueName('gauge');
-    const [narrow, wide] = await Promise.all(
-      [
-        { capacity: 2, ...NARROW_JOBS },
-        { capacity: 5, ...WIDE_JOBS },
-      ].map((deploy) => spawnWorker('test/workers/semaphore-intervals.worker.ts', { target: target.name, name, barrier, gauge, ...deploy })),
-    );
-    expect(narrow.held).toHaveLength(NARROW_JOBS.callers * NARROW_JOBS.jobs);
-    expect(wide.held).toHaveLength(WIDE_JOBS.callers * WIDE_JOBS.jobs);
-    expectSemaphoreRule(narrow.held, wide.held);
-    // The same limit counted in Redis by the jobs, no clocks involved.
-    const counted = [...narrow.held, ...wide.held].map((job: HeldJob) => job.gaugeAtStart ?? 0);
-    expect(Math.max(...counted)).toBeLessThanOrEqual(5);
-    expect(Math.max(...counted)).toBeGreaterThan(2);
-  }, 2 * WORKER_START_MS);
+  it(
+    'admits capacity-2 callers only below 2 held, and never more than 5 in all, when both deploys run jobs',
+    async () => {
+      const name = uniqueName('sem');
+      const barrier = { key: uniqueName('barrier'), parties: 2 };
+      const gauge = uniqueName('gauge');
+      const [narrow, wide] = await Promise.all(
+        [
+          { capacity: 2, ...NARROW_JOBS },
+          { capacity: 5, ...WIDE_JOBS },
+        ].map((deploy) =>
+          spawnWorker('test/workers/semaphore-intervals.worker.ts', {
+            target: target.name,
+            name,
+            barrier,
+            gauge,
+            ...deploy,
+          }),
+        ),
+      );
+      expect(narrow.held).toHaveLength(NARROW_JOBS.callers * NARROW_JOBS.jobs);
+      expect(wide.held).toHaveLength(WIDE_JOBS.callers * WIDE_JOBS.jobs);
+      expectSemaphoreRule(narrow.held, wide.held);
+      // The same limit counted in Redis by the jobs, no clocks involved.
+      const counted = [...narrow.held, ...wide.held].map((job: HeldJob) => job.gaugeAtStart ?? 0);
+      expect(Math.max(...counted)).toBeLessThanOrEqual(5);
+      expect(Math.max(...counted)).toBeGreaterThan(2);
+    },
+    2 * WORKER_START_MS,
+  );
 
-  it('admits the larger capacity plus refills, never more, when both deploys saturate a bucket', async () => {
-    const name = uniqueName('bucket');
-    const barrier = { key: uniqueName('barrier'), parties: 2 };
-    const go = uniqueName('go');
-    const [narrow, wide] = await Promise.all([
-      spawnWorker('test/workers/token-bucket.worker.ts', {
-        target: target.name, name, capacity: 2, ...REFILL, ...NARROW_TAKES, barrier, first: { tokens: 2, thenSet: go },
-      }),
-      spawnWorker('test/workers/token-bucket.worker.ts', {
-        target: target.name, name, capacity: 10, ...REFILL, ...WIDE_TAKES, barrier, waitFor: go,
-      }),
-    ]);
-    expectBucketRule(narrow.firstAt, [...narrow.admittedAt, ...wide.admittedAt]);
-  }, 2 * WORKER_START_MS);
+  it(
+    'admits the larger capacity plus refills, never more, when both deploys saturate a bucket',
+    async () => {
+      const name = uniqueName('bucket');
+      const barrier = { key: uniqueName('barrier'), parties: 2 };
+      const go = uniqueName('go');
+      const [narrow, wide] = await Promise.all([
+        spawnWorker('test/workers/token-bucket.worker.ts', {
+          target: target.name,
+          name,
+          capacity: 2,
+          ...REFILL,
+          ...NARROW_TAKES,
+          barrier,
+          first: { tokens: 2, thenSet: go },
+        }),
+        spawnWorker('test/workers/token-bucket.worker.ts', {
+          target: target.name,
+          name,
+          capacity: 10,
+          ...REFILL,
+          ...WIDE_TAKES,
+          barrier,
+          waitFor: go,
+        }),
+      ]);
+      expectBucketRule(narrow.firstAt, [...narrow.admittedAt, ...wide.admittedAt]);
+    },
+    2 * WORKER_START_MS,
+  );
 });

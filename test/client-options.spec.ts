@@ -42,7 +42,9 @@ describe.each(targets)('limiters on a $name client configured by the app', (targ
         ),
       ),
     );
-    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason))).toEqual([]);
+    expect(
+      outcomes.filter((o) => o.status === 'rejected').map((o) => String((o as PromiseRejectedResult).reason)),
+    ).toEqual([]);
     expect(peak).toBe(1);
     expect(await semaphore.state()).toEqual({ holders: [], waiters: [] });
     const permit = (await semaphore.tryAcquire())!;

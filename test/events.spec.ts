@@ -38,7 +38,9 @@ function recordEvents(): { seen: Seen; of(name: string): Seen } {
   return {
     seen,
     of: (name) =>
-      Object.fromEntries(Object.entries(seen).map(([k, list]) => [k, (list as Array<{ name: string }>).filter((e) => e.name === name)])) as unknown as Seen,
+      Object.fromEntries(
+        Object.entries(seen).map(([k, list]) => [k, (list as Array<{ name: string }>).filter((e) => e.name === name)]),
+      ) as unknown as Seen,
   };
 }
 
@@ -50,7 +52,13 @@ describe.each(storeTargets)('Events on $name', (target) => {
 
   it('publishes admit once per taken call and refuse once per refusal, with the key only as its hash', async () => {
     const name = uniqueName('ev-bucket');
-    const bucket = new TokenBucketLimiter(store, { name, key: SECRET, capacity: 2, refillFrequency: 60_000, maxSleep: 0 });
+    const bucket = new TokenBucketLimiter(store, {
+      name,
+      key: SECRET,
+      capacity: 2,
+      refillFrequency: 60_000,
+      maxSleep: 0,
+    });
     await bucket.take();
     await bucket.tryTake();
     await expect(bucket.take()).rejects.toBeInstanceOf(MaxSleepExceededError);
@@ -96,9 +104,12 @@ describe.each(storeTargets)('Events on $name', (target) => {
     expect(seen.admit[1].waitedMs).toBeGreaterThanOrEqual(40);
     expect(seen.refuse[0].waitedMs).toBeGreaterThanOrEqual(90);
     expect(seen.release[0].heldMs).toBeGreaterThanOrEqual(40);
-    expect([...seen.admit, ...seen.wait, ...seen.refuse, ...seen.release].every((e) => e.permits === 1 && e.tokens === undefined)).toBe(true);
+    expect(
+      [...seen.admit, ...seen.wait, ...seen.refuse, ...seen.release].every(
+        (e) => e.permits === 1 && e.tokens === undefined,
+      ),
+    ).toBe(true);
   });
-
 
   it('ends a wait its signal aborts with cancel: a queued semaphore call, and a token bucket call asleep for its tokens', async () => {
     const semName = uniqueName('ev-cancel-sem');
@@ -113,7 +124,13 @@ describe.each(storeTargets)('Events on $name', (target) => {
     await held.release();
 
     const bucketName = uniqueName('ev-cancel-bucket');
-    const bucket = new TokenBucketLimiter(store, { name: bucketName, key: SECRET, capacity: 1, refillFrequency: 30_000, maxSleep: 60_000 });
+    const bucket = new TokenBucketLimiter(store, {
+      name: bucketName,
+      key: SECRET,
+      capacity: 1,
+      refillFrequency: 30_000,
+      maxSleep: 60_000,
+    });
     await bucket.take();
     const sleeping = new AbortController();
     const asleep = bucket.take(1, { signal: sleeping.signal }).catch((e: unknown) => e);
@@ -139,7 +156,13 @@ describe.each(storeTargets)('Events on $name', (target) => {
   });
   it('in shadow mode admits every call of a bucket of 2 and reports exactly 3 of 5 as would-be refusals', async () => {
     const name = uniqueName('ev-shadow');
-    const bucket = new TokenBucketLimiter(store, { name, mode: 'shadow', capacity: 2, refillFrequency: 60_000, maxSleep: 0 });
+    const bucket = new TokenBucketLimiter(store, {
+      name,
+      mode: 'shadow',
+      capacity: 2,
+      refillFrequency: 60_000,
+      maxSleep: 0,
+    });
     let ran = 0;
     for (let i = 0; i < 5; i++) await bucket.run(() => ran++);
     expect(ran).toBe(5);
@@ -153,7 +176,13 @@ describe.each(storeTargets)('Events on $name', (target) => {
 
   it('in shadow mode never delays a call whose tokens lie ahead, yet reserves them as enforcing would', async () => {
     const name = uniqueName('ev-shadow-wait');
-    const bucket = new TokenBucketLimiter(store, { name, mode: 'shadow', capacity: 1, refillFrequency: 10_000, maxSleep: 60_000 });
+    const bucket = new TokenBucketLimiter(store, {
+      name,
+      mode: 'shadow',
+      capacity: 1,
+      refillFrequency: 10_000,
+      maxSleep: 60_000,
+    });
     const started = performance.now();
     await bucket.take();
     await bucket.take();
@@ -187,7 +216,13 @@ describe('Events of a Redis that is not there', () => {
     const redis = await unreachableRedis();
     try {
       const name = uniqueName('ev-down');
-      const bucket = new TokenBucketLimiter(redis, { name, key: SECRET, capacity: 2, refillFrequency: 1_000, commandTimeout: 200 });
+      const bucket = new TokenBucketLimiter(redis, {
+        name,
+        key: SECRET,
+        capacity: 2,
+        refillFrequency: 1_000,
+        commandTimeout: 200,
+      });
       await expect(bucket.tryTake()).rejects.toBeInstanceOf(RedisUnavailableError);
       const seen = events.of(name);
       expect(seen.redisError).toHaveLength(1);

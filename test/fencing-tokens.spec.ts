@@ -14,8 +14,10 @@ import { sleep, waitUntil } from './harness/timing';
 
 const WORKER_START_MS = 30_000;
 
-const semaphoresOn = (store: StoreOrClient) => (options: Partial<SemaphoreOptions> = {}) =>
-  new SemaphoreLimiter(store, { name: uniqueName('fenced'), capacity: 1, maxSleep: 30_000, ...options });
+const semaphoresOn =
+  (store: StoreOrClient) =>
+  (options: Partial<SemaphoreOptions> = {}) =>
+    new SemaphoreLimiter(store, { name: uniqueName('fenced'), capacity: 1, maxSleep: 30_000, ...options });
 
 /** The tokens of jobs of a capacity-1 semaphore in the order they held it (their intervals never overlap). */
 function tokensInGrantOrder(jobs: HeldJob[]): bigint[] {
@@ -89,20 +91,35 @@ describe.each(targets)('fencing tokens across processes on $name Redis', (target
   const redis = client();
   const semaphore = semaphoresOn(redis);
 
-  it('increase strictly in grant order when several processes take turns', async () => {
-    const name = uniqueName('fenced');
-    const barrier = { key: uniqueName('barrier'), parties: 3 };
-    const results = await Promise.all(
-      [0, 1, 2].map(() =>
-        startWorker('test/workers/semaphore-intervals.worker.ts', {
-          target: target.name, name, capacity: 1, callers: 3, jobs: 4, holdMs: 5, barrier,
-        }, { timeoutMs: 3 * WORKER_START_MS }).result,
-      ),
-    );
-    const jobs: HeldJob[] = results.flatMap((r) => r.held);
-    expect(jobs).toHaveLength(3 * 3 * 4);
-    expectStrictlyIncreasing(tokensInGrantOrder(jobs));
-  }, 3 * WORKER_START_MS);
+  it(
+    'increase strictly in grant order when several processes take turns',
+    async () => {
+      const name = uniqueName('fenced');
+      const barrier = { key: uniqueName('barrier'), parties: 3 };
+      const results = await Promise.all(
+        [0, 1, 2].map(
+          () =>
+            startWorker(
+              'test/workers/semaphore-intervals.worker.ts',
+              {
+                target: target.name,
+                name,
+                capacity: 1,
+                callers: 3,
+                jobs: 4,
+                holdMs: 5,
+                barrier,
+              },
+              { timeoutMs: 3 * WORKER_START_MS },
+            ).result,
+        ),
+      );
+      const jobs: HeldJob[] = results.flatMap((r) => r.held);
+      expect(jobs).toHaveLength(3 * 3 * 4);
+      expectStrictlyIncreasing(tokensInGrantOrder(jobs));
+    },
+    3 * WORKER_START_MS,
+  );
 
   it('keep increasing when the counter key is lost (a restart without persistence, an eviction)', async () => {
     const s = semaphore();

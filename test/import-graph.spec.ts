@@ -26,7 +26,16 @@ function importGraph({ runtime = false } = {}): Map<string, string[]> {
     const targets = statements.map((m) => {
       const base = resolve(dirname(file), m[2]);
       const candidates = [`${base}.ts`, join(base, 'index.ts')];
-      return relative(LIB, candidates.find((c) => { try { return statSync(c).isFile(); } catch { return false; } }) ?? `${base}.ts`);
+      return relative(
+        LIB,
+        candidates.find((c) => {
+          try {
+            return statSync(c).isFile();
+          } catch {
+            return false;
+          }
+        }) ?? `${base}.ts`,
+      );
     });
     graph.set(relative(LIB, file), targets);
   }
@@ -63,7 +72,11 @@ describe('the import graph of lib/', () => {
   it('keeps core free of the store and the Nest layer, and the store free of the Nest layer', () => {
     const wrong = [...graph].flatMap(([file, targets]) =>
       targets
-        .filter((t) => (file.startsWith('core/') && !t.startsWith('core/')) || (file.startsWith('store/') && t.startsWith('nest/')))
+        .filter(
+          (t) =>
+            (file.startsWith('core/') && !t.startsWith('core/')) ||
+            (file.startsWith('store/') && t.startsWith('nest/')),
+        )
         .map((t) => `${file} -> ${t}`),
     );
     expect(wrong).toEqual([]);
@@ -77,9 +90,14 @@ describe('the import graph of lib/', () => {
     };
     for (const decorator of ['nest/decorators/semaphore.decorator.ts', 'nest/decorators/token-bucket.decorator.ts']) {
       const reached = [...reach(decorator)];
-      expect({ decorator, heavy: reached.filter((f) => f.startsWith('store/') || f.startsWith('nest/pipeline/admission')) }).toEqual({ decorator, heavy: [] });
+      expect({
+        decorator,
+        heavy: reached.filter((f) => f.startsWith('store/') || f.startsWith('nest/pipeline/admission')),
+      }).toEqual({ decorator, heavy: [] });
       // ioredis is imported by the files that use it: none of them may be reached.
-      const ioredis = reached.filter((f) => /from 'ioredis'/.test(readFileSync(join(LIB, f), 'utf8').replace(/import type [^;]+;/g, '')));
+      const ioredis = reached.filter((f) =>
+        /from 'ioredis'/.test(readFileSync(join(LIB, f), 'utf8').replace(/import type [^;]+;/g, '')),
+      );
       expect({ decorator, ioredis }).toEqual({ decorator, ioredis: [] });
     }
   });

@@ -16,7 +16,7 @@ const SLACK_MS = 300;
 describe.each(targets)('$name', (target) => {
   const { client } = useClients(target);
 
-  it('aborts a cut-off holder\'s signal at its lease end, before another client is admitted', async () => {
+  it("aborts a cut-off holder's signal at its lease end, before another client is admitted", async () => {
     const name = uniqueName('cut');
     const expiry = 1_500;
     const cutOff = await cutOffClient(target.name);
@@ -59,10 +59,17 @@ describe.each(targets)('$name', (target) => {
     const first = await here.acquire();
     const holders: number[] = [];
     const sampling = setInterval(() => {
-      here.state().then((s) => holders.push(s.holders.length), () => undefined);
+      here.state().then(
+        (s) => holders.push(s.holders.length),
+        () => undefined,
+      );
     }, 50);
     try {
-      const worker = startWorker('test/workers/semaphore-stall.worker.ts', { target: target.name, ...options, stallMs: 4_500 });
+      const worker = startWorker('test/workers/semaphore-stall.worker.ts', {
+        target: target.name,
+        ...options,
+        stallMs: 4_500,
+      });
       await new Promise<void>((resolve) =>
         worker.child.stdout!.on('data', (d: string) => String(d).includes('stalling') && resolve()),
       );
@@ -97,4 +104,3 @@ describe.each(targets)('$name', (target) => {
 function overlap([a0, a1]: number[], [b0, b1]: number[]): boolean {
   return a0 < b1 && b0 < a1;
 }
-

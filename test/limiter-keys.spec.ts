@@ -97,7 +97,10 @@ describe.each(targets)('limiter keys on $name Redis', (target) => {
   if (target.name === 'cluster') {
     it('puts one limiter in one slot and spreads different limiters over the masters', async () => {
       const cluster = redis as Cluster;
-      const semaphores = Array.from({ length: 30 }, () => new SemaphoreLimiter(cluster, { name: uniqueName('spread'), capacity: 1 }));
+      const semaphores = Array.from(
+        { length: 30 },
+        () => new SemaphoreLimiter(cluster, { name: uniqueName('spread'), capacity: 1 }),
+      );
       const permits = await Promise.all(semaphores.map((s) => s.acquire()));
       const owners = new Set<number>();
       const nodes = await masters(cluster);

@@ -4,7 +4,8 @@ import { loadScripts, withIncludes } from '../lib/store/redis/lua-scripts';
 import { masters, targets, useClients } from './harness/redis-targets';
 
 const LUA_DIR = join(__dirname, '..', 'lua');
-const version = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+const version = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
+  .version;
 
 describe('the Lua loader', () => {
   it('loads every script file in lua/, with its key count from the file name', () => {

@@ -38,7 +38,11 @@ describe('a node-redis client (own Redis)', () => {
 
   it('sends a script Redis forgot (SCRIPT FLUSH) once as text, and by its SHA otherwise', async () => {
     const admin = own.client();
-    const bucket = new TokenBucketLimiter(await connected(), { name: uniqueName('flush'), capacity: 10, refillFrequency: 60_000 });
+    const bucket = new TokenBucketLimiter(await connected(), {
+      name: uniqueName('flush'),
+      capacity: 10,
+      refillFrequency: 60_000,
+    });
     await bucket.take();
     await admin.script('FLUSH');
     await admin.config('RESETSTAT');
@@ -53,7 +57,9 @@ describe('a node-redis client (own Redis)', () => {
     // Scripts allowed, but only another prefix's keys.
     const user = await createUser(own.client(), limiterUserRules('elsewhere'));
     const redis = await connected(`redis://${user}:secret@127.0.0.1:${own.server().port}`);
-    const error = await new SemaphoreLimiter(redis, { name: uniqueName('noperm'), capacity: 1 }).tryAcquire().catch((e: unknown) => e);
+    const error = await new SemaphoreLimiter(redis, { name: uniqueName('noperm'), capacity: 1 })
+      .tryAcquire()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RedisRefusedError);
     expect((error as RedisRefusedError).code).toBe('NOPERM');
     expect((error as Error).message).toContain("may not access this limiter's keys (it needs the rule ~limiters:*)");
@@ -72,7 +78,10 @@ describe('a node-redis client (own Redis)', () => {
 
   it('is not healthy while the client is not connected, and healthy once it is', async () => {
     const later = client();
-    expect(await probeRedis(later, 'limiters', 1_000)).toEqual({ ok: false, reason: expect.stringContaining('not open') });
+    expect(await probeRedis(later, 'limiters', 1_000)).toEqual({
+      ok: false,
+      reason: expect.stringContaining('not open'),
+    });
     await later.connect();
     expect(await probeRedis(later, 'limiters', 1_000)).toEqual({ ok: true, masters: 1 });
   });

@@ -33,17 +33,45 @@ describe('the packed package', () => {
     const peers = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'ioredis', 'reflect-metadata', 'rxjs'];
     await run(
       'npm',
-      ['install', `./${tarball}`, ...peers.map((p) => `${p}@${version(p)}`), '--prefer-offline', '--no-audit', '--no-fund'],
+      [
+        'install',
+        `./${tarball}`,
+        ...peers.map((p) => `${p}@${version(p)}`),
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+      ],
       { cwd: app },
     );
     installed = join(app, 'node_modules', 'nestjs-limiters');
     await copyFile(join(__dirname, 'package-smoke', 'main.ts'), join(app, 'main.ts'));
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run(process.execPath, [
-      tsc, 'main.ts', '--outDir', 'dist', '--target', 'ES2022', '--module', 'commonjs', '--moduleResolution', 'node10',
-      '--ignoreDeprecations', '6.0', '--experimentalDecorators', '--emitDecoratorMetadata', '--strict',
-      '--skipLibCheck', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'),
-    ], { cwd: app });
+    await run(
+      process.execPath,
+      [
+        tsc,
+        'main.ts',
+        '--outDir',
+        'dist',
+        '--target',
+        'ES2022',
+        '--module',
+        'commonjs',
+        '--moduleResolution',
+        'node10',
+        '--ignoreDeprecations',
+        '6.0',
+        '--experimentalDecorators',
+        '--emitDecoratorMetadata',
+        '--strict',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(root, 'node_modules', '@types'),
+      ],
+      { cwd: app },
+    );
   }, 480_000); // npm pack builds the library first: minutes on a busy machine
 
   afterAll(() => rm(app, { recursive: true, force: true }));
@@ -73,12 +101,23 @@ describe('the packed package', () => {
 
   it('can be required and imported by its name only: deep imports are outside the exports map', async () => {
     expect(await evaluate("console.log(typeof require('nestjs-limiters').SemaphoreLimiter)")).toBe('function');
-    expect(await evaluate("import { TokenBucketLimiter } from 'nestjs-limiters'; console.log(typeof TokenBucketLimiter)", 'module')).toBe('function');
+    expect(
+      await evaluate(
+        "import { TokenBucketLimiter } from 'nestjs-limiters'; console.log(typeof TokenBucketLimiter)",
+        'module',
+      ),
+    ).toBe('function');
     expect(await evaluate("console.log(require('nestjs-limiters/package.json').name)")).toBe('nestjs-limiters');
-    for (const deep of ['nestjs-limiters/dist/core/permit', 'nestjs-limiters/dist/index.js', 'nestjs-limiters/lib/index']) {
+    for (const deep of [
+      'nestjs-limiters/dist/core/permit',
+      'nestjs-limiters/dist/index.js',
+      'nestjs-limiters/lib/index',
+    ]) {
       await expect(evaluate(`require(${JSON.stringify(deep)})`)).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
     }
-    await expect(evaluate("import 'nestjs-limiters/dist/core/permit.js'", 'module')).rejects.toThrow(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+    await expect(evaluate("import 'nestjs-limiters/dist/core/permit.js'", 'module')).rejects.toThrow(
+      /ERR_PACKAGE_PATH_NOT_EXPORTED/,
+    );
   });
 
   it('has source maps whose every source is a file inside the package', async () => {

@@ -60,7 +60,9 @@ describe('errors Redis answers with (own Redis)', () => {
       const error = await refusal(new SemaphoreLimiter(redis, { name, capacity: 2 }).tryAcquire());
       expect(error.code).toBe('OOM');
       expect(error.message).toMatch(
-        new RegExp(`^Redis refused to acquire a permit of semaphore "${name}": Redis is out of memory: it reached maxmemory.*noeviction`),
+        new RegExp(
+          `^Redis refused to acquire a permit of semaphore "${name}": Redis is out of memory: it reached maxmemory.*noeviction`,
+        ),
       );
       expect(error.message).toContain("(Redis said: OOM command not allowed when used memory > 'maxmemory'.");
       expect(error.message).not.toContain('could not reach');
@@ -70,15 +72,22 @@ describe('errors Redis answers with (own Redis)', () => {
       const name = uniqueName('oom');
       const error = await refusal(new TokenBucketLimiter(redis, { name, capacity: 2, refillFrequency: 1_000 }).take());
       expect(error.code).toBe('OOM');
-      expect(error.message).toMatch(new RegExp(`^Redis refused to take tokens from token bucket "${name}": Redis is out of memory`));
+      expect(error.message).toMatch(
+        new RegExp(`^Redis refused to take tokens from token bucket "${name}": Redis is out of memory`),
+      );
     });
   });
 
   describe('a user without a permission the limiter needs (NOPERM)', () => {
     it('names the command the user may not run', async () => {
-      const user = await createUser(admin, limiterUserRules().filter((r) => r !== '+eval'));
+      const user = await createUser(
+        admin,
+        limiterUserRules().filter((r) => r !== '+eval'),
+      );
       const name = uniqueName('noperm');
-      const error = await refusal(new SemaphoreLimiter(connectAs(own.server().port, user, userClients), { name, capacity: 1 }).tryAcquire());
+      const error = await refusal(
+        new SemaphoreLimiter(connectAs(own.server().port, user, userClients), { name, capacity: 1 }).tryAcquire(),
+      );
       expect(error.code).toBe('NOPERM');
       expect(error.message).toBe(
         `Redis refused to acquire a permit of semaphore "${name}": the Redis user may not run the command EVAL ` +
@@ -89,17 +98,29 @@ describe('errors Redis answers with (own Redis)', () => {
     it('names the missing key rule', async () => {
       const user = await createUser(admin, ['~other:*', ...limiterUserRules().slice(1)]);
       const name = uniqueName('noperm');
-      const bucket = new TokenBucketLimiter(connectAs(own.server().port, user, userClients), { name, capacity: 1, refillFrequency: 1_000 });
+      const bucket = new TokenBucketLimiter(connectAs(own.server().port, user, userClients), {
+        name,
+        capacity: 1,
+        refillFrequency: 1_000,
+      });
       const error = await refusal(bucket.take());
       expect(error.message).toMatch(
-        new RegExp(`^Redis refused to take tokens from token bucket "${name}": the Redis user may not access this limiter's keys \\(it needs the rule ~limiters:\\*\\)`),
+        new RegExp(
+          `^Redis refused to take tokens from token bucket "${name}": the Redis user may not access this limiter's keys \\(it needs the rule ~limiters:\\*\\)`,
+        ),
       );
     });
 
     it('says a command inside a script was refused', async () => {
-      const user = await createUser(admin, limiterUserRules().filter((r) => r !== '+time'));
+      const user = await createUser(
+        admin,
+        limiterUserRules().filter((r) => r !== '+time'),
+      );
       const error = await refusal(
-        new SemaphoreLimiter(connectAs(own.server().port, user, userClients), { name: uniqueName('noperm'), capacity: 1 }).tryAcquire(),
+        new SemaphoreLimiter(connectAs(own.server().port, user, userClients), {
+          name: uniqueName('noperm'),
+          capacity: 1,
+        }).tryAcquire(),
       );
       expect(error.message).toContain('the Redis user may not run one of the commands the script calls (TIME GET SET');
     });
@@ -115,11 +136,15 @@ describe('errors Redis answers with (own Redis)', () => {
       await admin.acl('SETUSER', user, 'resetkeys', '~other:*');
       try {
         const needsKeys = "the Redis user may not access this limiter's keys (it needs the rule ~limiters:*)";
-        expect((await refusal(permit.release())).message).toContain(`Redis refused to release a permit of semaphore "${name}": ${needsKeys}`);
+        expect((await refusal(permit.release())).message).toContain(
+          `Redis refused to release a permit of semaphore "${name}": ${needsKeys}`,
+        );
         expect((await refusal(backend.renew(permit.id, 60_000))).message).toContain(
           `Redis refused to renew a permit of semaphore "${name}": ${needsKeys}`,
         );
-        expect((await refusal(backend.cancel(permit.id))).message).toContain(`Redis refused to cancel a wait for semaphore "${name}": ${needsKeys}`);
+        expect((await refusal(backend.cancel(permit.id))).message).toContain(
+          `Redis refused to cancel a wait for semaphore "${name}": ${needsKeys}`,
+        );
       } finally {
         await admin.acl('SETUSER', user, '~limiters:*');
       }

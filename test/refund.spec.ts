@@ -12,8 +12,10 @@ import { now, sleep } from './harness/timing';
 
 const HOUR = 3_600_000;
 
-const bucketsOn = (store: StoreOrClient) => (options: Partial<TokenBucketOptions> = {}) =>
-  new TokenBucketLimiter(store, { name: uniqueName('refund'), capacity: 3, refillFrequency: HOUR, ...options });
+const bucketsOn =
+  (store: StoreOrClient) =>
+  (options: Partial<TokenBucketOptions> = {}) =>
+    new TokenBucketLimiter(store, { name: uniqueName('refund'), capacity: 3, refillFrequency: HOUR, ...options });
 
 describe.each(storeTargets)('refund and penalize on $name store', (target) => {
   const bucket = bucketsOn(target.store());
@@ -79,7 +81,9 @@ describe.each(storeTargets)('refund and penalize on $name store', (target) => {
   it('checks the tokens: refund from 1 to the capacity, penalize any whole number from 1', async () => {
     const b = bucket();
     await expect(b.refund(4)).rejects.toThrow(InvalidOptionError);
-    await expect(b.refund(0)).rejects.toThrow(/Option "tokens" of limiter "refund-\w+" must be a whole number from 1 to the capacity \(3\)/);
+    await expect(b.refund(0)).rejects.toThrow(
+      /Option "tokens" of limiter "refund-\w+" must be a whole number from 1 to the capacity \(3\)/,
+    );
     await expect(b.penalize(0)).rejects.toThrow(/Option "tokens" .* must be a whole number of at least 1/);
     await expect(b.penalize(1.5)).rejects.toThrow(InvalidOptionError);
     expect((await b.penalize(30)).tokens).toBe(-27);

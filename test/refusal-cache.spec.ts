@@ -5,12 +5,7 @@
  * would admit: a call wanting fewer tokens, waiting longer, of another shape, or coming
  * after a refund goes to the store.
  */
-import {
-  InvalidOptionError,
-  MaxSleepExceededError,
-  TokenBucketLimiter,
-  type TokenBucketOptions,
-} from '../lib';
+import { InvalidOptionError, MaxSleepExceededError, TokenBucketLimiter, type TokenBucketOptions } from '../lib';
 import type { StoreOrClient } from '../lib/store/resolve-store';
 import { useOwnRedis } from './chaos/own-redis';
 import { eventsOfEachTest } from './harness/channel-events';
@@ -24,7 +19,6 @@ import { LimitersModule, LimitersService, TokenBucket } from '../lib';
 import { useNestModules } from './harness/nest-modules';
 
 const HOUR = 3_600_000;
-
 
 /** A store that counts the takes reaching it, and buckets of one fresh name on it. */
 function bucketsCounted(target: StoreOrClient) {
@@ -148,7 +142,9 @@ describe.each(storeTargets)('refusal cache on $name store', (target) => {
     const fromCache = await bucket.take().catch((e: unknown) => e);
     expect(store.takes).toBe(2);
     expect(fromCache).toBeInstanceOf(MaxSleepExceededError);
-    expect((fromCache as MaxSleepExceededError).wouldWait).toBeLessThanOrEqual((fromStore as MaxSleepExceededError).wouldWait!);
+    expect((fromCache as MaxSleepExceededError).wouldWait).toBeLessThanOrEqual(
+      (fromStore as MaxSleepExceededError).wouldWait!,
+    );
     expect((fromCache as MaxSleepExceededError).wouldWait).toBeGreaterThan(HOUR - 60_000);
   });
 
@@ -208,15 +204,15 @@ describe('option refusalCache', () => {
   const redis = client();
   it('must be true or false, and a misspelt name is an error', () => {
     const name = uniqueName('refusals');
-    expect(() => new TokenBucketLimiter(redis, { name, capacity: 1, refillFrequency: 10, refusalCache: 'no' as never })).toThrow(
-      InvalidOptionError,
-    );
-    expect(() => new TokenBucketLimiter(redis, { name, capacity: 1, refillFrequency: 10, refusalCache: 1 as never })).toThrow(
-      /Option "refusalCache" of limiter "refusals-\w+" must be true or false; received 1/,
-    );
-    expect(() => new TokenBucketLimiter(redis, { name, capacity: 1, refillFrequency: 10, refusalcache: true } as never)).toThrow(
-      /did you mean "refusalCache"/,
-    );
+    expect(
+      () => new TokenBucketLimiter(redis, { name, capacity: 1, refillFrequency: 10, refusalCache: 'no' as never }),
+    ).toThrow(InvalidOptionError);
+    expect(
+      () => new TokenBucketLimiter(redis, { name, capacity: 1, refillFrequency: 10, refusalCache: 1 as never }),
+    ).toThrow(/Option "refusalCache" of limiter "refusals-\w+" must be true or false; received 1/);
+    expect(
+      () => new TokenBucketLimiter(redis, { name, capacity: 1, refillFrequency: 10, refusalcache: true } as never),
+    ).toThrow(/did you mean "refusalCache"/);
   });
 });
 
@@ -277,11 +273,23 @@ describe.each(targets)('refusal cache across processes on $name Redis', (target)
     const barrier = { key: uniqueName('barrier'), parties: 3 };
     const runs: Array<{ admittedAt: number[]; startedAt: number; endedAt: number; cached: number; fromStore: number }> =
       await Promise.all(
-        Array.from({ length: 3 }, () =>
-          // Starting a worker can take most of a minute on a loaded machine; the barrier waits for all.
-          startWorker('test/workers/token-bucket-hammer.worker.ts', {
-            target: target.name, name, ...shape, refusalCache: true, durationMs: 3_000, pauseMs: 2, barrier,
-          }, { timeoutMs: 110_000 }).result,
+        Array.from(
+          { length: 3 },
+          () =>
+            // Starting a worker can take most of a minute on a loaded machine; the barrier waits for all.
+            startWorker(
+              'test/workers/token-bucket-hammer.worker.ts',
+              {
+                target: target.name,
+                name,
+                ...shape,
+                refusalCache: true,
+                durationMs: 3_000,
+                pauseMs: 2,
+                barrier,
+              },
+              { timeoutMs: 110_000 },
+            ).result,
         ),
       );
     const admitted = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
@@ -310,7 +318,12 @@ describe('Redis commands per refusal of a hammered key (a Redis of its own)', ()
   /** Commands the server ran while `refusals` calls were refused, per refusal. */
   async function commandsPerRefusal(refusalCache: boolean, refusals: number): Promise<number> {
     const redis = own.client();
-    const bucket = new TokenBucketLimiter(redis, { name: uniqueName('hammered'), capacity: 1, refillFrequency: HOUR, refusalCache });
+    const bucket = new TokenBucketLimiter(redis, {
+      name: uniqueName('hammered'),
+      capacity: 1,
+      refillFrequency: HOUR,
+      refusalCache,
+    });
     await bucket.take(); // connected, script loaded, bucket empty
     const processed = async () => Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))![1]);
     const before = await processed();

@@ -36,7 +36,10 @@ function demo(env: Record<string, string | undefined>): Promise<DemoRun> {
   return new Promise((resolve, reject) => {
     child.once('close', (code) => {
       // The app's own lines (its shutdown) may follow the summary.
-      const json = output.split('\n').filter((line) => line.startsWith('{')).pop();
+      const json = output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .pop();
       if (code !== 0 || json === undefined) return reject(new Error(`the demo exited with ${code}:\n${output}`));
       resolve({ summary: JSON.parse(json) as Summary, output });
     });
@@ -48,7 +51,10 @@ function explained(run: DemoRun, expectations: () => void): void {
   try {
     expectations();
   } catch (error) {
-    (error as Error).message += `\n\nThe demo printed:\n${run.output.split('\n').filter((l) => !l.startsWith('app │')).join('\n')}`;
+    (error as Error).message += `\n\nThe demo printed:\n${run.output
+      .split('\n')
+      .filter((l) => !l.startsWith('app │'))
+      .join('\n')}`;
     throw error;
   }
 }
@@ -60,7 +66,11 @@ describe('the sample app under its load tool (npm run demo)', () => {
 
   // One after another: on a small machine, apps competing for the CPU would measure the CPU.
   describe.each([
-    ['Redis from REDIS_URL', { REDIS_URL: process.env[ENV_REDIS_URL], SAMPLE_STORE: undefined }, 'Redis at redis://127.0.0.1'],
+    [
+      'Redis from REDIS_URL',
+      { REDIS_URL: process.env[ENV_REDIS_URL], SAMPLE_STORE: undefined },
+      'Redis at redis://127.0.0.1',
+    ],
     ['the in-memory store', { REDIS_URL: undefined, SAMPLE_STORE: 'memory' }, 'this process’s memory'],
   ])('on %s', (_, env, store) => {
     let run: DemoRun;
@@ -91,7 +101,7 @@ describe('the sample app under its load tool (npm run demo)', () => {
       });
     });
 
-    it('counts every 429 from the library\'s refuse events too, and answers GET /health with 200', () => {
+    it("counts every 429 from the library's refuse events too, and answers GET /health with 200", () => {
       const { status, refusedByEvents, health } = run.summary;
       explained(run, () => {
         const total = Object.values(refusedByEvents).reduce((a, b) => a + b, 0);
@@ -105,7 +115,9 @@ describe('the sample app under its load tool (npm run demo)', () => {
       explained(run, () => {
         expect(Math.abs(rate.admitted! - rate.configured) / rate.configured).toBeLessThan(RATE_TOLERANCE.total);
         for (const keyRate of Object.values(rate.byKey)) {
-          expect(Math.abs(keyRate! - rate.perKeyConfigured) / rate.perKeyConfigured).toBeLessThan(RATE_TOLERANCE.perKey);
+          expect(Math.abs(keyRate! - rate.perKeyConfigured) / rate.perKeyConfigured).toBeLessThan(
+            RATE_TOLERANCE.perKey,
+          );
         }
       });
     });
@@ -122,7 +134,9 @@ describe('the sample app under its load tool (npm run demo)', () => {
         expect(count(`${perKey}"admitted"`)).toBe(status.ok + warmUp.ok);
         expect(count(`${perKey}"refused",limiters_reason="limit"`)).toBe(status.tooMany + warmUp.tooMany);
         // Every admitted request called the slow API once, through its semaphore.
-        expect(count('limiters_name="slow-api",limiters_kind="semaphore",limiters_result="admitted"')).toBe(status.ok + warmUp.ok);
+        expect(count('limiters_name="slow-api",limiters_kind="semaphore",limiters_result="admitted"')).toBe(
+          status.ok + warmUp.ok,
+        );
       });
     });
 

@@ -16,8 +16,10 @@ import { now, sleep, waitUntil } from './harness/timing';
 // Starting a worker (node --import tsx) can take over 10 s on a loaded 2-core machine.
 const WORKER_START_MS = 30_000;
 
-const semaphoresOn = (store: StoreOrClient) => (options: Partial<SemaphoreOptions> = {}) =>
-  new SemaphoreLimiter(store, { name: uniqueName('weighted'), capacity: 4, maxSleep: 30_000, ...options });
+const semaphoresOn =
+  (store: StoreOrClient) =>
+  (options: Partial<SemaphoreOptions> = {}) =>
+    new SemaphoreLimiter(store, { name: uniqueName('weighted'), capacity: 4, maxSleep: 30_000, ...options });
 
 const queued = (s: SemaphoreLimiter, count: number, timeoutMs?: number) =>
   waitUntil(`${count} waiters are queued`, async () => (await s.state()).waiters.length === count, timeoutMs);
@@ -35,16 +37,22 @@ function waitFor(s: SemaphoreLimiter, permits: number): { permit?: Permit; done:
 describe.each(storeTargets)('weighted permits on $name store', (target) => {
   const semaphore = semaphoresOn(target.store());
 
-  it.each([0, -1, 1.5, '2', 5])('refuses permits %p with an InvalidOptionError naming "permits", before asking the store', async (permits) => {
-    const s = semaphore({ capacity: 4 });
-    const bad = { permits } as unknown as { permits: number };
-    for (const call of [() => s.acquire(bad), () => s.tryAcquire(bad), () => s.run(() => undefined, bad)]) {
-      const error = await call().then(() => undefined, (e: unknown) => e);
-      expect(error).toBeInstanceOf(InvalidOptionError);
-      expect(error).toMatchObject({ option: 'permits', limiter: s.name });
-    }
-    expect(await s.state()).toEqual({ holders: [], waiters: [] });
-  });
+  it.each([0, -1, 1.5, '2', 5])(
+    'refuses permits %p with an InvalidOptionError naming "permits", before asking the store',
+    async (permits) => {
+      const s = semaphore({ capacity: 4 });
+      const bad = { permits } as unknown as { permits: number };
+      for (const call of [() => s.acquire(bad), () => s.tryAcquire(bad), () => s.run(() => undefined, bad)]) {
+        const error = await call().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect(error).toMatchObject({ option: 'permits', limiter: s.name });
+      }
+      expect(await s.state()).toEqual({ holders: [], waiters: [] });
+    },
+  );
 
   it('holds the permits asked for, and tryAcquire refuses what does not fit', async () => {
     const s = semaphore({ capacity: 4 });
@@ -139,38 +147,66 @@ describe.each(targets)('weighted permits across processes on $name Redis', (targ
   const redis = client();
   const semaphore = semaphoresOn(redis);
 
-  it('never holds more than capacity, weighted, when worker processes take mixed weights', async () => {
-    const name = uniqueName('weighted');
-    const barrier = { key: uniqueName('barrier'), parties: 3 };
-    const results = await Promise.all(
-      [[1, 2], [3, 1], [2, 2, 1]].map((permits) =>
-        startWorker('test/workers/semaphore-intervals.worker.ts', {
-          target: target.name, name, capacity: 5, callers: 3, jobs: 4, holdMs: 20, permits, barrier,
-        }, { timeoutMs: 3 * WORKER_START_MS }).result,
-      ),
-    );
-    const jobs: HeldJob[] = results.flatMap((r) => r.held);
-    expect(jobs).toHaveLength(3 * 3 * 4);
-    const peak = peakPermits(jobs);
-    expect(peak).toBeLessThanOrEqual(5);
-    expect(peak).toBeGreaterThanOrEqual(4);
-  }, 3 * WORKER_START_MS);
+  it(
+    'never holds more than capacity, weighted, when worker processes take mixed weights',
+    async () => {
+      const name = uniqueName('weighted');
+      const barrier = { key: uniqueName('barrier'), parties: 3 };
+      const results = await Promise.all(
+        [
+          [1, 2],
+          [3, 1],
+          [2, 2, 1],
+        ].map(
+          (permits) =>
+            startWorker(
+              'test/workers/semaphore-intervals.worker.ts',
+              {
+                target: target.name,
+                name,
+                capacity: 5,
+                callers: 3,
+                jobs: 4,
+                holdMs: 20,
+                permits,
+                barrier,
+              },
+              { timeoutMs: 3 * WORKER_START_MS },
+            ).result,
+        ),
+      );
+      const jobs: HeldJob[] = results.flatMap((r) => r.held);
+      expect(jobs).toHaveLength(3 * 3 * 4);
+      const peak = peakPermits(jobs);
+      expect(peak).toBeLessThanOrEqual(5);
+      expect(peak).toBeGreaterThanOrEqual(4);
+    },
+    3 * WORKER_START_MS,
+  );
 
-  it('gives a crashed holder\'s permits back when its lease runs out', async () => {
-    const s = semaphore({ capacity: 3, expiry: 1_000 });
-    const holder = startWorker('test/workers/semaphore-hold.worker.ts', {
-      target: target.name, name: s.name, capacity: 3, expiry: 1_000, permits: 3,
-    });
-    await waitUntil('the worker holds 3 permits', async () => (await heldPermits(s)) === 3, WORKER_START_MS);
-    holder.child.kill('SIGKILL');
-    const killedAt = now();
-    // Every permit comes back: a caller asking for all 3 gets them, within the lease and a margin.
-    const permit = await s.acquire({ permits: 3, maxSleep: 10_000 });
-    expect(now() - killedAt).toBeLessThan(1_000 + 1_000);
-    expect(await heldPermits(s)).toBe(3);
-    await permit.release();
-    expect(await heldPermits(s)).toBe(0);
-  }, WORKER_START_MS + 15_000);
+  it(
+    "gives a crashed holder's permits back when its lease runs out",
+    async () => {
+      const s = semaphore({ capacity: 3, expiry: 1_000 });
+      const holder = startWorker('test/workers/semaphore-hold.worker.ts', {
+        target: target.name,
+        name: s.name,
+        capacity: 3,
+        expiry: 1_000,
+        permits: 3,
+      });
+      await waitUntil('the worker holds 3 permits', async () => (await heldPermits(s)) === 3, WORKER_START_MS);
+      holder.child.kill('SIGKILL');
+      const killedAt = now();
+      // Every permit comes back: a caller asking for all 3 gets them, within the lease and a margin.
+      const permit = await s.acquire({ permits: 3, maxSleep: 10_000 });
+      expect(now() - killedAt).toBeLessThan(1_000 + 1_000);
+      expect(await heldPermits(s)).toBe(3);
+      await permit.release();
+      expect(await heldPermits(s)).toBe(0);
+    },
+    WORKER_START_MS + 15_000,
+  );
 
   it('keeps a TTL on the weights key, and leaves it with the leases', async () => {
     const s = semaphore({ capacity: 4, expiry: 300 });

@@ -1,4 +1,11 @@
-import { LeaseLostError, MaxSleepExceededError, RedisUnavailableError, SemaphoreLimiter, type Permit, type SemaphoreOptions } from '../lib';
+import {
+  LeaseLostError,
+  MaxSleepExceededError,
+  RedisUnavailableError,
+  SemaphoreLimiter,
+  type Permit,
+  type SemaphoreOptions,
+} from '../lib';
 import type { StoreOrClient } from '../lib/store/resolve-store';
 import { encodeName, limiterKey } from '../lib/store/redis/keys';
 import { watchCommands } from './harness/monitor';
@@ -8,8 +15,10 @@ import { storeTargets } from './harness/store-targets';
 import { median, now, sleep, waitUntil } from './harness/timing';
 
 /** Builds semaphores on `store`, each with a name no other test uses. */
-const semaphoresOn = (store: StoreOrClient) => (options: Partial<SemaphoreOptions> = {}) =>
-  new SemaphoreLimiter(store, { name: uniqueName('sem'), capacity: 1, ...options });
+const semaphoresOn =
+  (store: StoreOrClient) =>
+  (options: Partial<SemaphoreOptions> = {}) =>
+    new SemaphoreLimiter(store, { name: uniqueName('sem'), capacity: 1, ...options });
 
 const queued = (s: SemaphoreLimiter, count: number, timeoutMs?: number) =>
   waitUntil(`${count} waiters are queued`, async () => (await s.state()).waiters.length === count, timeoutMs);
@@ -214,7 +223,11 @@ describe.each(storeTargets)('SemaphoreLimiter on $name store', (target) => {
 
   it('run() releases the slot when the work throws, and await using releases on scope exit', async () => {
     const s = semaphore();
-    await expect(s.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      s.run(async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect((await s.state()).holders).toEqual([]);
     {
       await using permit = await s.acquire();
@@ -249,7 +262,13 @@ describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
     const counterKey = uniqueName('peak');
     const workers = Array.from({ length: 4 }, () =>
       spawnWorker('test/workers/semaphore-jobs.worker.ts', {
-        target: target.deployment, name, capacity: 3, waiters: 5, jobs: 4, holdMs: 15, counterKey,
+        target: target.deployment,
+        name,
+        capacity: 3,
+        waiters: 5,
+        jobs: 4,
+        holdMs: 15,
+        counterKey,
       }),
     );
     const results = await Promise.all(workers);
@@ -265,7 +284,9 @@ describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
   // checks that no path leaves a key without one, and that every key goes in the end.
   it('keeps a TTL on every key it writes, and leaves no key once leases and waits are over', async () => {
     const s = semaphore({ capacity: 1, expiry: 300 });
-    const keys = ['holders', 'queue', 'waiters', 'arrivals'].map((k) => `${limiterKey('limiters', 'semaphore', s.name)}:${k}`);
+    const keys = ['holders', 'queue', 'waiters', 'arrivals'].map(
+      (k) => `${limiterKey('limiters', 'semaphore', s.name)}:${k}`,
+    );
     const ttls = async () => Promise.all(keys.map((key) => redis.pttl(key)));
     const held = await s.acquire();
     const waiters = [s.acquire({ maxSleep: 5_000 }), s.acquire({ maxSleep: 5_000 }), s.acquire({ maxSleep: 50 })];
@@ -279,41 +300,55 @@ describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
     await (await waiters[1]).release();
     for (const ttl of await ttls()) expect(ttl === -2 || ttl > 0).toBe(true);
     // The longest TTL: the queue's, at most two lease periods plus a second.
-    await waitUntil('every key expired', async () => (await ttls()).every((ttl) => ttl === -2), 2 * 300 + 1_000 + 2_000);
+    await waitUntil(
+      'every key expired',
+      async () => (await ttls()).every((ttl) => ttl === -2),
+      2 * 300 + 1_000 + 2_000,
+    );
   });
 
-  it('hands a released slot to a waiter in another process in about one round trip, without polling', async () => {
-    // A long lease: the holder's renewals (every expiry / 3) stay out of the watched second,
-    // however long the worker takes to start (up to WORKER_START_MS; 30 s leases were renewed
-    // inside it once a loaded machine took over 9 s).
-    const s = semaphore({ expiry: 120_000 });
-    const monitor = await watchCommands(redis, encodeName(s.name));
-    const latencies: number[] = [];
-    try {
-      for (let round = 0; round < 5; round++) {
-        const held = await s.acquire();
-        const waiter = spawnWorker('test/workers/semaphore-jobs.worker.ts', {
-          target: target.deployment, name: s.name, capacity: 1, expiry: 120_000,
-          waiters: 1, jobs: 1, holdMs: 0, counterKey: uniqueName('count'),
-        });
-        await queued(s, 1, WORKER_START_MS);
-        await sleep(100); // lets MONITOR deliver our own state() polls before the count starts
-        monitor.reset();
-        await sleep(1_000);
-        // While queued, the waiter sends nothing: it is woken by the release, not by a timer.
-        expect(monitor.commands()).toEqual([]);
-        const releasedAt = now();
-        await held.release();
-        const { acquiredAt } = await waiter;
-        latencies.push(acquiredAt[0] - releasedAt);
-        // The monitor does see this limiter's traffic: the release and the waiter's grant.
-        expect(monitor.commands().length).toBeGreaterThan(0);
+  it(
+    'hands a released slot to a waiter in another process in about one round trip, without polling',
+    async () => {
+      // A long lease: the holder's renewals (every expiry / 3) stay out of the watched second,
+      // however long the worker takes to start (up to WORKER_START_MS; 30 s leases were renewed
+      // inside it once a loaded machine took over 9 s).
+      const s = semaphore({ expiry: 120_000 });
+      const monitor = await watchCommands(redis, encodeName(s.name));
+      const latencies: number[] = [];
+      try {
+        for (let round = 0; round < 5; round++) {
+          const held = await s.acquire();
+          const waiter = spawnWorker('test/workers/semaphore-jobs.worker.ts', {
+            target: target.deployment,
+            name: s.name,
+            capacity: 1,
+            expiry: 120_000,
+            waiters: 1,
+            jobs: 1,
+            holdMs: 0,
+            counterKey: uniqueName('count'),
+          });
+          await queued(s, 1, WORKER_START_MS);
+          await sleep(100); // lets MONITOR deliver our own state() polls before the count starts
+          monitor.reset();
+          await sleep(1_000);
+          // While queued, the waiter sends nothing: it is woken by the release, not by a timer.
+          expect(monitor.commands()).toEqual([]);
+          const releasedAt = now();
+          await held.release();
+          const { acquiredAt } = await waiter;
+          latencies.push(acquiredAt[0] - releasedAt);
+          // The monitor does see this limiter's traffic: the release and the waiter's grant.
+          expect(monitor.commands().length).toBeGreaterThan(0);
+        }
+      } finally {
+        await monitor.stop();
       }
-    } finally {
-      await monitor.stop();
-    }
-    expect(median(latencies)).toBeLessThan(50);
-  }, 5 * WORKER_START_MS);
+      expect(median(latencies)).toBeLessThan(50);
+    },
+    5 * WORKER_START_MS,
+  );
 
   it('fails its waiters at once when the client is closed, instead of after maxSleep', async () => {
     const closing = client();
@@ -340,35 +375,48 @@ describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
     await (await waiting).release();
   });
 
-  it('serves waiters first come, first served across processes', async () => {
-    const s = semaphore();
-    const held = await s.acquire();
-    const waiters = [];
-    for (let i = 0; i < 4; i++) {
-      // The first waiter waits while the others start, each allowed WORKER_START_MS: its
-      // wait and its life are budgeted for all of them.
-      const budget = 4 * WORKER_START_MS + 10_000;
-      waiters.push(
-        startWorker(
-          'test/workers/semaphore-jobs.worker.ts',
-          {
-            target: target.deployment, name: s.name, capacity: 1, waiters: 1, jobs: 1, holdMs: 20, counterKey: uniqueName('c'),
-            maxSleep: budget,
-          },
-          { timeoutMs: budget },
-        ).result,
-      );
-      await queued(s, i + 1, WORKER_START_MS);
-    }
-    await held.release();
-    const startTimes = (await Promise.all(waiters)).map((r) => r.acquiredAt[0]);
-    expect(startTimes).toEqual([...startTimes].sort((a, b) => a - b));
-  }, 4 * WORKER_START_MS + 20_000);
+  it(
+    'serves waiters first come, first served across processes',
+    async () => {
+      const s = semaphore();
+      const held = await s.acquire();
+      const waiters = [];
+      for (let i = 0; i < 4; i++) {
+        // The first waiter waits while the others start, each allowed WORKER_START_MS: its
+        // wait and its life are budgeted for all of them.
+        const budget = 4 * WORKER_START_MS + 10_000;
+        waiters.push(
+          startWorker(
+            'test/workers/semaphore-jobs.worker.ts',
+            {
+              target: target.deployment,
+              name: s.name,
+              capacity: 1,
+              waiters: 1,
+              jobs: 1,
+              holdMs: 20,
+              counterKey: uniqueName('c'),
+              maxSleep: budget,
+            },
+            { timeoutMs: budget },
+          ).result,
+        );
+        await queued(s, i + 1, WORKER_START_MS);
+      }
+      await held.release();
+      const startTimes = (await Promise.all(waiters)).map((r) => r.acquiredAt[0]);
+      expect(startTimes).toEqual([...startTimes].sort((a, b) => a - b));
+    },
+    4 * WORKER_START_MS + 20_000,
+  );
 
   it("frees a crashed holder's slot when its lease runs out, while other traffic goes on", async () => {
     const s = semaphore({ expiry: 1_000 });
     const holder = startWorker('test/workers/semaphore-hold.worker.ts', {
-      target: target.deployment, name: s.name, capacity: 1, expiry: 1_000,
+      target: target.deployment,
+      name: s.name,
+      capacity: 1,
+      expiry: 1_000,
     });
     // Starting the worker alone can take over 10 s on a loaded machine.
     await waitUntil('the worker holds the slot', async () => (await s.state()).holders.length === 1, WORKER_START_MS);
@@ -380,8 +428,15 @@ describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
     const s = semaphore({ expiry: 500 });
     const held = await s.acquire();
     const dead = startWorker('test/workers/semaphore-jobs.worker.ts', {
-      target: target.deployment, name: s.name, capacity: 1, expiry: 500, maxSleep: 'Infinity',
-      waiters: 1, jobs: 1, holdMs: 60_000, counterKey: uniqueName('c'),
+      target: target.deployment,
+      name: s.name,
+      capacity: 1,
+      expiry: 500,
+      maxSleep: 'Infinity',
+      waiters: 1,
+      jobs: 1,
+      holdMs: 60_000,
+      counterKey: uniqueName('c'),
     });
     await queued(s, 1, WORKER_START_MS);
     dead.child.kill('SIGKILL');

@@ -13,7 +13,10 @@ const cluster = targets.find((t) => t.name === 'cluster')!;
 /** Plain pub/sub messages the cluster bus delivered, summed over the masters. */
 async function busPublishesReceived(client: Parameters<typeof masters>[0]): Promise<number> {
   const infos = await Promise.all((await masters(client)).map((m) => m.cluster('INFO') as Promise<string>));
-  return infos.reduce((sum, info) => sum + Number(/cluster_stats_messages_publish_received:(\d+)/.exec(info)?.[1] ?? 0), 0);
+  return infos.reduce(
+    (sum, info) => sum + Number(/cluster_stats_messages_publish_received:(\d+)/.exec(info)?.[1] ?? 0),
+    0,
+  );
 }
 
 describe('grants on a Redis 7 Cluster', () => {
@@ -47,7 +50,10 @@ describe('grants on a Redis 7 Cluster', () => {
     const beforePublishes = await busPublishesReceived(holderClient);
     for (let i = 0; i < HANDOFFS; i++) await holderClient.publish(`limiters:granted:${name}`, `${i}`);
     const otherMasters = (await masters(holderClient)).length - 1;
-    await waitUntil('the PUBLISHes crossed the bus', async () => (await busPublishesReceived(holderClient)) - beforePublishes >= HANDOFFS * otherMasters);
+    await waitUntil(
+      'the PUBLISHes crossed the bus',
+      async () => (await busPublishesReceived(holderClient)) - beforePublishes >= HANDOFFS * otherMasters,
+    );
     const publishesOverBus = (await busPublishesReceived(holderClient)) - beforePublishes;
 
     expect(publishesOverBus).toBeGreaterThanOrEqual(HANDOFFS * otherMasters);

@@ -4,7 +4,14 @@
  * instances get the capacity at once instead of after dead waiters' leases.
  */
 import { Test } from '@nestjs/testing';
-import { LeaseLostError, LimiterClosedError, LimitersModule, LimitersService, SemaphoreLimiter, type Permit } from '../lib';
+import {
+  LeaseLostError,
+  LimiterClosedError,
+  LimitersModule,
+  LimitersService,
+  SemaphoreLimiter,
+  type Permit,
+} from '../lib';
 import { ENV_REDIS_URL } from './harness/connect';
 import { targets, uniqueName, useClients, type RedisClient } from './harness/redis-targets';
 import { now, sleep, waitUntil } from './harness/timing';
@@ -16,12 +23,24 @@ const PROMPTLY_MS = 1_000;
 /** Settles every promise within `ms`, or reports the ones still open as 'pending'. */
 function settledWithin<T>(promises: Array<Promise<T>>, ms: number): Promise<Array<T | unknown | 'pending'>> {
   return Promise.all(
-    promises.map((p) => Promise.race([p.then((v) => v, (e: unknown) => e), sleep(ms).then(() => 'pending' as const)])),
+    promises.map((p) =>
+      Promise.race([
+        p.then(
+          (v) => v,
+          (e: unknown) => e,
+        ),
+        sleep(ms).then(() => 'pending' as const),
+      ]),
+    ),
   );
 }
 
 /** Takes `count` slots as soon as they are free; resolves with when the last was taken. */
-async function takeAll(semaphore: SemaphoreLimiter, count: number, timeoutMs: number): Promise<{ at: number; permits: Permit[] }> {
+async function takeAll(
+  semaphore: SemaphoreLimiter,
+  count: number,
+  timeoutMs: number,
+): Promise<{ at: number; permits: Permit[] }> {
   const permits: Permit[] = [];
   const until = performance.now() + timeoutMs;
   while (permits.length < count && performance.now() < until) {
@@ -40,7 +59,12 @@ describe.each(targets)('$name', (target) => {
     // Standalone: a URL, so the module owns and quits the connection. Cluster: the user's client.
     const redis = target.name === 'standalone' ? process.env[ENV_REDIS_URL]! : client();
     const app = await Test.createTestingModule({
-      imports: [LimitersModule.forRoot({ redis, semaphores: { jobs: { name, capacity: 2, expiry: EXPIRY, maxSleep: 20_000 } } })],
+      imports: [
+        LimitersModule.forRoot({
+          redis,
+          semaphores: { jobs: { name, capacity: 2, expiry: EXPIRY, maxSleep: 20_000 } },
+        }),
+      ],
     }).compile();
     await app.init();
     const jobs = app.get(LimitersService).getSemaphore('jobs');
@@ -62,7 +86,9 @@ describe.each(targets)('$name', (target) => {
     const afterClose = await other.state();
     const { at, permits } = await regained;
 
-    console.log(`${target.name}: both slots back ${(at - endedAt).toFixed(0)} ms after the holders ended (lease ${EXPIRY} ms)`);
+    console.log(
+      `${target.name}: both slots back ${(at - endedAt).toFixed(0)} ms after the holders ended (lease ${EXPIRY} ms)`,
+    );
     for (const outcome of outcomes) expect(outcome).toBeInstanceOf(LimiterClosedError);
     expect(afterClose.waiters).toEqual([]);
     expect(permits).toHaveLength(2);
@@ -85,7 +111,9 @@ describe.each(targets)('$name', (target) => {
     await own.quit();
     const { at, permits } = await takeAll(other, 2, 2 * EXPIRY);
 
-    console.log(`${target.name}: semaphore.close() took ${(at - closedAt).toFixed(0)} ms until another client held both slots`);
+    console.log(
+      `${target.name}: semaphore.close() took ${(at - closedAt).toFixed(0)} ms until another client held both slots`,
+    );
     for (const outcome of outcomes) expect(outcome).toBeInstanceOf(LimiterClosedError);
     for (const permit of held) {
       expect(permit.signal.reason).toBeInstanceOf(LeaseLostError);

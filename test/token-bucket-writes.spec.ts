@@ -25,7 +25,12 @@ describe.each(targets)('token bucket writes on $name Redis', (target) => {
 
   it('keeps the key until full again plus one period after every take, whether or not the take rewrote the TTL', async () => {
     const period = 60_000;
-    const b = new TokenBucketLimiter(redis, { name: uniqueName('writes'), capacity: 10, refillAmount: 5, refillFrequency: period });
+    const b = new TokenBucketLimiter(redis, {
+      name: uniqueName('writes'),
+      capacity: 10,
+      refillAmount: 5,
+      refillFrequency: period,
+    });
     const key = keyOf(b);
     let spent = 0;
     let boundary: string | undefined;
@@ -34,7 +39,11 @@ describe.each(targets)('token bucket writes on $name Redis', (target) => {
       const sentAt = now();
       const { fullIn } = await b.reserve(tokens, { maxSleep: Infinity });
       spent += tokens;
-      const [ttl, value, encoding] = await Promise.all([redis.pttl(key), redis.get(key), redis.object('ENCODING', key)]);
+      const [ttl, value, encoding] = await Promise.all([
+        redis.pttl(key),
+        redis.get(key),
+        redis.object('ENCODING', key),
+      ]);
       const elapsed = now() - sentAt;
       // (+1: Redis counts a PX from its own millisecond, which may be one past the script's TIME.)
       expect(ttl).toBeLessThanOrEqual(fullIn + period + 1);
@@ -50,7 +59,12 @@ describe.each(targets)('token bucket writes on $name Redis', (target) => {
 
   it('continues a bucket an earlier version wrote, in the same form and with the same TTL', async () => {
     const period = 60_000;
-    const b = new TokenBucketLimiter(redis, { name: uniqueName('writes'), capacity: 10, refillAmount: 5, refillFrequency: period });
+    const b = new TokenBucketLimiter(redis, {
+      name: uniqueName('writes'),
+      capacity: 10,
+      refillAmount: 5,
+      refillFrequency: period,
+    });
     const key = keyOf(b);
     const at = (await serverNow(redis)) - 1_000;
     // Spent 3 as of `at`: full again one refill after it, and one period more of life.
@@ -65,7 +79,12 @@ describe.each(targets)('token bucket writes on $name Redis', (target) => {
   });
 
   it('pays refills exactly when the takes between them left the TTL alone', async () => {
-    const b = new TokenBucketLimiter(redis, { name: uniqueName('writes'), capacity: 6, refillAmount: 2, refillFrequency: 1_000 });
+    const b = new TokenBucketLimiter(redis, {
+      name: uniqueName('writes'),
+      capacity: 6,
+      refillAmount: 2,
+      refillFrequency: 1_000,
+    });
     // Two takes that leave the full moment where it was, then one that moves it.
     await b.take();
     expect((await b.tryTake()).remaining).toBe(4);
@@ -89,7 +108,12 @@ describe('token bucket writes, counted on a Redis of their own', () => {
 
   it('an admission that leaves the full moment where it was is one INCR; a refusal writes nothing', async () => {
     const redis = own.client();
-    const b = new TokenBucketLimiter(redis, { name: uniqueName('writes'), capacity: 4, refillAmount: 4, refillFrequency: 60_000 });
+    const b = new TokenBucketLimiter(redis, {
+      name: uniqueName('writes'),
+      capacity: 4,
+      refillAmount: 4,
+      refillFrequency: 60_000,
+    });
     await b.tryTake(); // loads the script and creates the key
     await redis.config('RESETSTAT');
     const calls = async () => {

@@ -11,7 +11,10 @@ import { now, sleep } from './harness/timing';
  * Checks admissions under saturation: after the first burst of `capacity`, every token
  * was paid for by a refill, at the bucket's rate, and no second saw more than it allows.
  */
-function expectRefillRate(admitted: number[], shape: { capacity: number; refillFrequency: number; refillAmount: number }) {
+function expectRefillRate(
+  admitted: number[],
+  shape: { capacity: number; refillFrequency: number; refillAmount: number },
+) {
   const paid = admitted.slice(shape.capacity);
   const perSecond = (shape.refillAmount * 1000) / shape.refillFrequency;
   // Taken from first to last, a process stalled at the end (a busy 2-core machine) moved
@@ -21,7 +24,7 @@ function expectRefillRate(admitted: number[], shape: { capacity: number; refillF
   expect(rate).toBeLessThan(perSecond * 1.05);
   // Over the whole run, no more than the refills due in it (plus one at each end).
   const span = (paid[paid.length - 1] - paid[0]) / 1000;
-  expect(paid.length).toBeLessThanOrEqual((span * perSecond) + 2 * shape.refillAmount);
+  expect(paid.length).toBeLessThanOrEqual(span * perSecond + 2 * shape.refillAmount);
   // No second holds more than a full bucket plus the refills due in it; one extra
   // refill's worth covers timers waking late on a busy machine.
   const allowed = shape.capacity + shape.refillAmount * (Math.floor(1000 / shape.refillFrequency) + 1);
@@ -29,8 +32,10 @@ function expectRefillRate(admitted: number[], shape: { capacity: number; refillF
 }
 
 /** Builds buckets on `store`, each with a name no other test uses. */
-const bucketsOn = (store: StoreOrClient) => (options: Partial<TokenBucketOptions> = {}) =>
-  new TokenBucketLimiter(store, { name: uniqueName('bucket'), capacity: 3, refillFrequency: 200, ...options });
+const bucketsOn =
+  (store: StoreOrClient) =>
+  (options: Partial<TokenBucketOptions> = {}) =>
+    new TokenBucketLimiter(store, { name: uniqueName('bucket'), capacity: 3, refillFrequency: 200, ...options });
 
 describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
   const bucket = bucketsOn(target.store());
@@ -128,7 +133,10 @@ describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
     };
     await Promise.all(Array.from({ length: 6 }, caller));
     expect(admitted).toHaveLength(210);
-    expectRefillRate(admitted.sort((a, b) => a - b), shape);
+    expectRefillRate(
+      admitted.sort((a, b) => a - b),
+      shape,
+    );
   });
 
   it('keeps the refill phase whenever callers arrive', async () => {
@@ -234,7 +242,14 @@ describe.each(clientTargets)('TokenBucketLimiter on $name Redis', (target) => {
     const barrier = { key: uniqueName('barrier'), parties: 4 };
     const runs = await Promise.all(
       Array.from({ length: 4 }, () =>
-        spawnWorker('test/workers/token-bucket.worker.ts', { target: target.deployment, name, ...shape, callers: 3, takes: 10, barrier }),
+        spawnWorker('test/workers/token-bucket.worker.ts', {
+          target: target.deployment,
+          name,
+          ...shape,
+          callers: 3,
+          takes: 10,
+          barrier,
+        }),
       ),
     );
     const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
@@ -249,7 +264,13 @@ describe.each(clientTargets)('TokenBucketLimiter on $name Redis', (target) => {
     const runs = await Promise.all(
       [0, 3_600_000, -3_600_000].map((clockSkewMs) =>
         spawnWorker('test/workers/token-bucket.worker.ts', {
-          target: target.deployment, name, ...shape, callers: 1, takes: 6, clockSkewMs, barrier,
+          target: target.deployment,
+          name,
+          ...shape,
+          callers: 1,
+          takes: 6,
+          clockSkewMs,
+          barrier,
         }),
       ),
     );

@@ -22,21 +22,29 @@ beforeAll(() => {
 
 afterAll(() => fs.rmSync(buildDir, { recursive: true, force: true }));
 
-it('an app with node-redis and no ioredis installed limits through the module and the core, and a URL says to install ioredis', async () => {
-  const hook = path.resolve(__dirname, 'workers/without-ioredis.cjs');
-  const { result } = startWorker('test/workers/without-ioredis.worker.cjs', { name: uniqueName('no-ioredis') }, {
-    timeoutMs: 2 * WORKER_START_MS,
-    env: { LIB: lib, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${hook}`.trim() },
-  });
-  const outcome = await result;
-  expect(outcome.ioredisFound).toBe(false);
-  // Capacity 2 per minute: the third call is refused, by the limit and not by a missing package.
-  expect(outcome.calls.slice(0, 2)).toEqual(['made', 'made']);
-  expect(outcome.calls[2]).toMatch(/Exceeded/);
-  expect(outcome.secondPermit).toBe(false);
-  expect(outcome.takes).toEqual([true, false]);
-  expect(outcome.urlStart.started).toBe(false);
-  expect(outcome.urlStart.name).toBe('InvalidOptionError');
-  expect(outcome.urlStart.message).toContain('npm install ioredis');
-  expect(outcome.urlStart.message).not.toContain('redis://');
-}, 3 * WORKER_START_MS);
+it(
+  'an app with node-redis and no ioredis installed limits through the module and the core, and a URL says to install ioredis',
+  async () => {
+    const hook = path.resolve(__dirname, 'workers/without-ioredis.cjs');
+    const { result } = startWorker(
+      'test/workers/without-ioredis.worker.cjs',
+      { name: uniqueName('no-ioredis') },
+      {
+        timeoutMs: 2 * WORKER_START_MS,
+        env: { LIB: lib, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${hook}`.trim() },
+      },
+    );
+    const outcome = await result;
+    expect(outcome.ioredisFound).toBe(false);
+    // Capacity 2 per minute: the third call is refused, by the limit and not by a missing package.
+    expect(outcome.calls.slice(0, 2)).toEqual(['made', 'made']);
+    expect(outcome.calls[2]).toMatch(/Exceeded/);
+    expect(outcome.secondPermit).toBe(false);
+    expect(outcome.takes).toEqual([true, false]);
+    expect(outcome.urlStart.started).toBe(false);
+    expect(outcome.urlStart.name).toBe('InvalidOptionError');
+    expect(outcome.urlStart.message).toContain('npm install ioredis');
+    expect(outcome.urlStart.message).not.toContain('redis://');
+  },
+  3 * WORKER_START_MS,
+);

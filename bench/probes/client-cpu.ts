@@ -113,7 +113,8 @@ async function main(): Promise<void> {
         best.set(op.name, Math.min(best.get(op.name)!, (cpu.user + cpu.system) / N));
       }
     }
-    for (const [name, us] of best) console.log(`${name.padEnd(45)} ${us.toFixed(1).padStart(7)} µs client CPU per call`);
+    for (const [name, us] of best)
+      console.log(`${name.padEnd(45)} ${us.toFixed(1).padStart(7)} µs client CPU per call`);
   } finally {
     redis.disconnect();
     await stopRedis(server);

@@ -51,7 +51,6 @@ export interface Pair {
 
 type PipelineLike = ReturnType<Redis['pipeline']>;
 
-
 /** The acquire and release scripts of lua/ in the working tree, or of a git revision. */
 export function ourScripts(revision?: string): { acquire: string; release: string; label: string } {
   let dir = join(REPO, 'lua');
@@ -83,7 +82,12 @@ const buildUp: Array<{ piece: string; acquire: string; release: string; reply?: 
     release: "local removed = redis.call('ZREM', KEYS[1], ARGV[1])",
   },
   { piece: 'PEXPIRE holders', acquire: "redis.call('PEXPIRE', KEYS[1], 31000)", release: '' },
-  { piece: 'INCR arrivals (fencing token), the reply', acquire: "local n = redis.call('INCR', KEYS[4])", release: '', reply: 'return n' },
+  {
+    piece: 'INCR arrivals (fencing token), the reply',
+    acquire: "local n = redis.call('INCR', KEYS[4])",
+    release: '',
+    reply: 'return n',
+  },
   { piece: 'release: ZCARD queue', acquire: '', release: "local waiting = redis.call('ZCARD', KEYS[2])" },
 ];
 
@@ -105,7 +109,8 @@ function buildUpPairs(): Pair[] {
 const fullAcquire = (reads: string, rest = '', reply = 'return n') =>
   `${NOW}\n${reads}\nredis.call('ZADD', KEYS[1], now + 30000, ARGV[1])\n${rest}local n = redis.call('INCR', KEYS[4])\n${reply}`;
 const TWO_ZCARDS = "local held = redis.call('ZCARD', KEYS[1])\nlocal waiting = redis.call('ZCARD', KEYS[2])";
-const RELEASE = "local removed = redis.call('ZREM', KEYS[1], ARGV[1])\nlocal waiting = redis.call('ZCARD', KEYS[2])\nreturn removed";
+const RELEASE =
+  "local removed = redis.call('ZREM', KEYS[1], ARGV[1])\nlocal waiting = redis.call('ZCARD', KEYS[2])\nreturn removed";
 const PEXPIRE = "redis.call('PEXPIRE', KEYS[1], 31000)\n";
 const closures = (n: number) =>
   Array.from({ length: n }, (_, i) => `local function f${i}(a, b) return a + b + ${i} end`).join('\n');
@@ -115,7 +120,11 @@ const alternatives: Pair[] = [
     acquire: fullAcquire("local present = redis.call('EXISTS', KEYS[2], KEYS[2], KEYS[1])", PEXPIRE),
     release: RELEASE,
   },
-  { name: 'alt: reply {1, lease, token} (1ad1f66) instead of the token', acquire: fullAcquire(TWO_ZCARDS, PEXPIRE, 'return {1, 30000, n}'), release: RELEASE },
+  {
+    name: 'alt: reply {1, lease, token} (1ad1f66) instead of the token',
+    acquire: fullAcquire(TWO_ZCARDS, PEXPIRE, 'return {1, 30000, n}'),
+    release: RELEASE,
+  },
   { name: 'alt: full path without the PEXPIRE', acquire: fullAcquire(TWO_ZCARDS), release: RELEASE },
   {
     name: 'lua: + 12 unused local functions, each script',
@@ -176,7 +185,11 @@ async function mainThreadCpuUs(admin: Redis): Promise<{ cpu: number; commands: n
 }
 
 /** Loads a pair's scripts; the round it returns runs PAIRS pairs in one pipeline and reads what they cost. */
-async function prepare(redis: Redis, admin: Redis, pair: Pair): Promise<() => Promise<{ us: number; commands: number }>> {
+async function prepare(
+  redis: Redis,
+  admin: Redis,
+  pair: Pair,
+): Promise<() => Promise<{ us: number; commands: number }>> {
   const acquireSha = (await redis.script('LOAD', pair.acquire)) as string;
   const releaseSha = pair.release ? ((await redis.script('LOAD', pair.release)) as string) : '';
   return async () => {
@@ -220,12 +233,16 @@ export async function probe(pairs: Pair[]): Promise<void> {
         if (got.us < best[i].us) best[i] = got;
       }
     }
-    console.log(`redis-server ${parseInfo(await admin.info('server')).redis_version}, ${PAIRS} pairs pipelined, least of ${ROUNDS} rounds`);
+    console.log(
+      `redis-server ${parseInfo(await admin.info('server')).redis_version}, ${PAIRS} pairs pipelined, least of ${ROUNDS} rounds`,
+    );
     console.log('| variant | Redis main-thread CPU µs per acquire+release | commands |');
     console.log('| --- | --- | --- |');
     for (const [i, pair] of pairs.entries()) {
       const { us, commands } = best[i];
-      const step = pair.name.startsWith('+ ') ? ` (${us - best[i - 1].us >= 0 ? '+' : ''}${(us - best[i - 1].us).toFixed(2)})` : '';
+      const step = pair.name.startsWith('+ ')
+        ? ` (${us - best[i - 1].us >= 0 ? '+' : ''}${(us - best[i - 1].us).toFixed(2)})`
+        : '';
       console.log(`| ${pair.name} | ${us.toFixed(2)}${step} | ${commands.toFixed(2)} |`);
     }
   } finally {

@@ -22,10 +22,20 @@ export async function hammeredKey(ctx: BenchContext): Promise<Section> {
       `at a time), ${args.rounds} rounds, contenders interleaved, after 100 warm-up refusals each; no refill or window ` +
       'reset during the run (an hour away), so every call should be refused. Cells: median over rounds (min–max). ' +
       'Redis commands: INFO stats total_commands_processed per call (a script and each command it calls count one each); ' +
-      'Redis CPU: the main thread\'s (INFO cpu). rate-limiter-flexible with `inMemoryBlockOnConsumed` (points + 1) ' +
+      "Redis CPU: the main thread's (INFO cpu). rate-limiter-flexible with `inMemoryBlockOnConsumed` (points + 1) " +
       'blocks the key in process memory until its window ends.',
     '',
-    table(['contender', 'Redis commands / refusal', 'Redis CPU µs / refusal', 'client CPU µs / refusal', 'p50 ms', 'admitted (should be 0)'], rows),
+    table(
+      [
+        'contender',
+        'Redis commands / refusal',
+        'Redis CPU µs / refusal',
+        'client CPU µs / refusal',
+        'p50 ms',
+        'admitted (should be 0)',
+      ],
+      rows,
+    ),
     '',
     '"n/a (option not available)": the library measured rejects the option as unknown (the refusal cache is not in it).',
   ].join('\n');

@@ -7,7 +7,10 @@ import { fmtSpread, num, percentile, spread, table } from '../support/stats';
 type Job = [waitFrom: number, started: number, ended: number];
 
 const CONTENDERS: Array<{ name: SemaphoreContenderName; how: string }> = [
-  { name: 'floor', how: 'floor (bench/support/floor-semaphore.ts): a minimal script hands over, PUBLISH wakes; no leases' },
+  {
+    name: 'floor',
+    how: 'floor (bench/support/floor-semaphore.ts): a minimal script hands over, PUBLISH wakes; no leases',
+  },
   { name: 'nestjs-limiters', how: 'release script grants the oldest waiter, PUBLISH wakes it' },
   { name: 'redis-semaphore', how: 'waiters poll every retryInterval (default 10 ms)' },
   { name: 'bottleneck', how: 'maxConcurrent 1; "free" script publishes capacity, waiter registers again' },
@@ -24,13 +27,26 @@ export async function handoff(ctx: BenchContext): Promise<Section> {
     ctx.log(`handoff: ${contender.name}, 2 processes × ${jobsPerProcess} jobs`);
     const gate = `bench:gate:handoff:${contender.name}`;
     const key = `bench:handoff:${contender.name}`;
-    const args = { url: ctx.url, contender: contender.name, key, capacity: 1, callers: 1, holdMs: 5, holdJitterMs: 10, pauseMs: 2, jobsPerCaller: jobsPerProcess, gate };
+    const args = {
+      url: ctx.url,
+      contender: contender.name,
+      key,
+      capacity: 1,
+      callers: 1,
+      holdMs: 5,
+      holdJitterMs: 10,
+      pauseMs: 2,
+      jobsPerCaller: jobsPerProcess,
+      gate,
+    };
     const workers = [0, 1].map(() => runBenchWorker<{ jobs: Job[] }>('semaphore-load.worker.ts', args, 300_000));
     await openGate(ctx.admin, gate, 2);
     const results = await Promise.all(workers);
     // Holds of both processes in order; a hand-off is a hold that follows one of the
     // other process, whose caller was already waiting when that one ended.
-    const holds = results.flatMap((r, proc) => r.jobs.map(([waitFrom, started, ended]) => ({ proc, waitFrom, started, ended })));
+    const holds = results.flatMap((r, proc) =>
+      r.jobs.map(([waitFrom, started, ended]) => ({ proc, waitFrom, started, ended })),
+    );
     holds.sort((a, b) => a.started - b.started);
     const latencies: number[] = [];
     let sameProcess = 0;
@@ -68,7 +84,19 @@ export async function handoff(ctx: BenchContext): Promise<Section> {
     'The floor is the least a Redis semaphore with hand-off can do here (one minimal script call, one PUBLISH, no ' +
       'safety at all): it includes the time the machine takes to wake an idle Redis and an idle process.',
     '',
-    table(['library', 'how a waiter learns of the release', 'hand-offs', 'p50 ms', 'p50 vs floor', 'p99 ms', 'max ms', 'same process re-took the slot'], rows),
+    table(
+      [
+        'library',
+        'how a waiter learns of the release',
+        'hand-offs',
+        'p50 ms',
+        'p50 vs floor',
+        'p99 ms',
+        'max ms',
+        'same process re-took the slot',
+      ],
+      rows,
+    ),
   ].join('\n');
   return { id: 'handoff', title: '2. Hand-off latency between processes', markdown, data };
 }

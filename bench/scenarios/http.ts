@@ -17,7 +17,10 @@ const VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
   { variant: 'throttler', label: '@nestjs/throttler + @nest-lab/throttler-storage-redis' },
   { variant: 'nestjs-limiters', label: 'nestjs-limiters @TokenBucket (RateLimit headers on, the default)' },
   { variant: 'nestjs-limiters-no-headers', label: 'nestjs-limiters @TokenBucket, http.headers: false' },
-  { variant: 'nestjs-limiters-before-events', label: `nestjs-limiters @TokenBucket before events (${BEFORE_EVENTS}, own build), headers on` },
+  {
+    variant: 'nestjs-limiters-before-events',
+    label: `nestjs-limiters @TokenBucket before events (${BEFORE_EVENTS}, own build), headers on`,
+  },
 ];
 
 /** Variants whose route has no limit: measured only in the admit-everything mode. */
@@ -63,7 +66,17 @@ export async function http(ctx: BenchContext): Promise<Section> {
     const apps = await Promise.all(
       VARIANTS.filter((v) => mode.limit === 0 || !UNLIMITED.includes(v.variant)).map(async (v) => {
         const port = await freePort();
-        const worker = startWorker('bench/workers/http-app.worker.ts', { url: ctx.url, variant: v.variant, port, limit: mode.limit, libDir: v.variant === 'nestjs-limiters-before-events' ? beforeDir : undefined }, { timeoutMs: 600_000 });
+        const worker = startWorker(
+          'bench/workers/http-app.worker.ts',
+          {
+            url: ctx.url,
+            variant: v.variant,
+            port,
+            limit: mode.limit,
+            libDir: v.variant === 'nestjs-limiters-before-events' ? beforeDir : undefined,
+          },
+          { timeoutMs: 600_000 },
+        );
         return { ...v, port, worker, runs: [] as any[] };
       }),
     );
@@ -76,7 +89,10 @@ export async function http(ctx: BenchContext): Promise<Section> {
           ctx.log(`http (limit ${mode.limit || 'none'}): ${app.variant}, round ${round + 1}/${rounds}, ${durationS} s`);
           const cpuBefore = processCpuMicros(app.worker.child.pid!);
           const run = await autocannon({ url: `http://127.0.0.1:${app.port}/hit`, connections, duration: durationS });
-          app.runs.push({ ...run, cpuPerRequest: (processCpuMicros(app.worker.child.pid!) - cpuBefore) / run.requests.total });
+          app.runs.push({
+            ...run,
+            cpuPerRequest: (processCpuMicros(app.worker.child.pid!) - cpuBefore) / run.requests.total,
+          });
         }
       }
     } finally {
@@ -86,7 +102,11 @@ export async function http(ctx: BenchContext): Promise<Section> {
     const rows = apps.map((app) => {
       const rps = spread(app.runs.map((r) => r.requests.average));
       const statuses = app.runs.reduce(
-        (acc, r) => ({ ok: acc.ok + r['2xx'], other: acc.other + r.non2xx, errors: acc.errors + r.errors + r.timeouts }),
+        (acc, r) => ({
+          ok: acc.ok + r['2xx'],
+          other: acc.other + r.non2xx,
+          errors: acc.errors + r.errors + r.timeouts,
+        }),
         { ok: 0, other: 0, errors: 0 },
       );
       return [
@@ -98,11 +118,31 @@ export async function http(ctx: BenchContext): Promise<Section> {
         `${statuses.ok} / ${statuses.other} / ${statuses.errors}`,
       ];
     });
-    data[`limit-${mode.limit}`] = apps.map((a) => ({ variant: a.variant, runs: a.runs.map((r) => ({ rps: r.requests.average, cpuPerRequestUs: r.cpuPerRequest, p50: r.latency.p50, p99: r.latency.p99, ok: r['2xx'], non2xx: r.non2xx })) }));
+    data[`limit-${mode.limit}`] = apps.map((a) => ({
+      variant: a.variant,
+      runs: a.runs.map((r) => ({
+        rps: r.requests.average,
+        cpuPerRequestUs: r.cpuPerRequest,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        ok: r['2xx'],
+        non2xx: r.non2xx,
+      })),
+    }));
     sections.push(
       `**${mode.title}**`,
       '',
-      table(['route limited by', 'req/s', 'app CPU µs per request', 'latency p50 ms', 'latency p99 ms', '2xx / non-2xx / errors'], rows),
+      table(
+        [
+          'route limited by',
+          'req/s',
+          'app CPU µs per request',
+          'latency p50 ms',
+          'latency p99 ms',
+          '2xx / non-2xx / errors',
+        ],
+        rows,
+      ),
       '',
     );
   }

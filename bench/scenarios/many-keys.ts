@@ -40,11 +40,16 @@ export async function manyKeys(ctx: BenchContext): Promise<Section> {
       `${1000} calls in flight at a time on one connection. Memory = INFO memory used_memory after − before, on an ` +
       'otherwise empty redis-server.',
     '',
-    table(['library', 'keys in Redis', 'bytes per limit', 'bytes per key', 'keys without TTL', 'limits made per s'], rows),
+    table(
+      ['library', 'keys in Redis', 'bytes per limit', 'bytes per key', 'keys without TTL', 'limits made per s'],
+      rows,
+    ),
     '',
     `**Expiry (ours)**: every bucket key should be gone ${num(ours.ttlMs ?? NaN, 0)} ms after its call (full again + one period). ` +
       `Keys left after waiting up to 30 s past that: **${ours.leftAfterExpiry}** ` +
-      (ours.zeroAfterMs ? `(keyspace empty ${num(ours.zeroAfterMs / 1000, 1)} s after the first bucket was made).` : '.'),
+      (ours.zeroAfterMs
+        ? `(keyspace empty ${num(ours.zeroAfterMs / 1000, 1)} s after the first bucket was made).`
+        : '.'),
   ].join('\n');
   return { id: 'many-keys', title: '6. Many keys: memory and expiry', markdown, data: results };
 }

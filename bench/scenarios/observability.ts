@@ -29,10 +29,7 @@ export async function observability(ctx: BenchContext): Promise<Section> {
       `variant per round, ${args.rounds} rounds, variants interleaved and rotated each round, in one process. ` +
       `"Before events" is lib/ at ${BEFORE_EVENTS}, compiled on its own. Ratios are taken within a round.`,
     '',
-    table(
-      ['variant', 'tryTake() µs', 'vs before', 'acquire()+release() µs', 'vs before'],
-      rows,
-    ),
+    table(['variant', 'tryTake() µs', 'vs before', 'acquire()+release() µs', 'vs before'], rows),
   ].join('\n');
   return { id: 'observability', title: '7. Events and metrics: client CPU per call', markdown, data: results };
 }

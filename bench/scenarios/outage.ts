@@ -46,7 +46,11 @@ function limitedService(lib: Library, name: string): Type<{ call(): string }> {
   return Reflect.decorate([Injectable()], OutageService) as Type<{ call(): string }>;
 }
 
-async function runPolicy(ctx: BenchContext, policy: Policy, phases: { before: number; down: number; after: number }): Promise<Call[]> {
+async function runPolicy(
+  ctx: BenchContext,
+  policy: Policy,
+  phases: { before: number; down: number; after: number },
+): Promise<Call[]> {
   const server = await startRedis();
   const redis = new Redis(server.url);
   redis.on('error', () => undefined);
@@ -54,7 +58,14 @@ async function runPolicy(ctx: BenchContext, policy: Policy, phases: { before: nu
   const { lib } = await import('../support/limiters');
   const Service = limitedService(lib, `bench-outage-${policy}`);
   class AppModule {}
-  const imports = [lib.LimitersModule.forRoot({ redis, whenRedisFails: policy, instances: 2, defaults: { tokenBucket: { commandTimeout: COMMAND_TIMEOUT } } })];
+  const imports = [
+    lib.LimitersModule.forRoot({
+      redis,
+      whenRedisFails: policy,
+      instances: 2,
+      defaults: { tokenBucket: { commandTimeout: COMMAND_TIMEOUT } },
+    }),
+  ];
   Reflect.decorate([Module({ imports, providers: [Service] })], AppModule);
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
   const service = app.get(Service);
@@ -82,7 +93,11 @@ async function runPolicy(ctx: BenchContext, policy: Policy, phases: { before: nu
         outcome = error instanceof lib.MaxSleepExceededError ? 'refused' : 'unavailable';
       }
       const now = performance.now();
-      calls.push({ at: sentAt - (killedAt === Infinity ? startedAt + phases.before : killedAt), ms: now - sentAt, outcome });
+      calls.push({
+        at: sentAt - (killedAt === Infinity ? startedAt + phases.before : killedAt),
+        ms: now - sentAt,
+        outcome,
+      });
       // 100 calls a second at most: twice the Redis limit.
       await sleep(Math.max(0, 10 - (performance.now() - sentAt)));
     }
@@ -102,7 +117,9 @@ function quantile(values: number[], q: number): number {
 }
 
 export async function outage(ctx: BenchContext): Promise<Section> {
-  const phases = ctx.quick ? { before: 1_000, down: 3_000, after: 2_000 } : { before: 3_000, down: 8_000, after: 5_000 };
+  const phases = ctx.quick
+    ? { before: 1_000, down: 3_000, after: 2_000 }
+    : { before: 3_000, down: 8_000, after: 5_000 };
   const data: Record<string, Call[]> = {};
   const rows: string[][] = [];
   for (const policy of POLICIES) {
@@ -133,7 +150,10 @@ export async function outage(ctx: BenchContext): Promise<Section> {
     title: `Sequential calls around a Redis SIGKILL (down ${phases.down / 1000} s, commandTimeout ${COMMAND_TIMEOUT} ms)`,
     xLabel: 'ms since the kill',
     yLabel: 'call latency (ms)',
-    series: POLICIES.map((policy) => ({ name: `whenRedisFails '${policy}'`, points: data[policy].map((c) => [Math.round(c.at), Number(c.ms.toFixed(2))] as [number, number]) })),
+    series: POLICIES.map((policy) => ({
+      name: `whenRedisFails '${policy}'`,
+      points: data[policy].map((c) => [Math.round(c.at), Number(c.ms.toFixed(2))] as [number, number]),
+    })),
     note: 'each spike is a call that waited commandTimeout: the ones that open the breaker, then one probe a second',
   });
   fs.writeFileSync(path.join(ctx.resultsDir, 'outage-latency.svg'), chart);
@@ -142,9 +162,26 @@ export async function outage(ctx: BenchContext): Promise<Section> {
     `\`commandTimeout\` ${COMMAND_TIMEOUT} ms, default breaker (3 failures, probe every 1 000 ms), \`instances: 2\`. `,
     `Its own redis-server is killed (SIGKILL) after ${phases.before / 1000} s and restarted empty ${phases.down / 1000} s later.`,
     '',
-    table(['policy', 'phase', 'calls', 'p50 ms', 'p90 ms', 'max ms', `calls ≥ commandTimeout`, 'admitted / refused (limit) / unavailable'], rows),
+    table(
+      [
+        'policy',
+        'phase',
+        'calls',
+        'p50 ms',
+        'p90 ms',
+        'max ms',
+        `calls ≥ commandTimeout`,
+        'admitted / refused (limit) / unavailable',
+      ],
+      rows,
+    ),
     '',
     '![latency around the kill](outage-latency.svg)',
   ].join('\n');
-  return { id: 'outage', title: 'Outage: latency before, during and after a Redis kill, per whenRedisFails policy', markdown, data: { phases, rows } };
+  return {
+    id: 'outage',
+    title: 'Outage: latency before, during and after a Redis kill, per whenRedisFails policy',
+    markdown,
+    data: { phases, rows },
+  };
 }

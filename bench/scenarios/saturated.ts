@@ -23,7 +23,7 @@ function concurrencyBins(jobs: Job[], from: number, to: number, binMs: number): 
   for (const [, started, ended] of jobs) {
     const a = Math.max(started, from);
     const b = Math.min(ended, to);
-    for (let t = a; t < b; ) {
+    for (let t = a; t < b;) {
       const bin = Math.floor((t - from) / binMs);
       const binEnd = from + (bin + 1) * binMs;
       const until = Math.min(b, binEnd);
@@ -35,7 +35,9 @@ function concurrencyBins(jobs: Job[], from: number, to: number, binMs: number): 
 }
 
 function peakConcurrency(jobs: Job[]): number {
-  const events = jobs.flatMap(([, s, e]) => [[s, 1] as const, [e, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const events = jobs
+    .flatMap(([, s, e]) => [[s, 1] as const, [e, -1] as const])
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let now = 0;
   let peak = 0;
   for (const [, d] of events) peak = Math.max(peak, (now += d));
@@ -59,11 +61,22 @@ export async function saturated(ctx: BenchContext): Promise<Section> {
     ctx.log(`saturated: ${contender}, ${PROCESSES} processes × ${WAITERS / PROCESSES} waiters, ${durationMs} ms`);
     const gate = `bench:gate:saturated:${contender}`;
     const args = {
-      url: ctx.url, contender, key: `bench:saturated:${contender}`, capacity: CAPACITY,
-      callers: WAITERS / PROCESSES, holdMs: JOB_MS, pauseMs: 0, durationMs, gate,
+      url: ctx.url,
+      contender,
+      key: `bench:saturated:${contender}`,
+      capacity: CAPACITY,
+      callers: WAITERS / PROCESSES,
+      holdMs: JOB_MS,
+      pauseMs: 0,
+      durationMs,
+      gate,
     };
     const workers = Array.from({ length: PROCESSES }, () =>
-      runBenchWorker<{ jobs: Job[]; sent: number; start: number; cpuMs: number }>('semaphore-load.worker.ts', args, durationMs + 180_000),
+      runBenchWorker<{ jobs: Job[]; sent: number; start: number; cpuMs: number }>(
+        'semaphore-load.worker.ts',
+        args,
+        durationMs + 180_000,
+      ),
     );
     const start = await openGate(ctx.admin, gate, PROCESSES);
     await ctx.admin.config('RESETSTAT');
@@ -74,8 +87,9 @@ export async function saturated(ctx: BenchContext): Promise<Section> {
     const end = start + durationMs;
     const jobs = results.flatMap((r) => r.jobs);
     const inWindow = jobs.filter(([, s, e]) => s >= start && e <= end);
-    const perSecond = Array.from({ length: Math.floor(durationMs / 1000) }, (_, k) =>
-      inWindow.filter(([, , e]) => e >= start + k * 1000 && e < start + (k + 1) * 1000).length,
+    const perSecond = Array.from(
+      { length: Math.floor(durationMs / 1000) },
+      (_, k) => inWindow.filter(([, , e]) => e >= start + k * 1000 && e < start + (k + 1) * 1000).length,
     );
     const rate = inWindow.length / (durationMs / 1000);
     if (contender === 'floor') floorRate = rate;
@@ -116,9 +130,28 @@ export async function saturated(ctx: BenchContext): Promise<Section> {
     ]);
     const bins = concurrencyBins(jobs, start, end, 100);
     series.push({ name: contender, points: bins.map((c, i) => [(i * 100) / 1000, c]) });
-    data[contender] = { rate, perSecond, busy, meanHold, jobs: jobs.length, sent, stats, bins, clientCpu, redisCpu, loadavg: os.loadavg() };
+    data[contender] = {
+      rate,
+      perSecond,
+      busy,
+      meanHold,
+      jobs: jobs.length,
+      sent,
+      stats,
+      bins,
+      clientCpu,
+      redisCpu,
+      loadavg: os.loadavg(),
+    };
   }
-  series.push({ name: 'capacity', points: [[0, CAPACITY], [durationMs / 1000, CAPACITY]], dashed: true });
+  series.push({
+    name: 'capacity',
+    points: [
+      [0, CAPACITY],
+      [durationMs / 1000, CAPACITY],
+    ],
+    dashed: true,
+  });
   const svg = lineChart({
     title: `Saturated semaphore: slots in use (capacity ${CAPACITY}, ${WAITERS} waiters in ${PROCESSES} processes, ${JOB_MS} ms jobs)`,
     xLabel: 'seconds since start',
@@ -137,7 +170,18 @@ export async function saturated(ctx: BenchContext): Promise<Section> {
       'allows a Redis semaphore with hand-off to reach.',
     '',
     table(
-      ['library', 'jobs/s', 'share of ideal', 'share of the floor', 'jobs per 1 s window, median (min–max)', 'slots busy', 'median job ms', 'wait p50 ms', 'wait p99 ms', 'peak holders'],
+      [
+        'library',
+        'jobs/s',
+        'share of ideal',
+        'share of the floor',
+        'jobs per 1 s window, median (min–max)',
+        'slots busy',
+        'median job ms',
+        'wait p50 ms',
+        'wait p99 ms',
+        'peak holders',
+      ],
       rows,
     ),
     '',
@@ -145,7 +189,15 @@ export async function saturated(ctx: BenchContext): Promise<Section> {
       'server total: INFO stats total_commands_processed, which also counts the calls scripts make; then the six most-called commands per job from INFO commandstats)',
     '',
     table(
-      ['library', 'sent by clients', 'script calls', 'server total (incl. inside scripts)', 'client CPU µs/job (4 processes)', 'Redis CPU µs/job', 'top commandstats per job'],
+      [
+        'library',
+        'sent by clients',
+        'script calls',
+        'server total (incl. inside scripts)',
+        'client CPU µs/job (4 processes)',
+        'Redis CPU µs/job',
+        'top commandstats per job',
+      ],
       cmdRows,
     ),
     '',

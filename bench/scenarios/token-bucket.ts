@@ -51,8 +51,14 @@ export async function tokenBucket(ctx: BenchContext): Promise<Section> {
     ctx.log(`token bucket: ${contender.name}, ${PROCESSES} processes × ${CALLERS} callers, ${durationMs} ms`);
     const gate = `bench:gate:bucket:${contender.name}`;
     const args = {
-      url: ctx.url, contender: contender.name, key: `bench:bucket:${contender.name}`, capacity: CAPACITY,
-      periodMs: PERIOD_MS, callers: CALLERS, durationMs, gate,
+      url: ctx.url,
+      contender: contender.name,
+      key: `bench:bucket:${contender.name}`,
+      capacity: CAPACITY,
+      periodMs: PERIOD_MS,
+      callers: CALLERS,
+      durationMs,
+      gate,
     };
     const workers = Array.from({ length: PROCESSES }, () =>
       runBenchWorker<{ admitted: number[]; planned: number[] }>('rate-load.worker.ts', args, durationMs + 180_000),
@@ -60,7 +66,10 @@ export async function tokenBucket(ctx: BenchContext): Promise<Section> {
     const start = await openGate(ctx.admin, gate, PROCESSES);
     const results = await Promise.all(workers);
     const end = start + durationMs;
-    const admitted = results.flatMap((r) => r.admitted).filter((t) => t >= start && t < end).sort((a, b) => a - b);
+    const admitted = results
+      .flatMap((r) => r.admitted)
+      .filter((t) => t >= start && t < end)
+      .sort((a, b) => a - b);
     const rate = admitted.length / (durationMs / 1000);
     // The first second includes the initial burst (the bucket starts full): steady rate is measured after it.
     const steady = admitted.filter((t) => t >= start + 1000).length / ((durationMs - 1000) / 1000);
@@ -68,7 +77,10 @@ export async function tokenBucket(ctx: BenchContext): Promise<Section> {
     const w100 = worstWindow(admitted, 100);
     // Where the library says when it planned each admission: windows on that schedule, and
     // how late the timers carrying it out woke (the gap between the two sets of windows).
-    const planned = results.flatMap((r) => r.planned).filter((t) => t >= start && t < end).sort((a, b) => a - b);
+    const planned = results
+      .flatMap((r) => r.planned)
+      .filter((t) => t >= start && t < end)
+      .sort((a, b) => a - b);
     const lateness = results.flatMap((r) => r.planned.map((p, i) => r.admitted[i] - p)).sort((a, b) => a - b);
     const onSchedule = planned.length
       ? `${worstWindow(planned, 1000)} / ${contender.allowed(1000)}; ${worstWindow(planned, 100)} / ${contender.allowed(100)}`
@@ -90,7 +102,14 @@ export async function tokenBucket(ctx: BenchContext): Promise<Section> {
     series.push({ name: contender.name, points: bins.map((n, i) => [(i * 100) / 1000, n]), step: false });
     data[contender.name] = { count: admitted.length, rate, steady, worst1s: w1s, worst100ms: w100, bins };
   }
-  series.push({ name: `configured (${RATE * 0.1} per 100 ms)`, points: [[0, RATE / 10], [durationMs / 1000, RATE / 10]], dashed: true });
+  series.push({
+    name: `configured (${RATE * 0.1} per 100 ms)`,
+    points: [
+      [0, RATE / 10],
+      [durationMs / 1000, RATE / 10],
+    ],
+    dashed: true,
+  });
   fs.writeFileSync(
     path.join(ctx.resultsDir, 'token-bucket-admitted.svg'),
     lineChart({
@@ -114,9 +133,15 @@ export async function tokenBucket(ctx: BenchContext): Promise<Section> {
     '',
     table(
       [
-        'library', 'configuration', 'admitted', 'admitted/s (vs 200)', 'after the first second',
-        'worst 1 s window / allowed', 'worst 100 ms window / allowed',
-        'planned times (reply + wait): worst 1 s; 100 ms', 'timer lateness p50 / p99 ms',
+        'library',
+        'configuration',
+        'admitted',
+        'admitted/s (vs 200)',
+        'after the first second',
+        'worst 1 s window / allowed',
+        'worst 100 ms window / allowed',
+        'planned times (reply + wait): worst 1 s; 100 ms',
+        'timer lateness p50 / p99 ms',
       ],
       rows,
     ),

@@ -29,11 +29,20 @@ const COSTS = ['redisCpuUs', 'clientCpuUs', 'redisCommands'] as const;
 function costTable(ops: OpResult[]): { markdown: string; rows: object[] } {
   const kinds = [
     { label: 'admission from a bucket that never runs dry', ours: 'nestjs-limiters tryTake()', group: 'rate' },
-    { label: 'refusal (refusal cache on, the default: a key refused before)', ours: 'nestjs-limiters tryTake() refused', group: 'refusal' },
-    { label: 'refusal answered by Redis (refusalCache: false)', ours: 'nestjs-limiters tryTake() refused, refusalCache: false', group: 'refusal' },
+    {
+      label: 'refusal (refusal cache on, the default: a key refused before)',
+      ours: 'nestjs-limiters tryTake() refused',
+      group: 'refusal',
+    },
+    {
+      label: 'refusal answered by Redis (refusalCache: false)',
+      ours: 'nestjs-limiters tryTake() refused, refusalCache: false',
+      group: 'refusal',
+    },
     { label: 'acquire + release', ours: 'nestjs-limiters acquire() + release()', group: 'semaphore' },
   ] as const;
-  const isPeer = (o: OpResult) => !o.name.startsWith('nestjs-limiters') && !o.name.startsWith('our ') && !o.name.startsWith('floor');
+  const isPeer = (o: OpResult) =>
+    !o.name.startsWith('nestjs-limiters') && !o.name.startsWith('our ') && !o.name.startsWith('floor');
   const rows: object[] = [];
   const lines = kinds.map(({ label, ours, group }) => {
     const mine = ops.find((o) => o.name === ours)!;
@@ -42,13 +51,25 @@ function costTable(ops: OpResult[]): { markdown: string; rows: object[] } {
       const median = (o: OpResult) => spread(o.rounds.map((r) => r[cost])).median;
       const best = peers.reduce((a, b) => (median(b) < median(a) ? b : a));
       const ratio = spread(mine.rounds.map((r, i) => r[cost] / best.rounds[i][cost]));
-      rows.push({ kind: label, cost, ours: median(mine), bestPeer: best.name, peer: median(best), ratio: ratio.median });
+      rows.push({
+        kind: label,
+        cost,
+        ours: median(mine),
+        bestPeer: best.name,
+        peer: median(best),
+        ratio: ratio.median,
+      });
       const decimals = cost === 'redisCommands' ? 2 : 1;
       return `${num(median(mine), decimals)} / ${best.name.split(' ')[0]} ${num(median(best), decimals)} / **${num(ratio.median, 2)}×**`;
     });
     return [label, ...cells];
   });
-  const header = ['operation', 'Redis CPU µs: ours / best peer / ratio', 'client CPU µs: ours / best peer / ratio', 'Redis commands: ours / best peer / ratio'];
+  const header = [
+    'operation',
+    'Redis CPU µs: ours / best peer / ratio',
+    'client CPU µs: ours / best peer / ratio',
+    'Redis commands: ours / best peer / ratio',
+  ];
   return { markdown: table(header, lines), rows };
 }
 
@@ -104,7 +125,7 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
       'CPU columns: CPU time of the client process (process.cpuUsage) and of the redis-server main thread ' +
       '(INFO cpu used_cpu_user_main_thread + used_cpu_sys_main_thread) per operation, which says where the time beyond ' +
       'the network goes; Redis commands: INFO stats total_commands_processed per operation (a script counts once, and so does each command it calls; ' +
-      'the bench\'s own INFO calls taken off).',
+      "the bench's own INFO calls taken off).",
     '',
     '**Cost per call: ours against the best peer** (each figure the median over rounds; the ratio is ours / that peer ' +
       'within each round, then the median; the best peer is chosen per column)',
@@ -128,5 +149,10 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
     'Bottleneck resolves schedule() before its "free" script has run (the slot is freed in the background); ' +
       '@nest-lab/throttler-storage-redis sends the script text with EVAL on every call.',
   ].join('\n');
-  return { id: 'uncontended', title: '1. Uncontended latency and cost per call (one client)', markdown, data: { ops, costs: costs.rows } };
+  return {
+    id: 'uncontended',
+    title: '1. Uncontended latency and cost per call (one client)',
+    markdown,
+    data: { ops, costs: costs.rows },
+  };
 }

@@ -19,7 +19,11 @@ export function buildBefore(commit: string = BEFORE_EVENTS): string {
   const dir = path.join(repoRoot, 'bench', '.build-before');
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
-  const archive = execFileSync('git', ['archive', commit, 'lib', 'lua', 'package.json', 'tsconfig.json', 'tsconfig.build.json'], { cwd: repoRoot });
+  const archive = execFileSync(
+    'git',
+    ['archive', commit, 'lib', 'lua', 'package.json', 'tsconfig.json', 'tsconfig.build.json'],
+    { cwd: repoRoot },
+  );
   execFileSync('tar', ['-x', '-C', path.join(dir, 'src')], { input: archive });
   buildInto(dir, path.join(dir, 'src'));
   fs.copyFileSync(path.join(dir, 'src', 'package.json'), path.join(dir, 'package.json'));

@@ -55,7 +55,10 @@ export function semaphore(
       // Defaults: it polls every retryInterval (10 ms) while the semaphore is full.
       return {
         run: async (work) => {
-          const s = new RedisSemaphore(redis, opts.key, opts.capacity, { acquireTimeout: 120_000, lockTimeout: 30_000 });
+          const s = new RedisSemaphore(redis, opts.key, opts.capacity, {
+            acquireTimeout: 120_000,
+            lockTimeout: 30_000,
+          });
           await s.acquire();
           try {
             await work();
@@ -88,7 +91,12 @@ export interface BucketShape {
   periodMs: number;
 }
 
-export function rateLimit(name: BucketContenderName, redis: Redis, url: string, opts: { key: string } & BucketShape): RateLimit {
+export function rateLimit(
+  name: BucketContenderName,
+  redis: Redis,
+  url: string,
+  opts: { key: string } & BucketShape,
+): RateLimit {
   switch (name) {
     case 'nestjs-limiters': {
       const bucket = new lib.TokenBucketLimiter(redis, {

@@ -24,7 +24,8 @@ export async function waitForStart(redis: Redis, gate: string): Promise<number> 
 export async function openGate(redis: Redis, gate: string, parties: number, leadMs = 600): Promise<number> {
   const deadline = Date.now() + 120_000;
   while (Number(await redis.get(`${gate}:ready`)) < parties) {
-    if (Date.now() > deadline) throw new Error(`only ${await redis.get(`${gate}:ready`)} of ${parties} workers became ready`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${await redis.get(`${gate}:ready`)} of ${parties} workers became ready`);
     await sleep(20);
   }
   const at = hrnow() + leadMs;

@@ -91,7 +91,10 @@ export function lineChart(options: ChartOptions): string {
       `<text x="${lx + 28}" y="${ly}">${escapeXml(s.name)}</text>`,
     );
   });
-  if (options.note) parts.push(`<text x="${width - margin.right}" y="${margin.top - 8}" text-anchor="end" fill="#555">${escapeXml(options.note)}</text>`);
+  if (options.note)
+    parts.push(
+      `<text x="${width - margin.right}" y="${margin.top - 8}" text-anchor="end" fill="#555">${escapeXml(options.note)}</text>`,
+    );
   parts.push('</svg>');
   return parts.join('\n');
 }

@@ -87,12 +87,16 @@ runWorker<Args>(async ({ url, iterations, rounds }) => {
     await ours('nestjs-limiters tryTake(), refusalCache: false', { refusalCache: false }),
     await flexible('rate-limiter-flexible consume()', {}),
     // Blocks a key in process memory once it has consumed more than its points, until its window ends.
-    await flexible('rate-limiter-flexible consume(), inMemoryBlockOnConsumed', { inMemoryBlockOnConsumed: CAPACITY + 1 }),
+    await flexible('rate-limiter-flexible consume(), inMemoryBlockOnConsumed', {
+      inMemoryBlockOnConsumed: CAPACITY + 1,
+    }),
   ];
 
   const admin = new Redis(url);
   const meter = await redisWorkMeter(admin);
-  const results: HammeredResult[] = contenders.map((c) => ('unavailable' in c ? c : { name: c.name, rounds: [] as HammeredRound[] }));
+  const results: HammeredResult[] = contenders.map((c) =>
+    'unavailable' in c ? c : { name: c.name, rounds: [] as HammeredRound[] },
+  );
   const live = contenders.flatMap((c, index) => ('refuse' in c ? [{ c, index }] : []));
   // Warm-up: the first refusals fill whatever a contender keeps in memory.
   for (const { c } of live) for (let i = 0; i < 100; i++) await c.refuse();

@@ -47,7 +47,11 @@ function controller(classDecorators: ClassDecorator[], methodDecorators: MethodD
   }
   const proto = HitController.prototype;
   const descriptor = Object.getOwnPropertyDescriptor(proto, 'hit')!;
-  Object.defineProperty(proto, 'hit', Reflect.decorate([Get('hit'), ...methodDecorators], proto, 'hit', descriptor) as PropertyDescriptor);
+  Object.defineProperty(
+    proto,
+    'hit',
+    Reflect.decorate([Get('hit'), ...methodDecorators], proto, 'hit', descriptor) as PropertyDescriptor,
+  );
   return Reflect.decorate([Controller(), ...classDecorators], HitController) as Type;
 }
 
@@ -90,7 +94,9 @@ function limiterModule(): { imports: DynamicModule[]; controller: Type } {
     case 'nestjs-limiters-no-headers':
     case 'nestjs-limiters-before-events':
       return {
-        imports: [library.LimitersModule.forRoot({ redis, http: { headers: variant !== 'nestjs-limiters-no-headers' } })],
+        imports: [
+          library.LimitersModule.forRoot({ redis, http: { headers: variant !== 'nestjs-limiters-no-headers' } }),
+        ],
         controller: LimitedController,
       };
   }

@@ -58,19 +58,34 @@ runWorker<Args>(async ({ url, keys, capacity, refillMs, expiryGraceMs }) => {
     const dbsize = await redis.dbsize();
     const after = await usedMemory(redis);
     const persistent = await keysWithoutTtl(redis);
-    results[name] = { fillMs, dbsize, bytesPerLimit: (after - before) / keys, bytesPerKey: (after - before) / dbsize, persistent };
+    results[name] = {
+      fillMs,
+      dbsize,
+      bytesPerLimit: (after - before) / keys,
+      bytesPerKey: (after - before) / dbsize,
+      persistent,
+    };
     return { t0, fillMs };
   };
 
   // Peers first (their keys are flushed before ours are made).
-  const rlf = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'rlf', points: capacity, duration: Math.ceil((capacity * refillMs) / 1000) });
+  const rlf = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: 'rlf',
+    points: capacity,
+    duration: Math.ceil((capacity * refillMs) / 1000),
+  });
   await fill('rate-limiter-flexible', (i) => rlf.consume(`user:${i}`, 1));
   const throttler = new ThrottlerStorageRedisService(redis);
-  await fill('@nest-lab/throttler-storage-redis', (i) => throttler.increment(`user:${i}`, capacity * refillMs, capacity, 0, 'default'));
+  await fill('@nest-lab/throttler-storage-redis', (i) =>
+    throttler.increment(`user:${i}`, capacity * refillMs, capacity, 0, 'default'),
+  );
 
   // Ours: every bucket emptied, so each key lives until full again plus one period.
   const { t0 } = await fill('nestjs-limiters', (i) =>
-    new lib.TokenBucketLimiter(redis, { name: `user:${i}`, capacity, refillFrequency: refillMs, maxSleep: 0 }).tryTake(capacity),
+    new lib.TokenBucketLimiter(redis, { name: `user:${i}`, capacity, refillFrequency: refillMs, maxSleep: 0 }).tryTake(
+      capacity,
+    ),
   );
   const lastExpiry = hrnow() + (capacity + 1) * refillMs; // upper bound for the last key made
   const remaining: Array<[ms: number, dbsize: number]> = [];

@@ -30,7 +30,10 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds, beforeDir }) => {
   const admissions = (library: Library) => {
     // A bucket that never runs dry: the admission path, never a wait.
     const bucket = new library.TokenBucketLimiter(redis, {
-      name: uniqueKey('obs-tb'), capacity: 1_000_000_000, refillFrequency: 1_000, refillAmount: 1_000_000_000,
+      name: uniqueKey('obs-tb'),
+      capacity: 1_000_000_000,
+      refillFrequency: 1_000,
+      refillAmount: 1_000_000_000,
     });
     const semaphore = new library.SemaphoreLimiter(redis, { name: uniqueKey('obs-sem'), capacity: 10 });
     return {
@@ -44,13 +47,20 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds, beforeDir }) => {
   const unsubscribe = () => channels.forEach((c) => diagnosticsChannel.unsubscribe(c, noop));
   const meterProvider = new MeterProvider();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { recordLimiterMetrics } = require(path.join(BUILD_DIR, 'dist')) as { recordLimiterMetrics: (meter: unknown) => () => void };
+  const { recordLimiterMetrics } = require(path.join(BUILD_DIR, 'dist')) as {
+    recordLimiterMetrics: (meter: unknown) => () => void;
+  };
   let stopMetrics = () => undefined as void;
 
   const variants = [
     { name: 'before events (own build)', ops: admissions(before), setUp: noop, tearDown: noop },
     { name: 'events, nobody subscribed', ops: admissions(lib), setUp: noop, tearDown: noop },
-    { name: 'events, a no-op subscriber on every channel', ops: admissions(lib), setUp: subscribe, tearDown: unsubscribe },
+    {
+      name: 'events, a no-op subscriber on every channel',
+      ops: admissions(lib),
+      setUp: subscribe,
+      tearDown: unsubscribe,
+    },
     {
       name: 'metrics: true (OpenTelemetry SDK recording)',
       ops: admissions(lib),

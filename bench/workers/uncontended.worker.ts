@@ -42,7 +42,11 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
     maxSleep: 10_000,
   });
   const rlf = rateLimit('rate-limiter-flexible', redis, url, { key: uniqueKey('rlf'), capacity: 1e9, periodMs: 1e-6 });
-  const bottleneckRate = rateLimit('bottleneck', redis, url, { key: uniqueKey('bn-res'), capacity: 1e9, periodMs: 1000 });
+  const bottleneckRate = rateLimit('bottleneck', redis, url, {
+    key: uniqueKey('bn-res'),
+    capacity: 1e9,
+    periodMs: 1000,
+  });
   // The same path with one token a refill: every take moves the moment the bucket is full
   // again, so each admission rewrites the key (SET … PX) instead of an INCR.
   const bucketOneToken = new lib.TokenBucketLimiter(redis, {
@@ -58,9 +62,17 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   const dry = new lib.TokenBucketLimiter(redis, { name: uniqueKey('tb-dry'), capacity: 1, refillFrequency: 3_600_000 });
   // What a refusal costs when Redis answers it: a key refused for the first time, or a refund since.
   const dryUncached = new lib.TokenBucketLimiter(redis, {
-    name: uniqueKey('tb-dry-uncached'), capacity: 1, refillFrequency: 3_600_000, refusalCache: false,
+    name: uniqueKey('tb-dry-uncached'),
+    capacity: 1,
+    refillFrequency: 3_600_000,
+    refusalCache: false,
   });
-  const rlfDry = new RateLimiterRedis({ storeClient: redis, keyPrefix: uniqueKey('rlf-dry'), points: 1, duration: 3600 });
+  const rlfDry = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: uniqueKey('rlf-dry'),
+    points: 1,
+    duration: 3600,
+  });
   const refusedBy = (promise: Promise<unknown>) =>
     promise.then(
       () => {
@@ -88,7 +100,11 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   const ops: Op[] = [
     { group: 'floor', name: 'EVALSHA ×1 (one round trip)', once: evalsha },
     { group: 'floor', name: 'EVALSHA ×2 (two round trips)', once: async () => (await evalsha(), evalsha()) },
-    { group: 'semaphore', name: 'floor semaphore run(noop): minimal scripts, no safety', once: () => floorSem.run(noop) },
+    {
+      group: 'semaphore',
+      name: 'floor semaphore run(noop): minimal scripts, no safety',
+      once: () => floorSem.run(noop),
+    },
     { group: 'semaphore', name: 'our acquire + release scripts, raw EVALSHA', once: rawScripts },
     {
       group: 'semaphore',
@@ -104,7 +120,11 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
     { group: 'semaphore', name: 'bottleneck schedule(noop), maxConcurrent', once: () => bottleneckSem.run(noop) },
     { group: 'rate', name: 'nestjs-limiters tryTake()', once: () => bucket.tryTake() },
     { group: 'rate', name: 'nestjs-limiters take()', once: () => bucket.take() },
-    { group: 'rate', name: 'nestjs-limiters tryTake(), refillAmount 1 every 1 ms', once: () => bucketOneToken.tryTake() },
+    {
+      group: 'rate',
+      name: 'nestjs-limiters tryTake(), refillAmount 1 every 1 ms',
+      once: () => bucketOneToken.tryTake(),
+    },
     { group: 'rate', name: 'rate-limiter-flexible consume()', once: () => rlf.tryTake() },
     { group: 'rate', name: 'bottleneck schedule(noop), reservoir', once: () => bottleneckRate.take() },
     {
@@ -143,7 +163,14 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   // the main thread's CPU (where commands and scripts run) and the commands processed.
   const admin = new Redis(url);
   const meter = await redisWorkMeter(admin);
-  type Round = { p50: number; p99: number; mean: number; clientCpuUs: number; redisCpuUs: number; redisCommands: number };
+  type Round = {
+    p50: number;
+    p99: number;
+    mean: number;
+    clientCpuUs: number;
+    redisCpuUs: number;
+    redisCommands: number;
+  };
   const results = ops.map((op) => ({ group: op.group, name: op.name, rounds: [] as Round[] }));
   for (const op of ops) for (let i = 0; i < warmup; i++) await op.once();
   for (let round = 0; round < rounds; round++) {
@@ -172,7 +199,13 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
       });
     }
   }
-  await Promise.all([floorSem.close(), redisSemaphore.close(), bottleneckSem.close(), rlf.close(), bottleneckRate.close()]);
+  await Promise.all([
+    floorSem.close(),
+    redisSemaphore.close(),
+    bottleneckSem.close(),
+    rlf.close(),
+    bottleneckRate.close(),
+  ]);
   redis.disconnect();
   admin.disconnect();
   return results;

@@ -2,7 +2,17 @@ import { InvalidOptionError } from './errors';
 import type { LimitKind } from './limit-kind';
 
 /** Options every limiter takes (see CommonLimiterOptions). */
-const COMMON = ['name', 'maxSleep', 'keyPrefix', 'commandTimeout', 'key', 'keySecret', 'readableKeys', 'mode', 'breaker'];
+const COMMON = [
+  'name',
+  'maxSleep',
+  'keyPrefix',
+  'commandTimeout',
+  'key',
+  'keySecret',
+  'readableKeys',
+  'mode',
+  'breaker',
+];
 
 /** Every option a limiter of each kind takes: anything else is a mistake, not a default. */
 export const LIMITER_OPTIONS: Record<LimitKind, readonly string[]> = {
@@ -25,7 +35,12 @@ export function checkKnownOptions(
     if (known.includes(option)) continue;
     const nearest = nearestName(option, known);
     const hint = nearest === undefined ? '' : ` (did you mean "${nearest}"?)`;
-    throw new InvalidOptionError(option, owner, `${where}is not an option${hint}`, (options as Record<string, unknown>)[option]);
+    throw new InvalidOptionError(
+      option,
+      owner,
+      `${where}is not an option${hint}`,
+      (options as Record<string, unknown>)[option],
+    );
   }
 }
 

@@ -74,7 +74,13 @@ export interface SemaphoreBackend {
    * Takes `permits` (default 1) for `id`, or queues it behind older waiters for up to
    * `waitMs` (0: never queue). Called again with the same id it refreshes the waiter's place.
    */
-  acquire(request: { id: string; capacity: number; leaseMs: number; waitMs: number; permits?: number }): Promise<AcquireReply>;
+  acquire(request: {
+    id: string;
+    capacity: number;
+    leaseMs: number;
+    waitMs: number;
+    permits?: number;
+  }): Promise<AcquireReply>;
   /**
    * Frees `id`'s permits (`permits`, default 1: what it was granted) and hands them to
    * the oldest waiters that fit. False when it was already gone.

@@ -120,7 +120,11 @@ export class Permit extends EventEmitter implements AsyncDisposable {
       const forget = () => void openCalls(this.source.store).permits.delete(this);
       releasing.then(forget, forget);
       this.releasing = releasing;
-      publish('release', () => ({ ...this.source.identity, permits: this.permits, heldMs: performance.now() - this.grantedAt }));
+      publish('release', () => ({
+        ...this.source.identity,
+        permits: this.permits,
+        heldMs: performance.now() - this.grantedAt,
+      }));
     }
     return this.releasing;
   }
@@ -139,26 +143,32 @@ export class Permit extends EventEmitter implements AsyncDisposable {
   }
 
   private scheduleRenewal(at: number): void {
-    this.renewal = setTimeout(() => {
-      if (this.deadline === undefined) {
-        // The first renewal: a process stalled past the lease end loses it here, as the deadline would have.
-        if (performance.now() >= this.leaseEndsAt) return this.lose(LEASE_RAN_OUT);
-        this.armDeadline();
-      }
-      // The next one is not held up by this one's answer: a renewal stuck in a queue must
-      // not stop the others that could still reach Redis in time.
-      this.scheduleRenewal(performance.now() + renewalPeriod(this.source.leaseMs));
-      void this.renew();
-    }, wholeMs(at - performance.now()));
+    this.renewal = setTimeout(
+      () => {
+        if (this.deadline === undefined) {
+          // The first renewal: a process stalled past the lease end loses it here, as the deadline would have.
+          if (performance.now() >= this.leaseEndsAt) return this.lose(LEASE_RAN_OUT);
+          this.armDeadline();
+        }
+        // The next one is not held up by this one's answer: a renewal stuck in a queue must
+        // not stop the others that could still reach Redis in time.
+        this.scheduleRenewal(performance.now() + renewalPeriod(this.source.leaseMs));
+        void this.renew();
+      },
+      wholeMs(at - performance.now()),
+    );
     this.renewal.unref();
   }
 
   /** A partitioned holder must stop at its lease end, not when its renewal finally times out. */
   private armDeadline(): void {
     clearTimeout(this.deadline);
-    this.deadline = setTimeout(() => {
-      if (!this.released) this.lose(LEASE_RAN_OUT);
-    }, wholeMs(this.leaseEndsAt - performance.now()));
+    this.deadline = setTimeout(
+      () => {
+        if (!this.released) this.lose(LEASE_RAN_OUT);
+      },
+      wholeMs(this.leaseEndsAt - performance.now()),
+    );
     this.deadline.unref();
   }
 

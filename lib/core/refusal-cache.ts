@@ -47,7 +47,13 @@ export class RefusalCache {
   private droppedClearAt = -Infinity;
 
   /** The refusal the store would answer now, or undefined when the store must be asked. */
-  check(bucket: string, shape: Readonly<TokenBucketShape>, tokens: number, maxWait: number, now: number): TakeReply | undefined {
+  check(
+    bucket: string,
+    shape: Readonly<TokenBucketShape>,
+    tokens: number,
+    maxWait: number,
+    now: number,
+  ): TakeReply | undefined {
     const entry = this.entries.get(bucket);
     if (entry === undefined || 'clearedAt' in entry) return undefined;
     const left = entry.until - now;
@@ -65,16 +71,30 @@ export class RefusalCache {
   }
 
   /** Keeps a refusal the store gave to a request sent at local time `sentAt`. */
-  remember(bucket: string, shape: Readonly<TokenBucketShape>, tokens: number, reply: TakeReply, sentAt: number, now: number): void {
+  remember(
+    bucket: string,
+    shape: Readonly<TokenBucketShape>,
+    tokens: number,
+    reply: TakeReply,
+    sentAt: number,
+    now: number,
+  ): void {
     const entry = this.entries.get(bucket);
     // The store may have answered before a refund that has since been made: that answer is stale.
-    if (sentAt <= this.droppedClearAt || (entry !== undefined && 'clearedAt' in entry && sentAt <= entry.clearedAt)) return;
+    if (sentAt <= this.droppedClearAt || (entry !== undefined && 'clearedAt' in entry && sentAt <= entry.clearedAt))
+      return;
     // The store's clock counts whole ms, floored: its "now" may be up to 1 ms behind the
     // moment it ran, so its wait up to 1 ms long.
     const until = sentAt + reply.wait - 1;
     if (until <= now) return;
     // A refusal of fewer tokens that lasts longer says more; keep it.
-    if (entry !== undefined && !('clearedAt' in entry) && sameShape(entry.shape, shape) && entry.tokens <= tokens && entry.until >= until) {
+    if (
+      entry !== undefined &&
+      !('clearedAt' in entry) &&
+      sameShape(entry.shape, shape) &&
+      entry.tokens <= tokens &&
+      entry.until >= until
+    ) {
       return;
     }
     this.put(bucket, {
@@ -98,7 +118,8 @@ export class RefusalCache {
   private put(bucket: string, entry: Refused | Cleared): void {
     const dropped = this.entries.set(bucket, entry);
     this.known = this.entries.size;
-    if (dropped !== undefined && 'clearedAt' in dropped) this.droppedClearAt = Math.max(this.droppedClearAt, dropped.clearedAt);
+    if (dropped !== undefined && 'clearedAt' in dropped)
+      this.droppedClearAt = Math.max(this.droppedClearAt, dropped.clearedAt);
   }
 }
 
@@ -107,7 +128,10 @@ export class RefusalCache {
  * and another refill counts the same state back faster.
  */
 function sameShape(a: Readonly<TokenBucketShape>, b: Readonly<TokenBucketShape>): boolean {
-  return a === b || (a.capacity === b.capacity && a.refillFrequency === b.refillFrequency && a.refillAmount === b.refillAmount);
+  return (
+    a === b ||
+    (a.capacity === b.capacity && a.refillFrequency === b.refillFrequency && a.refillAmount === b.refillAmount)
+  );
 }
 
 const caches = new WeakMap<LimiterStore, RefusalCache>();

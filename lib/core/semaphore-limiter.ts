@@ -151,7 +151,11 @@ export class SemaphoreLimiter implements PermitSource {
    */
   async close(): Promise<void> {
     this.markClosed();
-    await closeOpenCalls(this.store, (s) => s === this, () => new LimiterClosedError(this.name));
+    await closeOpenCalls(
+      this.store,
+      (s) => s === this,
+      () => new LimiterClosedError(this.name),
+    );
   }
 
   /** @internal Refuses calls from now on; closing the open ones is up to the caller (LimitersService). */

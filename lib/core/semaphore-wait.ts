@@ -160,11 +160,14 @@ export class SemaphoreWait implements OpenWait {
     const delay = Math.min(this.remaining(), this.semaphore.leaseMs, retryIn + 1);
     // Two calls may be answered after a failed confirmation: one safety net is enough.
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (this.remaining() <= 0) void this.giveUp('timeout');
-      else this.attempt();
-    }, Math.max(0, delay));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        if (this.remaining() <= 0) void this.giveUp('timeout');
+        else this.attempt();
+      },
+      Math.max(0, delay),
+    );
   }
 
   /** The grant news may have been lost (the subscriber reconnected): ask Redis now instead of at the timer. */
@@ -220,8 +223,10 @@ export class SemaphoreWait implements OpenWait {
     this.confirming = false;
     // Given up meanwhile: its cancel, sent after this renewal on the same connection, decides.
     if (this.settled || (this.leaving && !whileLeaving)) return;
-    if (reply.status === 'held') return this.finish({ leaseEndsAt: sentAt + reply.leaseLeft, fencingToken: reply.fencingToken });
-    if (whileLeaving || this.remaining() <= 0) return this.fail(new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'));
+    if (reply.status === 'held')
+      return this.finish({ leaseEndsAt: sentAt + reply.leaseLeft, fencingToken: reply.fencingToken });
+    if (whileLeaving || this.remaining() <= 0)
+      return this.fail(new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'));
     this.attempt();
   }
 
@@ -242,7 +247,12 @@ export class SemaphoreWait implements OpenWait {
       }
       if (state === 'held') await backend.release(this.id, capacity, this.permits);
       if (reason === 'close') this.fail(closing);
-      else this.fail(reason === 'abort' ? this.signal!.reason : new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'));
+      else
+        this.fail(
+          reason === 'abort'
+            ? this.signal!.reason
+            : new MaxSleepExceededError(name, this.maxSleep, undefined, 'semaphore'),
+        );
     } catch (error) {
       this.fail(reason === 'close' ? closing : error);
       // The cancel may still run late and find this waiter granted: the release follows it.

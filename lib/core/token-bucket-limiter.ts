@@ -187,7 +187,8 @@ export class TokenBucketLimiter {
     try {
       await sleepFor(wait, signal);
     } catch (error) {
-      if (signal?.aborted) publish('cancel', () => ({ ...this.identity, tokens, waitedMs: performance.now() - startedAt }));
+      if (signal?.aborted)
+        publish('cancel', () => ({ ...this.identity, tokens, waitedMs: performance.now() - startedAt }));
       throw error;
     }
   }
@@ -205,7 +206,12 @@ export class TokenBucketLimiter {
     }
     return taking.then((reply) => {
       const allowed = reply.reserved || this.shadow;
-      return { allowed, remaining: Math.max(0, reply.tokens), retryAfter: allowed ? 0 : reply.wait, fullIn: reply.fullIn };
+      return {
+        allowed,
+        remaining: Math.max(0, reply.tokens),
+        retryAfter: allowed ? 0 : reply.wait,
+        fullIn: reply.fullIn,
+      };
     });
   }
 
@@ -219,19 +225,38 @@ export class TokenBucketLimiter {
     if (this.cacheRefusals && this.refusals.known > 0) {
       const known = this.refusals.check(this.bucketId, this.shape, amount, maxWait, sentAt);
       if (known !== undefined) {
-        publish('refuse', () => ({ ...this.identity, tokens: amount, reason: 'limit', retryAfterMs: known.wait, waitedMs: 0, cached: true }));
+        publish('refuse', () => ({
+          ...this.identity,
+          tokens: amount,
+          reason: 'limit',
+          retryAfterMs: known.wait,
+          waitedMs: 0,
+          cached: true,
+        }));
         return Promise.resolve(known);
       }
     }
     return this.backend.take(this.shape, amount, maxWait).then(
       (reply) => {
         if (!reply.reserved) {
-          if (this.cacheRefusals) this.refusals.remember(this.bucketId, this.shape, amount, reply, sentAt, performance.now());
-          publish('refuse', () => ({ ...this.identity, tokens: amount, reason: 'limit', retryAfterMs: reply.wait, waitedMs: 0 }));
+          if (this.cacheRefusals)
+            this.refusals.remember(this.bucketId, this.shape, amount, reply, sentAt, performance.now());
+          publish('refuse', () => ({
+            ...this.identity,
+            tokens: amount,
+            reason: 'limit',
+            retryAfterMs: reply.wait,
+            waitedMs: 0,
+          }));
           return reply;
         }
         if (reply.wait > 0) publish('wait', () => ({ ...this.identity, tokens: amount, maxWaitMs: reply.wait }));
-        publish('admit', () => ({ ...this.identity, tokens: amount, waitedMs: reply.wait, remaining: Math.max(0, reply.tokens) }));
+        publish('admit', () => ({
+          ...this.identity,
+          tokens: amount,
+          waitedMs: reply.wait,
+          remaining: Math.max(0, reply.tokens),
+        }));
         return reply;
       },
       (error: unknown) => {

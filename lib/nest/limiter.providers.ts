@@ -12,7 +12,10 @@ import { getSemaphoreToken, getTokenBucketToken, limiterToken } from './inject.d
 export const LIMITERS_REGISTRY = 'LimitersService of LimitersModule.forRoot()';
 
 /** Providers of limiters the root module's options declare; built by LimitersService at start-up. */
-export function registeredLimiterProviders(names: { semaphores?: string[]; tokenBuckets?: string[] }): FactoryProvider[] {
+export function registeredLimiterProviders(names: {
+  semaphores?: string[];
+  tokenBuckets?: string[];
+}): FactoryProvider[] {
   return [
     ...(names.semaphores ?? []).map((name) => ({
       provide: getSemaphoreToken(name),

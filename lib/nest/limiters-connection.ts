@@ -6,7 +6,13 @@ import { isIoredis, type IoredisClient } from '../store/redis/clients/ioredis';
 import { RedisStore } from '../store/redis/redis-store';
 import type { ResolvedLimitersOptions } from './limiters-options.interface';
 import { LIMITERS_OPTIONS } from './limiters-options.provider';
-import { breakerClosed, breakerOpened, MEMORY_STORE_WARNING, redisConnectionError, redisConnectionRecovered } from './limiters.messages';
+import {
+  breakerClosed,
+  breakerOpened,
+  MEMORY_STORE_WARNING,
+  redisConnectionError,
+  redisConnectionRecovered,
+} from './limiters.messages';
 import { LimitersService } from './limiters.service';
 import { warnIfRedisEvicts } from './redis-policy-warning';
 import { closeRedis } from './resolve-module-options';
@@ -68,7 +74,10 @@ export class LimitersConnection implements OnModuleInit, OnApplicationShutdown {
   private keepConnected(redis: IoredisClient): void {
     const reconnect = () => {
       // Not from within ioredis's own 'end': it flushes its queues right after emitting it.
-      setTimeout(() => redis.status === 'end' && !this.shuttingDown && redis.connect().catch(() => undefined), RECONNECT_AFTER_END_MS).unref();
+      setTimeout(
+        () => redis.status === 'end' && !this.shuttingDown && redis.connect().catch(() => undefined),
+        RECONNECT_AFTER_END_MS,
+      ).unref();
     };
     redis.on('end', reconnect);
   }

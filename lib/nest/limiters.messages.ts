@@ -7,7 +7,6 @@ export function kindText(kind: LimitKind): string {
   return kind === 'semaphore' ? 'semaphore' : 'token bucket';
 }
 
-
 export const REDIS_OPTION_REQUIREMENT =
   'of LimitersModule must be an ioredis Redis or Cluster instance, a node-redis client or Cluster, a redis:// or rediss:// URL, or ioredis RedisOptions';
 
@@ -23,12 +22,12 @@ export const REDIS_AND_STORE_CONFLICT =
 export const KEY_SECRET_REQUIREMENT = 'of LimitersModule must be a non-empty string';
 
 export const INSTANCES_REQUIREMENT =
-  'of LimitersModule must be a whole number of at least 1 (how many processes share the limits, for whenRedisFails: \'local\')';
+  "of LimitersModule must be a whole number of at least 1 (how many processes share the limits, for whenRedisFails: 'local')";
 
 export const READABLE_KEYS_REQUIREMENT = 'of LimitersModule must be true or false';
 
 export const MEMORY_STORE_WARNING =
-  'Limits are kept in this process\'s memory (no "redis" option, or store: \'memory\'): every process running ' +
+  "Limits are kept in this process's memory (no \"redis\" option, or store: 'memory'): every process running " +
   'this app enforces its own limits, so N instances admit N times the configured limit. ' +
   'Pass "redis" to LimitersModule.forRoot to share limits across processes.';
 
@@ -160,13 +159,15 @@ export function metricsApiMissing(reason: string): string {
   return `LimitersModule option metrics needs the package @opentelemetry/api (npm install @opentelemetry/api), or a meter of your own in metrics.meter: ${reason}`;
 }
 
-export const METRICS_OPTION_REQUIREMENT = 'of LimitersModule must be true, false or { meter?, meterProvider?, attributes?, stateTimeoutMs? }';
+export const METRICS_OPTION_REQUIREMENT =
+  'of LimitersModule must be true, false or { meter?, meterProvider?, attributes?, stateTimeoutMs? }';
 
 /** The live board's words for a limiter whose state it could not read. */
 export const BOARD_STATE_UNAVAILABLE = 'Redis unavailable';
 export const BOARD_STATE_TIMED_OUT = 'Redis did not answer in time';
-export const BOARD_PATH_REQUIREMENT = 'of LimitersBoardModule must be a string (the page\'s path)';
-export const BOARD_AUTHORIZE_REQUIREMENT = 'of LimitersBoardModule must be a function (request) => boolean | Promise<boolean>';
+export const BOARD_PATH_REQUIREMENT = "of LimitersBoardModule must be a string (the page's path)";
+export const BOARD_AUTHORIZE_REQUIREMENT =
+  'of LimitersBoardModule must be a function (request) => boolean | Promise<boolean>';
 export const BOARD_RECENT_REQUIREMENT = 'of LimitersBoardModule must be a number of ms, at least 1000';
 export const BOARD_REFRESH_REQUIREMENT = 'of LimitersBoardModule must be a number of ms, at least 250';
 

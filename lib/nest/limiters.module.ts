@@ -10,7 +10,12 @@ import {
   type LimitersRootOptions,
 } from './limiters.module-definition';
 import { LimitersService } from './limiters.service';
-import { featureLimiterProviders, injectedLimiterProviders, LIMITERS_REGISTRY, registeredLimiterProviders } from './limiter.providers';
+import {
+  featureLimiterProviders,
+  injectedLimiterProviders,
+  LIMITERS_REGISTRY,
+  registeredLimiterProviders,
+} from './limiter.providers';
 import { limitsExports, limitsProviders } from './limits.providers';
 
 /**

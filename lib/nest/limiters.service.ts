@@ -23,14 +23,19 @@ const MAX_CACHED_LIMITERS = 10_000;
 type Limiter = SemaphoreLimiter | TokenBucketLimiter;
 
 /** How each kind is built: adding a kind is one entry here (and its decorator). */
-const KINDS: Record<LimitKind, { prototype: object; build(store: ResolvedLimitersOptions['store'], options: object): Limiter }> = {
-  semaphore: { prototype: SemaphoreLimiter.prototype, build: (store, options) => new SemaphoreLimiter(store, options as SemaphoreOptions) },
+const KINDS: Record<
+  LimitKind,
+  { prototype: object; build(store: ResolvedLimitersOptions['store'], options: object): Limiter }
+> = {
+  semaphore: {
+    prototype: SemaphoreLimiter.prototype,
+    build: (store, options) => new SemaphoreLimiter(store, options as SemaphoreOptions),
+  },
   'token-bucket': {
     prototype: TokenBucketLimiter.prototype,
     build: (store, options) => new TokenBucketLimiter(store, options as TokenBucketOptions),
   },
 };
-
 
 interface Registration {
   limiter: Limiter;
@@ -125,7 +130,9 @@ export class LimitersService implements BeforeApplicationShutdown {
   registeredOrMissing(kind: LimitKind, name: string): Limiter {
     if (this.registry[kind].has(name)) return this.registered(kind, name);
     const fail = () => this.registered(kind, name);
-    const limiterMethods = new Set(Object.getOwnPropertyNames(KINDS[kind].prototype).filter((p) => p !== 'constructor'));
+    const limiterMethods = new Set(
+      Object.getOwnPropertyNames(KINDS[kind].prototype).filter((p) => p !== 'constructor'),
+    );
     return new Proxy(Object.create(null) as Limiter, {
       get: (_, property) => {
         // Nest probes providers (lifecycle hooks, constructor): those must read as absent, not throw.

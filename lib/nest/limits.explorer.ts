@@ -56,7 +56,9 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
   }
 
   onModuleInit(): void {
-    for (const { wrapper, instance, prototype, methodName, limits } of this.limitedMethods(this.discovery.getProviders())) {
+    for (const { wrapper, instance, prototype, methodName, limits } of this.limitedMethods(
+      this.discovery.getProviders(),
+    )) {
       const owner = prototype.constructor as Function;
       if (isHandler(owner, prototype[methodName] as Function)) continue;
       // A plain service has no handlers: a limit on its class would have nothing to apply to.
@@ -126,7 +128,10 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
           );
         }
       : function (this: unknown, ...args: unknown[]) {
-          return limitPromise(() => enter(args), () => original.apply(this, args));
+          return limitPromise(
+            () => enter(args),
+            () => original.apply(this, args),
+          );
         };
     instance[methodName] = Object.assign(limited, { [WRAPPED]: true as const });
   }

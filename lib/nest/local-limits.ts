@@ -31,7 +31,9 @@ export class LocalLimits {
     if (!options) return limiter;
     const local = { ...options, ...localShare(limiter, this.instances) };
     return this.standIns.getOrCreate(`${limiter.identity.kind} ${stableJson(local)}`, () =>
-      limiter instanceof SemaphoreLimiter ? new SemaphoreLimiter(this.store, local as never) : new TokenBucketLimiter(this.store, local as never),
+      limiter instanceof SemaphoreLimiter
+        ? new SemaphoreLimiter(this.store, local as never)
+        : new TokenBucketLimiter(this.store, local as never),
     ) as L;
   }
 }

@@ -22,7 +22,23 @@ import {
 export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
 
 /** Every option LimitersModule takes (forRoot adds isGlobal, which Nest's builder takes off first). */
-const MODULE_OPTIONS = ['redis', 'store', 'keyPrefix', 'keySecret', 'readableKeys', 'mode', 'defaults', 'http', 'whenRedisFails', 'skip', 'semaphores', 'tokenBuckets', 'metrics', 'breaker', 'instances'];
+const MODULE_OPTIONS = [
+  'redis',
+  'store',
+  'keyPrefix',
+  'keySecret',
+  'readableKeys',
+  'mode',
+  'defaults',
+  'http',
+  'whenRedisFails',
+  'skip',
+  'semaphores',
+  'tokenBuckets',
+  'metrics',
+  'breaker',
+  'instances',
+];
 const METRICS_OPTIONS = ['meter', 'meterProvider', 'attributes', 'stateTimeoutMs'];
 const HTTP_OPTIONS = ['tokenBucketStatus', 'semaphoreStatus', 'headers', 'exceptionFactory'];
 
@@ -43,12 +59,22 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
   for (const option of ['tokenBucketStatus', 'semaphoreStatus'] as const) {
     const status = http[option];
     if (!Number.isInteger(status) || status < 400 || status > 599) {
-      throw new InvalidOptionError(`http.${option}`, undefined, 'of LimitersModule must be an HTTP error status (400-599)', status);
+      throw new InvalidOptionError(
+        `http.${option}`,
+        undefined,
+        'of LimitersModule must be an HTTP error status (400-599)',
+        status,
+      );
     }
   }
   checkKnownOptions(http, HTTP_OPTIONS, undefined, 'of LimitersModule ');
   if (http.exceptionFactory !== undefined && typeof http.exceptionFactory !== 'function') {
-    throw new InvalidOptionError('http.exceptionFactory', undefined, 'of LimitersModule must be a function', http.exceptionFactory);
+    throw new InvalidOptionError(
+      'http.exceptionFactory',
+      undefined,
+      'of LimitersModule must be a function',
+      http.exceptionFactory,
+    );
   }
   if (options.mode !== undefined && options.mode !== 'enforce' && options.mode !== 'shadow') {
     throw new InvalidOptionError('mode', undefined, 'of LimitersModule must be "enforce" or "shadow"', options.mode);
@@ -61,7 +87,12 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
   }
   const whenRedisFails = options.whenRedisFails ?? 'reject';
   if (whenRedisFails !== 'reject' && whenRedisFails !== 'allow' && whenRedisFails !== 'local') {
-    throw new InvalidOptionError('whenRedisFails', undefined, 'of LimitersModule must be "reject", "allow" or "local"', whenRedisFails);
+    throw new InvalidOptionError(
+      'whenRedisFails',
+      undefined,
+      'of LimitersModule must be "reject", "allow" or "local"',
+      whenRedisFails,
+    );
   }
   // null is a wrong value, not a left-out one.
   const instances = options.instances === undefined ? 1 : options.instances;
@@ -107,12 +138,25 @@ function resolveMetrics(metrics: LimitersModuleOptions['metrics']): ResolvedLimi
   checkKnownOptions(metrics, METRICS_OPTIONS, undefined, 'of LimitersModule metrics ');
   for (const option of ['attributes'] as const) {
     if (metrics[option] !== undefined && typeof metrics[option] !== 'function') {
-      throw new InvalidOptionError(`metrics.${option}`, undefined, 'of LimitersModule must be a function', metrics[option]);
+      throw new InvalidOptionError(
+        `metrics.${option}`,
+        undefined,
+        'of LimitersModule must be a function',
+        metrics[option],
+      );
     }
   }
   const { stateTimeoutMs } = metrics;
-  if (stateTimeoutMs !== undefined && (typeof stateTimeoutMs !== 'number' || !(stateTimeoutMs > 0) || !Number.isFinite(stateTimeoutMs))) {
-    throw new InvalidOptionError('metrics.stateTimeoutMs', undefined, 'of LimitersModule must be a positive number of ms', stateTimeoutMs);
+  if (
+    stateTimeoutMs !== undefined &&
+    (typeof stateTimeoutMs !== 'number' || !(stateTimeoutMs > 0) || !Number.isFinite(stateTimeoutMs))
+  ) {
+    throw new InvalidOptionError(
+      'metrics.stateTimeoutMs',
+      undefined,
+      'of LimitersModule must be a positive number of ms',
+      stateTimeoutMs,
+    );
   }
   return { ...metrics };
 }
@@ -126,7 +170,11 @@ function resolveMetrics(metrics: LimitersModuleOptions['metrics']): ResolvedLimi
  */
 export function adoptStore({ redis, store }: Pick<LimitersModuleOptions, 'redis' | 'store'>): ModuleStore {
   if (redis === undefined) {
-    return { store: store === undefined || store === 'memory' ? new MemoryStore() : store, redis: undefined, ownsRedis: false };
+    return {
+      store: store === undefined || store === 'memory' ? new MemoryStore() : store,
+      redis: undefined,
+      ownsRedis: false,
+    };
   }
   if (isRedisClient(redis)) return { store: RedisStore.for(redis), redis, ownsRedis: false };
   const Ioredis = loadIoredis(redis);
@@ -168,7 +216,6 @@ export async function closeRedis(client: Redis | Cluster): Promise<void> {
   // connections would keep the process alive; only disconnect() closes them.
   if ((client as Redis).options?.failoverDetector) client.disconnect();
 }
-
 
 function checkStoreOptions({ redis, store }: LimitersModuleOptions): void {
   if (redis !== undefined && store !== undefined) {

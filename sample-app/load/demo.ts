@@ -61,7 +61,14 @@ interface StartedApp {
 export function builtAfterSources(): boolean {
   const built = statSync(APP_MAIN, { throwIfNoEntry: false })?.mtimeMs;
   if (built === undefined) return false;
-  const sources = ['sample-app/src', 'lib', 'lua', 'sample-app/tsconfig.json', 'sample-app/tsconfig.app.json', 'package.json'];
+  const sources = [
+    'sample-app/src',
+    'lib',
+    'lua',
+    'sample-app/tsconfig.json',
+    'sample-app/tsconfig.app.json',
+    'package.json',
+  ];
   return sources.every((source) => newestChange(join(ROOT, source)) < built);
 }
 
@@ -82,7 +89,10 @@ function startApp(): StartedApp {
     process.once(signal, () => void stopApp(child).then(() => process.exit(130)));
   }
   const url = new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the app did not listen within ${START_TIMEOUT_MS / 1_000} s`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`the app did not listen within ${START_TIMEOUT_MS / 1_000} s`)),
+      START_TIMEOUT_MS,
+    );
     child.once('exit', (code) => reject(new Error(`the app exited (${code ?? child.signalCode}) before it listened`)));
     for (const stream of [child.stdout!, child.stderr!]) {
       let partial = '';
@@ -107,7 +117,10 @@ function startApp(): StartedApp {
 async function answering(url: string, app: ChildProcess): Promise<void> {
   for (const deadline = Date.now() + START_TIMEOUT_MS; Date.now() < deadline; await sleep(100)) {
     if (app.exitCode !== null) throw new Error(`the app exited with ${app.exitCode}`);
-    const status = await fetch(`${url}/stats`).then((r) => r.status, () => 0);
+    const status = await fetch(`${url}/stats`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
   }
   throw new Error(`the app did not answer GET /stats within ${START_TIMEOUT_MS / 1_000} s`);

@@ -62,7 +62,12 @@ export interface Summary {
   warmUp: { ok: number; tooMany: number };
 }
 
-export function summarize(samples: Sample[], keys: string[], stats: AppStats, warmUp: Summary['warmUp'] = { ok: 0, tooMany: 0 }): Summary {
+export function summarize(
+  samples: Sample[],
+  keys: string[],
+  stats: AppStats,
+  warmUp: Summary['warmUp'] = { ok: 0, tooMany: 0 },
+): Summary {
   const ok = samples.filter((s) => s.status >= 200 && s.status < 300);
   const tooMany = samples.filter((s) => s.status === 429);
   const failed = samples.filter((s) => s.status === 0).length;
@@ -71,14 +76,25 @@ export function summarize(samples: Sample[], keys: string[], stats: AppStats, wa
   const seconds = samples.length === 0 ? 0 : (last - first) / 1_000;
   const { perKey, slowApi } = stats.limits;
   const byKey = Object.fromEntries(
-    keys.map((key) => [key, steadyRate(ok.filter((s) => s.apiKey === key).map((s) => s.admittedAt ?? NaN), perKey.capacity)]),
+    keys.map((key) => [
+      key,
+      steadyRate(
+        ok.filter((s) => s.apiKey === key).map((s) => s.admittedAt ?? NaN),
+        perKey.capacity,
+      ),
+    ]),
   );
   const rates = Object.values(byKey);
   return {
     store: stats.store.description,
     sent: samples.length,
     seconds,
-    status: { ok: ok.length, tooMany: tooMany.length, other: samples.length - ok.length - tooMany.length - failed, failed },
+    status: {
+      ok: ok.length,
+      tooMany: tooMany.length,
+      other: samples.length - ok.length - tooMany.length - failed,
+      failed,
+    },
     concurrency: { peak: stats.slowApi.peak, capacity: slowApi.capacity },
     rate: {
       configured: perKey.ratePerSecond * keys.length,

@@ -150,8 +150,12 @@ function call(
  */
 /** Its answers are counted apart: the app's metrics count them too. */
 async function warmUp(agent: Agent, base: URL, apiKey: string): Promise<Summary['warmUp']> {
-  const paths = Array.from({ length: WARM_UP_REQUESTS }, (_, i) => (i % 2 ? '/api/history/ACME?days=1' : '/api/quote/ACME'));
-  const answers = await Promise.all(paths.map((path) => call(agent, new URL(path, base), 'GET', { 'x-api-key': apiKey })));
+  const paths = Array.from({ length: WARM_UP_REQUESTS }, (_, i) =>
+    i % 2 ? '/api/history/ACME?days=1' : '/api/quote/ACME',
+  );
+  const answers = await Promise.all(
+    paths.map((path) => call(agent, new URL(path, base), 'GET', { 'x-api-key': apiKey })),
+  );
   const statuses = answers.map((a) => a.status);
   return { ok: statuses.filter((s) => s >= 200 && s < 300).length, tooMany: statuses.filter((s) => s === 429).length };
 }
@@ -161,7 +165,9 @@ async function getStats(agent: Agent, base: URL): Promise<AppStats> {
     const req = request(new URL('/stats', base), { agent, timeout: REQUEST_TIMEOUT_MS }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.once('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET /stats answered ${res.statusCode}`))));
+      res.once('end', () =>
+        res.statusCode === 200 ? resolve(text) : reject(new Error(`GET /stats answered ${res.statusCode}`)),
+      );
     });
     req.once('timeout', () => req.destroy(new Error('GET /stats timed out')));
     req.once('error', reject);

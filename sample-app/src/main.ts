@@ -32,7 +32,9 @@ async function bootstrap(): Promise<void> {
       });
     }
     logger.log(`Listening on http://${HOST}:${listening}`);
-    logger.log(`Try: curl -i -H 'x-api-key: alice' http://${HOST}:${listening}/api/quote/ACME ; curl http://${HOST}:${listening}/stats`);
+    logger.log(
+      `Try: curl -i -H 'x-api-key: alice' http://${HOST}:${listening}/api/quote/ACME ; curl http://${HOST}:${listening}/stats`,
+    );
   } catch (error) {
     await store.stop();
     throw error;

@@ -25,13 +25,18 @@ const SLACK_MS = 1_500;
 
 /** The port of the master serving `slot` and of its replica, from CLUSTER NODES. */
 async function ownerAndReplica(port: number, slot: number): Promise<{ master: number; replica: number }> {
-  const lines = (await redisCli(port, 'cluster', 'nodes')).trim().split('\n').map((l) => l.split(' '));
+  const lines = (await redisCli(port, 'cluster', 'nodes'))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(' '));
   const portOf = (fields: string[]) => Number(fields[1].split('@')[0].split(':')[1]);
   const owner = lines.find(
-    (f) => f[2].includes('master') && f.slice(8).some((range) => {
-      const [from, to = from] = range.split('-').map(Number);
-      return slot >= from && slot <= to;
-    }),
+    (f) =>
+      f[2].includes('master') &&
+      f.slice(8).some((range) => {
+        const [from, to = from] = range.split('-').map(Number);
+        return slot >= from && slot <= to;
+      }),
   )!;
   const replica = lines.find((f) => f[2].includes('slave') && f[3] === owner[0])!;
   return { master: portOf(owner), replica: portOf(replica) };
@@ -55,69 +60,92 @@ describe('failover of the slot owner under load (own Cluster with replicas)', ()
   };
 
   // Manual first: the crash leaves a master dead for the rest of the describe.
-  it.each(['manual', 'crash'] as const)('%s: calls succeed or fail clearly, none hangs, and the limit holds again after', async (how) => {
-    const capacity = 3;
-    const commandTimeout = 1_000;
-    const maxSleep = 3_000;
-    const name = uniqueName('failover');
-    const slot = Number(await redisCli(cluster.servers[0].port, 'cluster', 'keyslot', limiterKey('limiters', 'semaphore', name)));
-    const { master, replica } = await ownerAndReplica(cluster.servers[0].port, slot);
+  it.each(['manual', 'crash'] as const)(
+    '%s: calls succeed or fail clearly, none hangs, and the limit holds again after',
+    async (how) => {
+      const capacity = 3;
+      const commandTimeout = 1_000;
+      const maxSleep = 3_000;
+      const name = uniqueName('failover');
+      const slot = Number(
+        await redisCli(cluster.servers[0].port, 'cluster', 'keyslot', limiterKey('limiters', 'semaphore', name)),
+      );
+      const { master, replica } = await ownerAndReplica(cluster.servers[0].port, slot);
 
-    const load = new Load();
-    const apps = [client(), client(), client()];
-    const semaphores = apps.map((c) => new SemaphoreLimiter(c, { name, capacity, expiry: 3_000, commandTimeout, maxSleep }));
-    semaphores.forEach((s, i) => load.loop(`semaphore-${i}`, 3, () => s.run(() => load.working(10 + Math.random() * 90))));
-    apps.forEach((c, i) => {
-      const b = new TokenBucketLimiter(c, { name, capacity: 20, refillFrequency: 20, commandTimeout, maxSleep });
-      load.loop(`bucket-${i}`, 1, () => b.take());
-    });
-    await sleep(3_000);
+      const load = new Load();
+      const apps = [client(), client(), client()];
+      const semaphores = apps.map(
+        (c) => new SemaphoreLimiter(c, { name, capacity, expiry: 3_000, commandTimeout, maxSleep }),
+      );
+      semaphores.forEach((s, i) =>
+        load.loop(`semaphore-${i}`, 3, () => s.run(() => load.working(10 + Math.random() * 90))),
+      );
+      apps.forEach((c, i) => {
+        const b = new TokenBucketLimiter(c, { name, capacity: 20, refillFrequency: 20, commandTimeout, maxSleep });
+        load.loop(`bucket-${i}`, 1, () => b.take());
+      });
+      await sleep(3_000);
 
-    const failoverAt = now();
-    if (how === 'manual') expect((await redisCli(replica, 'cluster', 'failover')).trim()).toBe('OK');
-    // The replica takes over on its own once the master has been silent for cluster-node-timeout (2 s).
-    else cluster.servers.find((server) => server.port === master)!.process.kill('SIGKILL');
-    await waitUntil('the replica is master', async () => (await redisCli(replica, 'role')).startsWith('master'), 15_000);
-    const promotedAt = now();
-    if (how === 'manual') {
-      await waitUntil('the old master follows it', async () => (await redisCli(master, 'role')).startsWith('slave'), 15_000);
-    }
-    await sleep(3_000);
-    const settledFrom = now();
-    await sleep(4_000);
-    const endAt = now();
-    await load.stop();
+      const failoverAt = now();
+      if (how === 'manual') expect((await redisCli(replica, 'cluster', 'failover')).trim()).toBe('OK');
+      // The replica takes over on its own once the master has been silent for cluster-node-timeout (2 s).
+      else cluster.servers.find((server) => server.port === master)!.process.kill('SIGKILL');
+      await waitUntil(
+        'the replica is master',
+        async () => (await redisCli(replica, 'role')).startsWith('master'),
+        15_000,
+      );
+      const promotedAt = now();
+      if (how === 'manual') {
+        await waitUntil(
+          'the old master follows it',
+          async () => (await redisCli(master, 'role')).startsWith('slave'),
+          15_000,
+        );
+      }
+      await sleep(3_000);
+      const settledFrom = now();
+      await sleep(4_000);
+      const endAt = now();
+      await load.stop();
 
-    const errors = load.calls.filter((c) => c.error !== undefined);
-    const lastError = Math.max(failoverAt, ...errors.map((c) => c.endedAt));
-    const during = load.callsStarted(failoverAt - commandTimeout, settledFrom);
-    const figures = {
-      how, slot, promotedAfterMs: Math.round(promotedAt - failoverAt), calls: load.calls.length,
-      errorsBefore: errorKinds(load.callsStarted(0, failoverAt - commandTimeout)),
-      errorsDuring: errorKinds(during), errorsAfter: errorKinds(load.callsStarted(settledFrom, endAt)),
-      lastErrorAfterFailoverMs: Math.round(lastError - failoverAt),
-      slowestCallMs: Math.round(Math.max(...load.calls.map((c) => c.endedAt - c.startedAt))),
-      peakBefore: load.peak(0, failoverAt), peakDuring: load.peak(failoverAt, settledFrom), peakAfter: load.peak(settledFrom, endAt),
-    };
-    // eslint-disable-next-line no-console
-    console.log(JSON.stringify(figures));
+      const errors = load.calls.filter((c) => c.error !== undefined);
+      const lastError = Math.max(failoverAt, ...errors.map((c) => c.endedAt));
+      const during = load.callsStarted(failoverAt - commandTimeout, settledFrom);
+      const figures = {
+        how,
+        slot,
+        promotedAfterMs: Math.round(promotedAt - failoverAt),
+        calls: load.calls.length,
+        errorsBefore: errorKinds(load.callsStarted(0, failoverAt - commandTimeout)),
+        errorsDuring: errorKinds(during),
+        errorsAfter: errorKinds(load.callsStarted(settledFrom, endAt)),
+        lastErrorAfterFailoverMs: Math.round(lastError - failoverAt),
+        slowestCallMs: Math.round(Math.max(...load.calls.map((c) => c.endedAt - c.startedAt))),
+        peakBefore: load.peak(0, failoverAt),
+        peakDuring: load.peak(failoverAt, settledFrom),
+        peakAfter: load.peak(settledFrom, endAt),
+      };
+      // eslint-disable-next-line no-console
+      console.log(JSON.stringify(figures));
 
-    // Every failure is one of ours, and no call hangs.
-    expect(errors.every((c) => c.error instanceof LimiterError)).toBe(true);
-    expect(figures.slowestCallMs).toBeLessThanOrEqual(maxSleep + 2 * commandTimeout + SLACK_MS);
-    // Once the replica has taken over, the limit holds at full capacity with no failed call.
-    expect(figures.errorsAfter).toEqual({});
-    expect(figures.peakAfter).toBe(capacity);
-    // A manual failover loses no write: the limit held throughout. After a crash, what the
-    // replica had not received yet is lost, so a lease may be granted twice until the
-    // holder's next renewal finds it gone (measured in peakDuring, not promised).
-    if (how === 'manual') expect(load.peak()).toBeLessThanOrEqual(capacity);
+      // Every failure is one of ours, and no call hangs.
+      expect(errors.every((c) => c.error instanceof LimiterError)).toBe(true);
+      expect(figures.slowestCallMs).toBeLessThanOrEqual(maxSleep + 2 * commandTimeout + SLACK_MS);
+      // Once the replica has taken over, the limit holds at full capacity with no failed call.
+      expect(figures.errorsAfter).toEqual({});
+      expect(figures.peakAfter).toBe(capacity);
+      // A manual failover loses no write: the limit held throughout. After a crash, what the
+      // replica had not received yet is lost, so a lease may be granted twice until the
+      // holder's next renewal finds it gone (measured in peakDuring, not promised).
+      if (how === 'manual') expect(load.peak()).toBeLessThanOrEqual(capacity);
 
-    const s = semaphores[0];
-    await waitUntil('nothing held', async () => (await s.state()).holders.length === 0, 5_000);
-    const permits = await Promise.all(Array.from({ length: capacity }, () => s.tryAcquire()));
-    expect(permits.every(Boolean)).toBe(true);
-    expect(await s.tryAcquire()).toBeNull();
-    await Promise.all(permits.map((p) => p!.release()));
-  });
+      const s = semaphores[0];
+      await waitUntil('nothing held', async () => (await s.state()).holders.length === 0, 5_000);
+      const permits = await Promise.all(Array.from({ length: capacity }, () => s.tryAcquire()));
+      expect(permits.every(Boolean)).toBe(true);
+      expect(await s.tryAcquire()).toBeNull();
+      await Promise.all(permits.map((p) => p!.release()));
+    },
+  );
 });

@@ -43,7 +43,12 @@ describe('calls that time out but run in Redis later (own Redis, CLIENT PAUSE)',
   });
 
   it('a waiter whose cancel timed out leaves no lease behind when a late release granted it first', async () => {
-    const s = new SemaphoreLimiter(redis, { name: uniqueName('late'), capacity: 1, expiry: 60_000, commandTimeout: 200 });
+    const s = new SemaphoreLimiter(redis, {
+      name: uniqueName('late'),
+      capacity: 1,
+      expiry: 60_000,
+      commandTimeout: 200,
+    });
     const held = await s.acquire();
     const controller = new AbortController();
     const waiting = s.acquire({ maxSleep: 10_000, signal: controller.signal });

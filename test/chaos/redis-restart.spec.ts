@@ -60,7 +60,11 @@ describe('Redis restarted mid-run (own standalone Redis)', () => {
     // Recovered: each app has had a call succeed, and the old holder was told its lease is gone.
     await waitUntil(
       'every app succeeds again',
-      () => load.calls.filter((c) => c.startedAt > upAt && !c.error).map((c) => c.loop).filter((l, i, a) => a.indexOf(l) === i).length === 6,
+      () =>
+        load.calls
+          .filter((c) => c.startedAt > upAt && !c.error)
+          .map((c) => c.loop)
+          .filter((l, i, a) => a.indexOf(l) === i).length === 6,
       15_000,
     );
     await waitUntil('the old permit lost its lease', () => oldLostAt < Infinity, expiry);
@@ -73,16 +77,29 @@ describe('Redis restarted mid-run (own standalone Redis)', () => {
 
     const whileDown = load.callsStarted(downAt + 50, upAt - commandTimeout - SLACK_MS);
     const slowest = Math.max(...whileDown.map((c) => c.endedAt - c.startedAt));
-    const firstSuccess = Math.min(...load.callsStarted(upAt).filter((c) => !c.error).map((c) => c.endedAt)) - upAt;
+    const firstSuccess =
+      Math.min(
+        ...load
+          .callsStarted(upAt)
+          .filter((c) => !c.error)
+          .map((c) => c.endedAt),
+      ) - upAt;
     const oldWork: [number, number] = [oldAcquiredAt, oldLostAt];
     // eslint-disable-next-line no-console
-    console.log(JSON.stringify({
-      calls: load.calls.length, whileDown: whileDown.length, downErrors: errorKinds(whileDown), slowestWhileDownMs: Math.round(slowest),
-      firstSuccessAfterRestartMs: Math.round(firstSuccess), oldLeaseLostAfterRestartMs: Math.round(oldLostAt - upAt),
-      oldLostReason: (old.signal.reason as Error).message,
-      peakBetweenRestartAndAbort: load.peak(upAt, oldLostAt, [oldWork]), peakAfter: load.peak(recoveredAt, afterTo, [oldWork]),
-      recoveryErrors: errorKinds(load.callsStarted(upAt, recoveredAt)),
-    }));
+    console.log(
+      JSON.stringify({
+        calls: load.calls.length,
+        whileDown: whileDown.length,
+        downErrors: errorKinds(whileDown),
+        slowestWhileDownMs: Math.round(slowest),
+        firstSuccessAfterRestartMs: Math.round(firstSuccess),
+        oldLeaseLostAfterRestartMs: Math.round(oldLostAt - upAt),
+        oldLostReason: (old.signal.reason as Error).message,
+        peakBetweenRestartAndAbort: load.peak(upAt, oldLostAt, [oldWork]),
+        peakAfter: load.peak(recoveredAt, afterTo, [oldWork]),
+        recoveryErrors: errorKinds(load.callsStarted(upAt, recoveredAt)),
+      }),
+    );
     // While down: only RedisUnavailableError, each within commandTimeout plus slack.
     expect(whileDown.length).toBeGreaterThan(10);
     expect(whileDown.every((c) => c.error instanceof RedisUnavailableError)).toBe(true);
@@ -109,7 +126,6 @@ describe('Redis restarted mid-run (own standalone Redis)', () => {
     expect(permits.every(Boolean)).toBe(true);
     expect(await s.tryAcquire()).toBeNull();
     await Promise.all(permits.map((p) => p!.release()));
-
   }, 60_000);
 
   it('keeps every call working while SCRIPT FLUSH empties the script cache again and again under load', async () => {

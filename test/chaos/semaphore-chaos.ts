@@ -37,7 +37,13 @@ export interface ChaosReport {
   lastKillAt: number;
   stoppedAt: number;
   /** What the surviving processes counted: MaxSleepExceededError, RedisUnavailableError, lost leases. */
-  survivors: Array<{ held: number; maxSleepExceeded: number; unavailable: number; lostLeases: number; otherErrors: string[] }>;
+  survivors: Array<{
+    held: number;
+    maxSleepExceeded: number;
+    unavailable: number;
+    lostLeases: number;
+    otherErrors: string[];
+  }>;
 }
 
 interface Tracked {
@@ -54,7 +60,10 @@ const WORKER = 'test/workers/semaphore-chaos.worker.ts';
 
 /** The most intervals open at once; an interval ending at the instant another starts does not overlap it. */
 export function peakConcurrency(intervals: Array<[number, number]>): number {
-  const points = intervals.flatMap(([start, end]): Array<[number, number]> => [[start, 1], [end, -1]]);
+  const points = intervals.flatMap(([start, end]): Array<[number, number]> => [
+    [start, 1],
+    [end, -1],
+  ]);
   points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let open = 0;
   let peak = 0;
@@ -89,8 +98,8 @@ export async function runSemaphoreChaos(options: ChaosOptions): Promise<ChaosRep
         tracked.running = true;
         if (event === 'W') tracked.waiting++;
         else if (event === 'X') tracked.waiting--;
-        else if (event === 'A') tracked.waiting--, tracked.open.set(id, t);
-        else if (event === 'R') intervals.push([tracked.open.get(id)!, t]), tracked.open.delete(id);
+        else if (event === 'A') (tracked.waiting--, tracked.open.set(id, t));
+        else if (event === 'R') (intervals.push([tracked.open.get(id)!, t]), tracked.open.delete(id));
       }
     });
     // Everything the process printed before it died has been read once its streams close.
@@ -138,7 +147,9 @@ export async function runSemaphoreChaos(options: ChaosOptions): Promise<ChaosRep
     spawn();
   }
   // The last victim holds permits (its leases are the last to come back), and is not replaced.
-  await waitUntil('a process holds a permit', () => [...live].some((w) => w.open.size > 0), 10_000).catch(() => undefined);
+  await waitUntil('a process holds a permit', () => [...live].some((w) => w.open.size > 0), 10_000).catch(
+    () => undefined,
+  );
   kill(pick([...live].filter((w) => w.open.size > 0)) ?? pick([...live])!);
 
   const stoppedAt = now();
@@ -201,7 +212,12 @@ const RECOVERY_SLACK_MS = 1_500;
  * queue entry of a dead waiter gone within two, and then exactly capacity permits.
  */
 export async function expectFullRecovery(
-  s: { capacity: number; leaseMs: number; state: () => Promise<{ holders: unknown[]; waiters: unknown[] }>; tryAcquire: () => Promise<{ release(): Promise<boolean> } | null> },
+  s: {
+    capacity: number;
+    leaseMs: number;
+    state: () => Promise<{ holders: unknown[]; waiters: unknown[] }>;
+    tryAcquire: () => Promise<{ release(): Promise<boolean> } | null>;
+  },
   stoppedAt: number,
 ): Promise<Recovery> {
   const expiry = s.leaseMs;

@@ -37,8 +37,15 @@ describe.each(['standalone', 'cluster'])('SIGKILL holders and waiters at random 
     const expiry = 2_000;
     const name = uniqueName('chaos');
     const report = await runSemaphoreChaos({
-      redis: address, name, capacity, expiry,
-      processes: 4, callers: 5, holdMs: [10, 900], durationMs: 30_000, killEveryMs: [700, 1_600],
+      redis: address,
+      name,
+      capacity,
+      expiry,
+      processes: 4,
+      callers: 5,
+      holdMs: [10, 900],
+      durationMs: 30_000,
+      killEveryMs: [700, 1_600],
     });
     const s = new SemaphoreLimiter(redis, { name, capacity, expiry });
     // eslint-disable-next-line no-console

@@ -7,7 +7,6 @@ import { uniqueName } from '../harness/redis-targets';
 import { useOwnRedis } from './own-redis';
 import { expectFullRecovery, runSemaphoreChaos } from './semaphore-chaos';
 
-
 describe('SIGKILL holders and waiters at random (6 s, own Redis)', () => {
   const { server, client } = useOwnRedis();
 
@@ -16,8 +15,15 @@ describe('SIGKILL holders and waiters at random (6 s, own Redis)', () => {
     const expiry = 1_500;
     const name = uniqueName('chaos');
     const report = await runSemaphoreChaos({
-      redis: { url: server().url }, name, capacity, expiry,
-      processes: 4, callers: 5, holdMs: [10, 400], durationMs: 6_000, killEveryMs: [600, 1_400],
+      redis: { url: server().url },
+      name,
+      capacity,
+      expiry,
+      processes: 4,
+      callers: 5,
+      holdMs: [10, 400],
+      durationMs: 6_000,
+      killEveryMs: [600, 1_400],
     });
     expect(report.kills).toBeGreaterThanOrEqual(5);
     expect(report.killedHolding.processes).toBeGreaterThanOrEqual(1);

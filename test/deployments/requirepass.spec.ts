@@ -44,15 +44,24 @@ describe('requirepass: the password in the redis:// URL', () => {
   it.each([
     ['a wrong password', () => url('not-the-password'), 'WRONGPASS'],
     ['no password', () => `redis://${server.host}:${server.port}`, 'NOAUTH'],
-  ])('%s: RedisRefusedError saying the client is not logged in, at once, without the password', async (_, address, code) => {
-    const semaphore = new SemaphoreLimiter(client(address()), { name: uniqueName('requirepass'), capacity: 1, commandTimeout: 2_000 });
-    const started = now();
-    const error = (await semaphore.tryAcquire().catch((e: unknown) => e)) as RedisRefusedError;
-    expect(now() - started).toBeLessThan(2_000);
-    expect(error).toBeInstanceOf(RedisRefusedError);
-    expect(error.code).toBe(code);
-    expect(error.message).toMatch(/^Redis refused to acquire a permit of semaphore "requirepass-\w+": the client is not logged in: wrong username or password/);
-    expect(error.message).not.toContain('not-the-password');
-    expect(error.message).not.toContain(PASSWORD);
-  });
+  ])(
+    '%s: RedisRefusedError saying the client is not logged in, at once, without the password',
+    async (_, address, code) => {
+      const semaphore = new SemaphoreLimiter(client(address()), {
+        name: uniqueName('requirepass'),
+        capacity: 1,
+        commandTimeout: 2_000,
+      });
+      const started = now();
+      const error = (await semaphore.tryAcquire().catch((e: unknown) => e)) as RedisRefusedError;
+      expect(now() - started).toBeLessThan(2_000);
+      expect(error).toBeInstanceOf(RedisRefusedError);
+      expect(error.code).toBe(code);
+      expect(error.message).toMatch(
+        /^Redis refused to acquire a permit of semaphore "requirepass-\w+": the client is not logged in: wrong username or password/,
+      );
+      expect(error.message).not.toContain('not-the-password');
+      expect(error.message).not.toContain(PASSWORD);
+    },
+  );
 });

@@ -26,7 +26,14 @@ import {
   type SentinelSet,
 } from '../harness/sentinel';
 import { now, sleep, waitUntil } from '../harness/timing';
-import { expectLimitedRun, limitedRun, moduleRedis, startDeploymentApps, throughTheModule, type RunResult } from '../nest/deployment-app';
+import {
+  expectLimitedRun,
+  limitedRun,
+  moduleRedis,
+  startDeploymentApps,
+  throughTheModule,
+  type RunResult,
+} from '../nest/deployment-app';
 
 const CAPACITY = 2;
 /** Of the semaphore with holders and waiters queued before the fault: longer than the run. */
@@ -73,7 +80,10 @@ async function connectedPort(client: Redis): Promise<number | undefined> {
 
 /** Intervals of the load during which more than `capacity` work intervals were open. */
 function overCapacity(work: Array<[number, number]>, capacity: number): Array<[number, number]> {
-  const points = work.flatMap(([start, end]): Array<[number, number]> => [[start, 1], [end, -1]]);
+  const points = work.flatMap(([start, end]): Array<[number, number]> => [
+    [start, 1],
+    [end, -1],
+  ]);
   points.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const spans: Array<[number, number]> = [];
   let open = 0;
@@ -94,7 +104,8 @@ async function runFault(set: SentinelSet, fault: Fault, client: () => Redis): Pr
   // Two holders and three waiters on one semaphore, with leases and maxSleep far longer
   // than the run: only a release (or the waiters' look after their subscriber reconnects) can wake them.
   const queueName = uniqueName('sentinel-queue');
-  const queueOn = (c: Redis) => new SemaphoreLimiter(c, { name: queueName, capacity: CAPACITY, expiry: QUEUE_LEASE_MS, maxSleep: 30_000 });
+  const queueOn = (c: Redis) =>
+    new SemaphoreLimiter(c, { name: queueName, capacity: CAPACITY, expiry: QUEUE_LEASE_MS, maxSleep: 30_000 });
   const holderSide = queueOn(clients[0]);
   const holders = (await Promise.all([holderSide.tryAcquire(), holderSide.tryAcquire()])) as Permit[];
   let releasedAt = Infinity;
@@ -118,17 +129,33 @@ async function runFault(set: SentinelSet, fault: Fault, client: () => Redis): Pr
   const load = new Load();
   const loadName = uniqueName('sentinel-load');
   clients.forEach((c, i) => {
-    const s = new SemaphoreLimiter(c, { name: loadName, capacity: CAPACITY, expiry: LOAD_LEASE_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxSleep: LOAD_MAX_SLEEP_MS });
+    const s = new SemaphoreLimiter(c, {
+      name: loadName,
+      capacity: CAPACITY,
+      expiry: LOAD_LEASE_MS,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      maxSleep: LOAD_MAX_SLEEP_MS,
+    });
     load.loop(`semaphore-${i}`, 2, () => s.run((signal) => load.working(50 + Math.random() * 100, signal)), PAUSE_MS);
   });
   const bucketAdmissions: number[] = [];
   const bucketName = uniqueName('sentinel-bucket');
   clients.forEach((c, i) => {
-    const b = new TokenBucketLimiter(c, { name: bucketName, ...BUCKET, commandTimeout: COMMAND_TIMEOUT_MS, maxSleep: LOAD_MAX_SLEEP_MS });
-    load.loop(`bucket-${i}`, 1, async () => {
-      await b.take();
-      bucketAdmissions.push(now());
-    }, PAUSE_MS);
+    const b = new TokenBucketLimiter(c, {
+      name: bucketName,
+      ...BUCKET,
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      maxSleep: LOAD_MAX_SLEEP_MS,
+    });
+    load.loop(
+      `bucket-${i}`,
+      1,
+      async () => {
+        await b.take();
+        bucketAdmissions.push(now());
+      },
+      PAUSE_MS,
+    );
   });
   let apps: Awaited<ReturnType<typeof startDeploymentApps>> = [];
   try {
@@ -137,18 +164,25 @@ async function runFault(set: SentinelSet, fault: Fault, client: () => Redis): Pr
     await sleep(1_000);
 
     const faultAt = now();
-    if (fault === 'SENTINEL FAILOVER') expect((await redisCli(set.sentinels[0].port, 'sentinel', 'failover', MASTER_NAME)).trim()).toBe('OK');
+    if (fault === 'SENTINEL FAILOVER')
+      expect((await redisCli(set.sentinels[0].port, 'sentinel', 'failover', MASTER_NAME)).trim()).toBe('OK');
     else serverOn(set, oldMaster).process.kill('SIGKILL');
     const newMaster = await waitForPromotion(set, oldMaster);
     const promotedAt = now();
     // The module's own connections too: each moves on its own.
     const connections = [...clients, ...apps.map((app) => moduleRedis(app) as Redis)];
     let ports: Array<number | undefined> = [];
-    await waitUntil('every client talks to the new master', async () => {
-      ports = await Promise.all(connections.map(connectedPort));
-      return ports.every((p) => p === newMaster);
-    }, 20_000).catch((error: Error) => {
-      throw new Error(`${error.message} ${newMaster}: clients on ${ports.join(', ')}, ${connections.map((c) => c.status).join(', ')}`);
+    await waitUntil(
+      'every client talks to the new master',
+      async () => {
+        ports = await Promise.all(connections.map(connectedPort));
+        return ports.every((p) => p === newMaster);
+      },
+      20_000,
+    ).catch((error: Error) => {
+      throw new Error(
+        `${error.message} ${newMaster}: clients on ${ports.join(', ')}, ${connections.map((c) => c.status).join(', ')}`,
+      );
     });
     const lastMovedAt = now();
 
@@ -217,7 +251,10 @@ describe('Sentinel: 1 master, 1 replica, 3 Sentinels (quorum 2)', () => {
     it('app.close() leaves no connection to the Sentinels open (failoverDetector subscribes on each)', async () => {
       const subscribers = async () => {
         const lists = await Promise.all(sets[0].sentinels.map((s) => redisCli(s.port, 'client', 'list')));
-        return lists.join('\n').split('\n').filter((line) => / sub=[1-9]/.test(line)).length;
+        return lists
+          .join('\n')
+          .split('\n')
+          .filter((line) => / sub=[1-9]/.test(line)).length;
       };
       // The grant subscribers of earlier tests close after 2 s idle: let them go first.
       await sleep(2_500);
@@ -237,14 +274,23 @@ describe('Sentinel: 1 master, 1 replica, 3 Sentinels (quorum 2)', () => {
   ] as Array<[Fault, number]>)('%s under load', (fault, index) => {
     let run: FaultRun;
     beforeAll(async () => {
-      run = await runFault(sets[index], fault, clientOf(() => sets[index]));
+      run = await runFault(
+        sets[index],
+        fault,
+        clientOf(() => sets[index]),
+      );
       const { load } = run;
-      const over = overCapacity(load.work, CAPACITY).map(([from, to]) => [Math.round(from - run.faultAt), Math.round(to - run.faultAt)]);
+      const over = overCapacity(load.work, CAPACITY).map(([from, to]) => [
+        Math.round(from - run.faultAt),
+        Math.round(to - run.faultAt),
+      ]);
       const figures = {
         fault,
         promotedAfterMs: Math.round(run.promotedAfterMs),
         lastClientMovedAfterMs: Math.round(run.lastMovedAfterMs),
-        waitersWokenAfterReleaseMs: run.waiters.map((w) => (w.error ? String(w.error) : Math.round(w.wokenAfterReleaseMs!))),
+        waitersWokenAfterReleaseMs: run.waiters.map((w) =>
+          w.error ? String(w.error) : Math.round(w.wokenAfterReleaseMs!),
+        ),
         clientsEndedByIoredis: run.ended,
         calls: load.calls.length,
         errorsDuring: errorKinds(load.callsStarted(run.faultAt - COMMAND_TIMEOUT_MS, run.settledFrom)),

@@ -69,9 +69,13 @@ describe('TLS: a Redis with a TLS port only and a certificate from a private CA'
   });
 
   it('the rediss:// URL alone, in a process trusting the CA through NODE_EXTRA_CA_CERTS', async () => {
-    const worker = startWorker('test/workers/rediss-url.worker.ts', { url: tls.server().url, name: uniqueName('tls-url') }, {
-      env: { NODE_EXTRA_CA_CERTS: tls.files().ca },
-    });
+    const worker = startWorker(
+      'test/workers/rediss-url.worker.ts',
+      { url: tls.server().url, name: uniqueName('tls-url') },
+      {
+        env: { NODE_EXTRA_CA_CERTS: tls.files().ca },
+      },
+    );
     const { wokenAfterMs, takes } = await worker.result;
     expect(wokenAfterMs).toBeLessThan(1_000);
     expect(takes).toEqual([true, false]);
@@ -82,7 +86,11 @@ describe('TLS: a Redis with a TLS port only and a certificate from a private CA'
     // No reconnecting either, so the client ends and leaves no timer behind.
     const untrusting = track(new Redis(tls.server().url, { retryStrategy: () => null }));
     const handshakeFailed = new Promise<Error>((resolve) => untrusting.once('error', resolve));
-    const semaphore = new SemaphoreLimiter(untrusting, { name: uniqueName('tls-untrusted'), capacity: 1, commandTimeout: 1_000 });
+    const semaphore = new SemaphoreLimiter(untrusting, {
+      name: uniqueName('tls-untrusted'),
+      capacity: 1,
+      commandTimeout: 1_000,
+    });
     const started = now();
     await expect(semaphore.tryAcquire()).rejects.toBeInstanceOf(RedisUnavailableError);
     expect(now() - started).toBeLessThan(1_000 + 1_000);
@@ -94,7 +102,9 @@ describe('TLS: a Redis with a TLS port only and a certificate from a private CA'
     // The shared harness server (plain TCP) in the same run, for comparison under the same load.
     const overTcp = await handOffMs(track(connect('standalone')), track(connect('standalone')));
     // eslint-disable-next-line no-console
-    console.log(JSON.stringify({ handOffs: HAND_OFFS, medianHandOffMs: { tls: +overTls.toFixed(2), tcp: +overTcp.toFixed(2) } }));
+    console.log(
+      JSON.stringify({ handOffs: HAND_OFFS, medianHandOffMs: { tls: +overTls.toFixed(2), tcp: +overTcp.toFixed(2) } }),
+    );
     // A grant lost on the TLS subscriber would leave the waiter to its 30 s safety net.
     expect(overTls).toBeLessThan(100);
     expect(overTls).toBeLessThan(overTcp * 5 + 20);

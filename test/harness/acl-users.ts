@@ -5,8 +5,13 @@ import { SCRIPT_COMMANDS } from '../../lib/store/redis/script-runner';
 /** The least a user needs, as documented: its own keys and channels, the scripts, SUBSCRIBE, INFO. */
 export function limiterUserRules(prefix = 'limiters'): string[] {
   return [
-    `~${prefix}:*`, `&${prefix}:*`,
-    '+eval', '+evalsha', '+subscribe', '+ssubscribe', '+info',
+    `~${prefix}:*`,
+    `&${prefix}:*`,
+    '+eval',
+    '+evalsha',
+    '+subscribe',
+    '+ssubscribe',
+    '+info',
     ...SCRIPT_COMMANDS.split(' ').map((c) => `+${c.toLowerCase()}`),
   ];
 }
@@ -20,7 +25,11 @@ let users = 0;
  * Creates a user with exactly `rules` (starting from nothing: no keys, no channels, no
  * commands) on the server `admin` is connected to, and returns its name; password "secret".
  */
-export async function createUser(admin: Redis, rules: string[], name = `limiters-test-${process.pid}-${++users}`): Promise<string> {
+export async function createUser(
+  admin: Redis,
+  rules: string[],
+  name = `limiters-test-${process.pid}-${++users}`,
+): Promise<string> {
   await admin.acl('SETUSER', name, 'reset', 'on', '>secret', ...rules);
   return name;
 }

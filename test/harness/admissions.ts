@@ -52,8 +52,13 @@ export async function holdJobs(
         if (gauge) await gauge.redis.decrby(gauge.key, permit.permits);
         // Recorded before the release is sent: the interval lies within the lease.
         held.push({
-          capacity: semaphore.capacity, calledAt, startedAt, endedAt: now(),
-          permits: permit.permits, fencingToken: String(permit.fencingToken), gaugeAtStart,
+          capacity: semaphore.capacity,
+          calledAt,
+          startedAt,
+          endedAt: now(),
+          permits: permit.permits,
+          fencingToken: String(permit.fencingToken),
+          gaugeAtStart,
         });
       } finally {
         await permit.release();
@@ -66,7 +71,13 @@ export async function holdJobs(
 
 /** Most permits held at once, from the jobs' own intervals. An end and a start at the same instant do not overlap. */
 export function peakPermits(jobs: Array<Pick<HeldJob, 'startedAt' | 'endedAt' | 'permits'>>): number {
-  const events = jobs.flatMap((j) => [[j.startedAt, j.permits], [j.endedAt, -j.permits]] as const);
+  const events = jobs.flatMap(
+    (j) =>
+      [
+        [j.startedAt, j.permits],
+        [j.endedAt, -j.permits],
+      ] as const,
+  );
   events.sort(([a, x], [b, y]) => a - b || x - y);
   let running = 0;
   let peak = 0;

@@ -44,5 +44,11 @@ export function dumpDom(url: string, budgetMs = 2_500): Promise<string> {
 
 /** A PNG of the page after `budgetMs` of virtual time. */
 export async function screenshot(url: string, file: string, budgetMs = 2_500): Promise<void> {
-  await chromium([`--virtual-time-budget=${budgetMs}`, `--screenshot=${file}`, '--window-size=1200,800', '--hide-scrollbars', url]);
+  await chromium([
+    `--virtual-time-budget=${budgetMs}`,
+    `--screenshot=${file}`,
+    '--window-size=1200,800',
+    '--hide-scrollbars',
+    url,
+  ]);
 }

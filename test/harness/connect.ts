@@ -14,7 +14,8 @@ export const ENV_CLUSTER_NODES = 'LIMITERS_TEST_CLUSTER_NODES';
 
 function requireEnv(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run tests through jest so test/harness/global-setup.ts starts Redis`);
+  if (!value)
+    throw new Error(`${name} is not set: run tests through jest so test/harness/global-setup.ts starts Redis`);
   return value;
 }
 
@@ -38,7 +39,9 @@ export function closeClient(client: RedisClient): Promise<unknown> {
   // quit() on a client that is not connected waits for a connection that may never come.
   // disconnect() on one that ended arms ioredis's 2 s force-close timer, which delays jest's exit.
   if (client.status === 'end') return Promise.resolve();
-  return client.status === 'ready' ? client.quit().catch(() => client.disconnect()) : Promise.resolve(client.disconnect());
+  return client.status === 'ready'
+    ? client.quit().catch(() => client.disconnect())
+    : Promise.resolve(client.disconnect());
 }
 
 /** The client libraries a limiter is built on in the suites. */
@@ -53,7 +56,9 @@ export type NodeRedis = RedisClientType | RedisClusterType;
  */
 export function connectNodeRedis(target: TargetName): NodeRedis {
   if (target === 'standalone') return nodeRedisAt(requireEnv(ENV_REDIS_URL));
-  const cluster = createCluster({ rootNodes: parseNodes(requireEnv(ENV_CLUSTER_NODES)).map(({ host, port }) => ({ url: `redis://${host}:${port}` })) });
+  const cluster = createCluster({
+    rootNodes: parseNodes(requireEnv(ENV_CLUSTER_NODES)).map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
+  });
   cluster.on('error', () => undefined);
   return cluster as unknown as NodeRedis;
 }

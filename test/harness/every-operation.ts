@@ -11,7 +11,12 @@ import { now, sleep, waitUntil } from './timing';
 export function everyOperationWorks(connect: () => RedisClient): void {
   it('tryAcquire, a contended wait woken over pub/sub, release and state()', async () => {
     // A lease and maxSleep far longer than the test: the waiter's safety-net timer cannot be what wakes it.
-    const semaphore = new SemaphoreLimiter(connect(), { name: uniqueName('deployment'), capacity: 1, expiry: 60_000, maxSleep: 30_000 });
+    const semaphore = new SemaphoreLimiter(connect(), {
+      name: uniqueName('deployment'),
+      capacity: 1,
+      expiry: 60_000,
+      maxSleep: 30_000,
+    });
     const holder = (await semaphore.tryAcquire())!;
     expect(holder).not.toBeNull();
     let waiter: Permit | undefined;
@@ -41,21 +46,34 @@ export function everyOperationWorks(connect: () => RedisClient): void {
   });
 
   it('a token bucket take, tryTake and state()', async () => {
-    const bucket = new TokenBucketLimiter(connect(), { name: uniqueName('deployment'), capacity: 2, refillFrequency: 60_000 });
+    const bucket = new TokenBucketLimiter(connect(), {
+      name: uniqueName('deployment'),
+      capacity: 2,
+      refillFrequency: 60_000,
+    });
     await bucket.take();
     expect(await bucket.tryTake()).toMatchObject({ allowed: true });
     expect((await bucket.state()).tokens).toBe(0);
   });
 
   it('a token bucket refund and penalty', async () => {
-    const bucket = new TokenBucketLimiter(connect(), { name: uniqueName('deployment'), capacity: 2, refillFrequency: 60_000 });
+    const bucket = new TokenBucketLimiter(connect(), {
+      name: uniqueName('deployment'),
+      capacity: 2,
+      refillFrequency: 60_000,
+    });
     await bucket.take(2);
     expect((await bucket.refund()).tokens).toBe(1);
     expect((await bucket.penalize(2)).tokens).toBe(-1);
   });
 
   it('weighted permits: a waiter for 2 woken when both come back', async () => {
-    const semaphore = new SemaphoreLimiter(connect(), { name: uniqueName('deployment'), capacity: 2, expiry: 60_000, maxSleep: 30_000 });
+    const semaphore = new SemaphoreLimiter(connect(), {
+      name: uniqueName('deployment'),
+      capacity: 2,
+      expiry: 60_000,
+      maxSleep: 30_000,
+    });
     const [a, b] = [(await semaphore.tryAcquire())!, (await semaphore.tryAcquire())!];
     const waiting = semaphore.acquire({ permits: 2 });
     await a.release();

@@ -65,10 +65,16 @@ function monitoredArgs(line: string): string[] {
   if (i < 0) return args;
   i += 2;
   while (i < line.length) {
-    if (line[i] !== '"') { i++; continue; }
+    if (line[i] !== '"') {
+      i++;
+      continue;
+    }
     let arg = '';
     for (i++; i < line.length && line[i] !== '"'; i++) {
-      if (line[i] !== '\\') { arg += line[i]; continue; }
+      if (line[i] !== '\\') {
+        arg += line[i];
+        continue;
+      }
       const next = line[++i];
       if (next === 'x') {
         arg += String.fromCharCode(parseInt(line.slice(i + 1, i + 3), 16));

@@ -116,7 +116,9 @@ export function spawnWorker(scriptPath: string, args: object = {}): Promise<any>
  * take, and workers get their test's parameters (target, counters...) in the same object.
  */
 export function limiterOptions<T extends object>(kind: LimitKind, args: T): Partial<T> {
-  return Object.fromEntries(Object.entries(args).filter(([option]) => LIMITER_OPTIONS[kind].includes(option))) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(args).filter(([option]) => LIMITER_OPTIONS[kind].includes(option)),
+  ) as Partial<T>;
 }
 
 export function readWorkerArgs<T = Record<string, unknown>>(): T {

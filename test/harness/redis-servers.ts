@@ -133,7 +133,10 @@ async function spawnServer(port: number, dir: string, setup: ServerSetup): Promi
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`redis-server on port ${port} exited early:\n${logTail(dir)}`);
     }
-    return redisCli(port, ...(setup.cli ?? []), 'ping').then((out) => out.trim() === 'PONG', () => false);
+    return redisCli(port, ...(setup.cli ?? []), 'ping').then(
+      (out) => out.trim() === 'PONG',
+      () => false,
+    );
   }).catch((err: unknown) => {
     child.kill('SIGKILL');
     throw err;
@@ -186,9 +189,13 @@ export async function startRedisCluster(masters = 3, { replicas = 0 } = {}): Pro
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
     const addresses = servers.map((s) => `${s.host}:${s.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], {
-      timeout: 20_000,
-    }).catch((err: { stdout?: string; stderr?: string }) => {
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
+      {
+        timeout: 20_000,
+      },
+    ).catch((err: { stdout?: string; stderr?: string }) => {
       throw new Error(`redis-cli --cluster create failed:\n${err.stdout ?? ''}${err.stderr ?? err}`);
     });
     // "create" returns once the nodes agree on the config; clients need every node to serve every slot.

@@ -80,16 +80,32 @@ export async function waitUntilSettled(set: SentinelSet, timeoutMs = 20_000): Pr
   await waitUntil(
     'the Sentinel deployment has settled',
     async () => {
-      const views = await Promise.all(set.sentinels.map((s) => redisCli(s.port, 'sentinel', 'master', MASTER_NAME).catch(() => '')));
+      const views = await Promise.all(
+        set.sentinels.map((s) => redisCli(s.port, 'sentinel', 'master', MASTER_NAME).catch(() => '')),
+      );
       const ports = new Set(views.map((v) => field(v, 'port')));
       if (ports.size !== 1) return false;
       master = Number([...ports][0]);
-      if (!views.every((v) => field(v, 'num-slaves') === '1' && field(v, 'num-other-sentinels') === '2' && field(v, 'flags') === 'master')) {
+      if (
+        !views.every(
+          (v) =>
+            field(v, 'num-slaves') === '1' && field(v, 'num-other-sentinels') === '2' && field(v, 'flags') === 'master',
+        )
+      ) {
         return false;
       }
       const replica = set.servers.find((s) => s.port !== master)!;
-      const replicas = await Promise.all(set.sentinels.map((s) => redisCli(s.port, 'sentinel', 'replicas', MASTER_NAME).catch(() => '')));
-      if (!replicas.every((r) => field(r, 'port') === String(replica.port) && field(r, 'flags') === 'slave' && field(r, 'master-link-status') === 'ok')) {
+      const replicas = await Promise.all(
+        set.sentinels.map((s) => redisCli(s.port, 'sentinel', 'replicas', MASTER_NAME).catch(() => '')),
+      );
+      if (
+        !replicas.every(
+          (r) =>
+            field(r, 'port') === String(replica.port) &&
+            field(r, 'flags') === 'slave' &&
+            field(r, 'master-link-status') === 'ok',
+        )
+      ) {
         return false;
       }
       return (await role(master)) === 'master' && (await replicaCaughtUp(master, replica.port));
@@ -101,7 +117,9 @@ export async function waitUntilSettled(set: SentinelSet, timeoutMs = 20_000): Pr
 
 /** The replica has applied every write its master has made. */
 export async function replicaCaughtUp(masterPortNow: number, replicaPort: number): Promise<boolean> {
-  const [onMaster, onReplica] = await Promise.all([masterPortNow, replicaPort].map((p) => redisCli(p, 'info', 'replication').catch(() => '')));
+  const [onMaster, onReplica] = await Promise.all(
+    [masterPortNow, replicaPort].map((p) => redisCli(p, 'info', 'replication').catch(() => '')),
+  );
   const offset = (info: string, name: string) => info.match(new RegExp(`^${name}:(\\d+)$`, 'm'))?.[1];
   const written = offset(onMaster, 'master_repl_offset');
   return written !== undefined && written === offset(onReplica, 'slave_repl_offset');

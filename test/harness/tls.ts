@@ -26,7 +26,19 @@ export async function makeCertificates(): Promise<TlsFiles> {
   const file = (name: string) => path.join(dir, name);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const openssl = (...args: string[]) => run('openssl', args, { cwd: dir, timeout: 20_000 });
-  await openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=nestjs-limiters test CA');
+  await openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=nestjs-limiters test CA',
+  );
   await openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
   // Node checks the address it dialled against the subjectAltName, not the CN.
   fs.writeFileSync(file('san.cnf'), 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\n');

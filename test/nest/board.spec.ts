@@ -54,7 +54,11 @@ const limiterOptions = {
 
 const byToken: LimitersBoardOptions['authorize'] = (req: { query: { token?: string } }) => req.query.token === TOKEN;
 
-function startBoardApp(adapter: AdapterName, redis: RedisClient, board: LimitersBoardOptions): Promise<INestApplication> {
+function startBoardApp(
+  adapter: AdapterName,
+  redis: RedisClient,
+  board: LimitersBoardOptions,
+): Promise<INestApplication> {
   return startHttpApp(adapter, {
     redis,
     options: limiterOptions,
@@ -68,7 +72,9 @@ function driveLoad(base: string): { stop(): Promise<void> } {
   let running = true;
   const loop = async (path: string, pauseMs: number) => {
     while (running) {
-      await fetch(`${base}${path}`).then((r) => r.arrayBuffer()).catch(() => undefined);
+      await fetch(`${base}${path}`)
+        .then((r) => r.arrayBuffer())
+        .catch(() => undefined);
       await sleep(pauseMs);
     }
   };
@@ -140,7 +146,11 @@ describe('live board', () => {
           expect(row(dom, 'semaphore', INLINE)).toBeDefined();
           expect(field(row(dom, 'semaphore', INLINE)!, 'keys')).toBe('1');
         }
-        for (const [kind, name] of [['semaphore', SEMAPHORE], ['token-bucket', BUCKET], ['semaphore', INLINE]]) {
+        for (const [kind, name] of [
+          ['semaphore', SEMAPHORE],
+          ['token-bucket', BUCKET],
+          ['semaphore', INLINE],
+        ]) {
           const before = Number(field(row(first, kind, name)!, 'admitted'));
           const after = Number(field(row(second, kind, name)!, 'admitted'));
           expect(before).toBeGreaterThan(0);
@@ -176,7 +186,12 @@ describe('live board', () => {
     });
 
     it('refuses page and data with 403 when authorize says false, or throws', async () => {
-      for (const authorize of [async () => false, () => { throw new Error('no'); }]) {
+      for (const authorize of [
+        async () => false,
+        () => {
+          throw new Error('no');
+        },
+      ]) {
         const app = await start({ path: 'board', authorize });
         await request(app.getHttpServer()).get('/board').expect(403);
         await request(app.getHttpServer()).get('/board/data').expect(403);
@@ -199,8 +214,17 @@ describe('live board', () => {
       const app = await start({ authorize: byToken });
       const { body } = await request(app.getHttpServer()).get(`/limiters/data?token=${TOKEN}`).expect(200);
       const data = body as BoardData;
-      expect(data.rows.find((r) => r.name === IDLE)).toMatchObject({ kind: 'semaphore', registered: true, capacity: 7, state: { holders: 0, waiters: 0 } });
-      expect(data.rows.find((r) => r.name === BUCKET)).toMatchObject({ kind: 'token-bucket', capacity: 5, state: { tokens: expect.any(Number) } });
+      expect(data.rows.find((r) => r.name === IDLE)).toMatchObject({
+        kind: 'semaphore',
+        registered: true,
+        capacity: 7,
+        state: { holders: 0, waiters: 0 },
+      });
+      expect(data.rows.find((r) => r.name === BUCKET)).toMatchObject({
+        kind: 'token-bucket',
+        capacity: 5,
+        state: { tokens: expect.any(Number) },
+      });
     });
 
     it('answers its data within a few seconds when Redis is down, saying so', async () => {
@@ -243,7 +267,7 @@ describe('live board', () => {
     }
   });
 
-  it('listens to the limiters\' channels only while the app runs', async () => {
+  it("listens to the limiters' channels only while the app runs", async () => {
     const channels = Object.values(CHANNEL_NAMES).filter((c) => c !== CHANNEL_NAMES.wait);
     const admit = diagnosticsChannel.channel(CHANNEL_NAMES.admit);
     expect(admit.hasSubscribers).toBe(false);

@@ -117,11 +117,13 @@ async function listen(
   })
     .setLogger(logger)
     .compile();
-  const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
+  const app =
+    adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
   app.useLogger(logger);
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
-  const get = (path: string, key?: string) => fetch(`${url.replace('[::1]', '127.0.0.1')}/${path}`, { headers: key === undefined ? {} : { 'x-key': key } });
+  const get = (path: string, key?: string) =>
+    fetch(`${url.replace('[::1]', '127.0.0.1')}/${path}`, { headers: key === undefined ? {} : { 'x-key': key } });
   return { app, get };
 }
 
@@ -183,7 +185,10 @@ describe.each(targets)('caller keys through the Nest layer, $name Redis', (targe
       const keyPrefix = uniqueName('readable');
       const { app, get } = await listen(adapter, redis, { keyPrefix, readableKeys: true }, logger);
       try {
-        const texts = [await answerText(await get('keyed', SECRET_KEY)), await answerText(await get('keyed', SECRET_KEY))];
+        const texts = [
+          await answerText(await get('keyed', SECRET_KEY)),
+          await answerText(await get('keyed', SECRET_KEY)),
+        ];
         texts.push(await answerText(await get('registered', SECRET_KEY)));
         const names = await allKeyNames(redis);
         // Inline and registered decorators alike get the module's readableKeys.
@@ -198,35 +203,50 @@ describe.each(targets)('caller keys through the Nest layer, $name Redis', (targe
 });
 
 describe('caller keys through the Nest layer when Redis is unreachable', () => {
-  it.each(adapters)("warns with the declared name, never the key, with whenRedisFails: 'allow' (%s)", async (adapter) => {
-    const redis = await unreachableRedis();
-    const logger = new CapturingLogger();
-    const { app, get } = await listen(adapter, redis, { whenRedisFails: 'allow', defaults: { tokenBucket: { commandTimeout: 100 } } }, logger);
-    try {
-      const response = await get('keyed', SECRET_KEY);
-      expect(response.status).toBe(200);
-      const warnings = logger.lines.filter((l) => l.includes('let a call through unlimited'));
-      expect(warnings).toEqual([expect.stringContaining('Limiter "api"')]);
-      for (const form of readableForms(SECRET_KEY)) expect(logger.lines.filter((l) => l.includes(form))).toEqual([]);
-    } finally {
-      await app.close();
-      await closeClient(redis);
-    }
-  });
+  it.each(adapters)(
+    "warns with the declared name, never the key, with whenRedisFails: 'allow' (%s)",
+    async (adapter) => {
+      const redis = await unreachableRedis();
+      const logger = new CapturingLogger();
+      const { app, get } = await listen(
+        adapter,
+        redis,
+        { whenRedisFails: 'allow', defaults: { tokenBucket: { commandTimeout: 100 } } },
+        logger,
+      );
+      try {
+        const response = await get('keyed', SECRET_KEY);
+        expect(response.status).toBe(200);
+        const warnings = logger.lines.filter((l) => l.includes('let a call through unlimited'));
+        expect(warnings).toEqual([expect.stringContaining('Limiter "api"')]);
+        for (const form of readableForms(SECRET_KEY)) expect(logger.lines.filter((l) => l.includes(form))).toEqual([]);
+      } finally {
+        await app.close();
+        await closeClient(redis);
+      }
+    },
+  );
 });
 
 describe('LimitersService keyed limiters', () => {
   const { client } = useClients(targets[0]);
   const redis = client();
 
-  async function service(options: Omit<LimitersModuleOptions, 'redis'> = {}): Promise<{ limiters: LimitersService; close(): Promise<void> }> {
-    const moduleRef = await Test.createTestingModule({ imports: [LimitersModule.forRoot({ ...options, redis })] }).compile();
+  async function service(
+    options: Omit<LimitersModuleOptions, 'redis'> = {},
+  ): Promise<{ limiters: LimitersService; close(): Promise<void> }> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [LimitersModule.forRoot({ ...options, redis })],
+    }).compile();
     await moduleRef.init();
     return { limiters: moduleRef.get(LimitersService), close: () => moduleRef.close() };
   }
 
   it('never gives the limiter of a plain name for a (name, key) pair', async () => {
-    const { limiters, close } = await service({ keyPrefix: uniqueName('svc'), tokenBuckets: { api: bucket, 'api:admin': bucket } });
+    const { limiters, close } = await service({
+      keyPrefix: uniqueName('svc'),
+      tokenBuckets: { api: bucket, 'api:admin': bucket },
+    });
     try {
       const keyed = limiters.getTokenBucket('api', 'admin');
       expect(keyed).not.toBe(limiters.getTokenBucket('api:admin'));
@@ -242,13 +262,23 @@ describe('LimitersService keyed limiters', () => {
 
   it('gives the module keySecret and readableKeys to registered and run-time limiters', async () => {
     const keyPrefix = uniqueName('svc');
-    const { limiters, close } = await service({ keyPrefix, readableKeys: true, semaphores: { exports: { capacity: 1 } }, tokenBuckets: { api: bucket } });
+    const { limiters, close } = await service({
+      keyPrefix,
+      readableKeys: true,
+      semaphores: { exports: { capacity: 1 } },
+      tokenBuckets: { api: bucket },
+    });
     try {
       await limiters.getTokenBucket('api', 'alice').take();
       await (await limiters.getSemaphore('exports', 'alice').acquire()).release();
       await limiters.tokenBucket({ ...bucket, name: 'run-time', key: 'alice' }).take();
       const names = await allKeyNames(redis);
-      expect(names).toEqual(expect.arrayContaining([`${keyPrefix}:token-bucket:{=api/=alice}`, `${keyPrefix}:token-bucket:{=run-time/=alice}`]));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          `${keyPrefix}:token-bucket:{=api/=alice}`,
+          `${keyPrefix}:token-bucket:{=run-time/=alice}`,
+        ]),
+      );
     } finally {
       await close();
     }

@@ -36,7 +36,9 @@ describe.each([
     await restartRedis(server());
     await waitUntil('the recovery is reported', () => logger.matching('log', / is back/).length > 0, 15_000);
     await sleep(1_000);
-    expect(logger.matching('log', / is back/)).toEqual(['The Redis connection of LimitersModule is back: limits are checked in Redis again.']);
+    expect(logger.matching('log', / is back/)).toEqual([
+      'The Redis connection of LimitersModule is back: limits are checked in Redis again.',
+    ]);
     expect(logger.matching('warn', /^Lost /)).toHaveLength(1);
   });
 });

@@ -161,12 +161,19 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     const reports = app.get(ReportService);
     const semaphore = app.get(LimitersService).semaphore({ name: 'export', capacity: 1 });
     const first = reports.stream().subscribe();
-    await waitUntil('the first subscription holds the slot', async () => (await semaphore.state()).holders.length === 1);
+    await waitUntil(
+      'the first subscription holds the slot',
+      async () => (await semaphore.state()).holders.length === 1,
+    );
     const second = reports.stream().subscribe();
     await waitUntil('the second subscription queues', async () => (await semaphore.state()).waiters.length === 1);
     second.unsubscribe();
     // Well before its maxSleep (5 s) would have ended the wait anyway.
-    await waitUntil('the second subscription left the queue', async () => (await semaphore.state()).waiters.length === 0, 2_000);
+    await waitUntil(
+      'the second subscription left the queue',
+      async () => (await semaphore.state()).waiters.length === 0,
+      2_000,
+    );
     first.unsubscribe();
     await waitUntil('the slot is free', async () => (await semaphore.state()).holders.length === 0);
     // The one that gave up never ran, and never took the slot the first one left.
@@ -299,7 +306,12 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
 
 /** A message handler, as a microservice or WebSocket gateway would have: no HTTP anywhere. */
 class OrdersHandler {
-  @TokenBucket({ capacity: 1, refillFrequency: 60_000, maxSleep: 0, key: (data: { customer: string }) => data.customer })
+  @TokenBucket({
+    capacity: 1,
+    refillFrequency: 60_000,
+    maxSleep: 0,
+    key: (data: { customer: string }) => data.customer,
+  })
   placeOrder(data: { customer: string }): string {
     return `placed for ${data.customer}`;
   }
@@ -347,7 +359,11 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     const client = { id: 'socket-1' };
     let handled = 0;
     const message = () => {
-      const context = new ExecutionContextHost([client, { customer: 'acme' }], SocketHandler, SocketHandler.prototype.onMessage);
+      const context = new ExecutionContextHost(
+        [client, { customer: 'acme' }],
+        SocketHandler,
+        SocketHandler.prototype.onMessage,
+      );
       context.setType('ws');
       return lastValueFrom(interceptor.intercept(context, { handle: () => of(++handled) }));
     };
@@ -355,7 +371,10 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     await expect(message()).resolves.toBe(2);
     const refused = await message().catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WsException);
-    expect((refused as WsException).getError()).toMatchObject({ code: 'TOO_MANY_REQUESTS', limit: 'SocketHandler.onMessage' });
+    expect((refused as WsException).getError()).toMatchObject({
+      code: 'TOO_MANY_REQUESTS',
+      limit: 'SocketHandler.onMessage',
+    });
     expect(handled).toBe(2);
     await app.close();
   });
@@ -374,7 +393,8 @@ describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) 
     await expect(call(RepeatOrdersHandler)).resolves.toBe('placed');
     await expect(call(RepeatOrdersHandler)).rejects.toBeInstanceOf(RpcException);
     const limiters = app.get(LimitersService);
-    const bucket = (name: string) => limiters.tokenBucket({ name, key: 'acme', capacity: 1, refillFrequency: 60_000, maxSleep: 0 });
+    const bucket = (name: string) =>
+      limiters.tokenBucket({ name, key: 'acme', capacity: 1, refillFrequency: 60_000, maxSleep: 0 });
     expect((await bucket('OrdersHandler.placeOrder').state()).tokens).toBe(0);
     expect((await bucket('RepeatOrdersHandler.placeOrder').state()).tokens).toBe(0);
     await app.close();
@@ -397,7 +417,11 @@ describe('@Semaphore on a service method when Redis is unreachable', () => {
   it("runs the call unlimited and logs a warning with whenRedisFails: 'allow'", async () => {
     const redis = await unreachableRedis();
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const app = await startContext({ redis, providers: [ReportService], options: { ...options, whenRedisFails: 'allow' } });
+    const app = await startContext({
+      redis,
+      providers: [ReportService],
+      options: { ...options, whenRedisFails: 'allow' },
+    });
     const reports = app.get(ReportService);
     await expect(reports.render(1)).resolves.toBe('rendered');
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('ReportService.render'));

@@ -44,7 +44,11 @@ export async function limitedRun(apps: INestApplication[]): Promise<RunResult> {
   work.peak = 0;
   const started = now();
   const responses = await Promise.all(
-    Array.from({ length: CALLS_PER_RUN + 1 }, (_, i) => request(apps[i % apps.length].getHttpServer()).get('/work').set('x-run', key)),
+    Array.from({ length: CALLS_PER_RUN + 1 }, (_, i) =>
+      request(apps[i % apps.length].getHttpServer())
+        .get('/work')
+        .set('x-run', key),
+    ),
   );
   return { statuses: responses.map((r) => r.status).sort(), peak: work.peak, elapsedMs: now() - started };
 }
@@ -60,7 +64,9 @@ export function expectLimitedRun({ statuses, peak, elapsedMs }: RunResult): void
 
 /** Two app instances on the deployment, built from `redis()` each (a URL, RedisOptions or a client). */
 export async function startDeploymentApps(redis: () => LimitersModuleOptions['redis']): Promise<INestApplication[]> {
-  return Promise.all([0, 1].map(() => startHttpApp('express', { controllers: [DeploymentController], redis: redis() })));
+  return Promise.all(
+    [0, 1].map(() => startHttpApp('express', { controllers: [DeploymentController], redis: redis() })),
+  );
 }
 
 /** The Redis connection an app's module limits through (the one it made from a URL or options). */

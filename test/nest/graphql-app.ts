@@ -27,15 +27,27 @@ export interface GraphqlAppParts {
   adapter?: AdapterName;
 }
 
-export async function startGraphqlApp({ redis, options, providers, graphql, adapter = 'express' }: GraphqlAppParts): Promise<INestApplication> {
+export async function startGraphqlApp({
+  redis,
+  options,
+  providers,
+  graphql,
+  adapter = 'express',
+}: GraphqlAppParts): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [
       LimitersModule.forRoot({ ...options, redis }),
-      GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true, graphiql: false, ...graphql }),
+      GraphQLModule.forRoot<ApolloDriverConfig>({
+        driver: ApolloDriver,
+        autoSchemaFile: true,
+        graphiql: false,
+        ...graphql,
+      }),
     ],
     providers,
   }).compile();
-  const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
+  const app =
+    adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
   if (!process.env.LIMITERS_TEST_LOG) app.useLogger(false);
   await app.init();
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();
@@ -56,7 +68,11 @@ export interface GraphqlError {
   extensions: Record<string, unknown> & { code?: string };
 }
 
-export async function postQuery(app: INestApplication, query: string, headers: Record<string, string> = {}): Promise<GraphqlAnswer> {
+export async function postQuery(
+  app: INestApplication,
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<GraphqlAnswer> {
   const res = await request(app.getHttpServer())
     .post('/graphql')
     .set({ 'content-type': 'application/json', ...headers })

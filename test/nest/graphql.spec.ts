@@ -44,7 +44,13 @@ class ApiResolver {
     ...minute,
     key: (req, context) => {
       const first = GqlExecutionContext.create(context).getArgs<{ first?: number }>().first;
-      keyCalls.push({ method: req.method, url: req.originalUrl, apiKey: req.headers['x-api-key'], type: context.getType(), first });
+      keyCalls.push({
+        method: req.method,
+        url: req.originalUrl,
+        apiKey: req.headers['x-api-key'],
+        type: context.getType(),
+        first,
+      });
       return req.headers['x-api-key'] as string | undefined;
     },
     tokens: (_req, context) => GqlExecutionContext.create(context).getArgs<{ first?: number }>().first ?? 1,
@@ -133,7 +139,13 @@ describe.each(targets)('GraphQL resolvers, $name Redis', (target) => {
   describe.each(platforms)('on $adapter', ({ adapter, graphql }) => {
     let app: INestApplication;
     beforeAll(async () => {
-      app = await startGraphqlApp({ redis, options: { keyPrefix: uniqueName('graphql') }, providers, adapter, graphql });
+      app = await startGraphqlApp({
+        redis,
+        options: { keyPrefix: uniqueName('graphql') },
+        providers,
+        adapter,
+        graphql,
+      });
     });
     afterAll(() => app.close());
     const query = (text: string, headers?: Record<string, string>) => postQuery(app, text, headers);
@@ -174,15 +186,27 @@ describe.each(targets)('GraphQL resolvers, $name Redis', (target) => {
       }
     });
 
-    it('takes tokens worked out from the resolver\'s arguments: a query asking for more costs more', async () => {
+    it("takes tokens worked out from the resolver's arguments: a query asking for more costs more", async () => {
       const headers = { 'x-api-key': uniqueName('cost') };
       const before = runs.items;
       const answers = [];
       // 5 tokens: 1 + 1, then 4 (3 left: refused), 3 (admitted, 0 left), 1 (refused).
-      for (const text of ['{ items }', '{ items(first: 1) }', '{ items(first: 4) }', '{ items(first: 3) }', '{ items }']) {
+      for (const text of [
+        '{ items }',
+        '{ items(first: 1) }',
+        '{ items(first: 4) }',
+        '{ items(first: 3) }',
+        '{ items }',
+      ]) {
         answers.push(await query(text, headers));
       }
-      expect(answers.map((a) => errorCodes(a)[0] ?? 'ok')).toEqual(['ok', 'ok', 'TOO_MANY_REQUESTS', 'ok', 'TOO_MANY_REQUESTS']);
+      expect(answers.map((a) => errorCodes(a)[0] ?? 'ok')).toEqual([
+        'ok',
+        'ok',
+        'TOO_MANY_REQUESTS',
+        'ok',
+        'TOO_MANY_REQUESTS',
+      ]);
       expect(answers[3].body.data).toEqual({ items: ['item-0', 'item-1', 'item-2'] });
       expect(runs.items - before).toBe(3);
       // The one asking for 4 with 3 left waits for one token only.
@@ -212,7 +236,10 @@ describe.each(targets)('GraphQL resolvers, $name Redis', (target) => {
       expect(refused.headers).not.toHaveProperty('retry-after');
       expect(runs.exports.peak).toBe(1);
       // Given back once the first answer was sent.
-      await waitUntil('the slot is given back', async () => errorCodes(await query('mutation { export(ms: 1) }')).length === 0);
+      await waitUntil(
+        'the slot is given back',
+        async () => errorCodes(await query('mutation { export(ms: 1) }')).length === 0,
+      );
       expect(runs.exports.finished - before).toBe(2);
     });
 
@@ -233,7 +260,12 @@ describe.each(targets)('GraphQL resolvers, $name Redis', (target) => {
       const [plan, free] = [runs.plan, runs.free];
       const answers = [];
       for (const text of ['{ planA }', '{ planB }', '{ planA }', '{ planB }']) answers.push(await query(text));
-      expect(answers.map((a) => errorCodes(a)[0] ?? 'ok')).toEqual(['ok', 'ok', 'TOO_MANY_REQUESTS', 'TOO_MANY_REQUESTS']);
+      expect(answers.map((a) => errorCodes(a)[0] ?? 'ok')).toEqual([
+        'ok',
+        'ok',
+        'TOO_MANY_REQUESTS',
+        'TOO_MANY_REQUESTS',
+      ]);
       expect(answers[2].body.errors![0].extensions).toMatchObject({ limit: 'gql-plan' });
       expect(runs.plan - plan).toBe(2);
       for (let i = 0; i < 4; i++) expect((await query('{ planFree }')).body).toEqual({ data: { planFree: 'free' } });
@@ -242,7 +274,13 @@ describe.each(targets)('GraphQL resolvers, $name Redis', (target) => {
 
     it('limits a resolver method once per call, not twice: capacity 2 admits exactly 2 calls, with TokenBucketGuard too', async () => {
       // The aliases test took from `once`: a fresh app (key prefix) has fresh buckets.
-      const fresh = await startGraphqlApp({ redis, options: { keyPrefix: uniqueName('graphql-once') }, providers, adapter, graphql });
+      const fresh = await startGraphqlApp({
+        redis,
+        options: { keyPrefix: uniqueName('graphql-once') },
+        providers,
+        adapter,
+        graphql,
+      });
       try {
         for (const field of ['once', 'guarded'] as const) {
           const before = runs[field];
@@ -261,7 +299,12 @@ describe.each(targets)('GraphQL resolvers, $name Redis', (target) => {
 describe.each(targets)('GraphQL on Fastify with the default context, $name Redis', (target) => {
   const { client } = useClients(target);
   it('refuses with the same GraphQL error, and sets Retry-After through Apollo Server, having no reply to set it on', async () => {
-    const app = await startGraphqlApp({ redis: client(), options: { keyPrefix: uniqueName('graphql-fastify') }, providers, adapter: 'fastify' });
+    const app = await startGraphqlApp({
+      redis: client(),
+      options: { keyPrefix: uniqueName('graphql-fastify') },
+      providers,
+      adapter: 'fastify',
+    });
     try {
       const headers = { 'x-api-key': uniqueName('fastify-default') };
       const before = runs.items;
@@ -297,7 +340,11 @@ describe.each(['standalone', 'cluster'] as const)('GraphQL resolvers when Redis 
     const redis = kind === 'standalone' ? await unreachableRedis() : await unreachableCluster();
     const app = await startGraphqlApp({
       redis,
-      options: { keyPrefix: uniqueName('graphql'), whenRedisFails: 'reject', defaults: { tokenBucket: { commandTimeout: 200 } } },
+      options: {
+        keyPrefix: uniqueName('graphql'),
+        whenRedisFails: 'reject',
+        defaults: { tokenBucket: { commandTimeout: 200 } },
+      },
       providers,
     });
     try {

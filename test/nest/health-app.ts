@@ -26,7 +26,10 @@ class HealthController {
 }
 
 /** An Express app answering GET /health; logs go to `logger`, or nowhere. */
-export async function startHealthApp(options: LimitersModuleOptions, logger: LoggerService | false = false): Promise<INestApplication> {
+export async function startHealthApp(
+  options: LimitersModuleOptions,
+  logger: LoggerService | false = false,
+): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({
     imports: [TerminusModule, LimitersModule.forRoot(options)],
     controllers: [HealthController],
@@ -52,7 +55,8 @@ export async function untilHealth(
     const answer = await getHealth(app);
     const afterMs = Math.round(now() - from);
     if (answer.status === status) return { answer, afterMs };
-    if (afterMs > timeoutMs) throw new Error(`GET /health still answers ${answer.status} after ${afterMs} ms: ${JSON.stringify(answer.body)}`);
+    if (afterMs > timeoutMs)
+      throw new Error(`GET /health still answers ${answer.status} after ${afterMs} ms: ${JSON.stringify(answer.body)}`);
     await sleep(50);
   }
 }
@@ -69,16 +73,30 @@ export async function killRedis(server: RedisServer): Promise<void> {
 /** Collects what the app logs, to count lines. */
 export class CapturingLogger implements LoggerService {
   readonly lines: Array<{ level: string; message: string; context?: string }> = [];
-  log(message: unknown, context?: string) { this.add('log', message, context); }
-  warn(message: unknown, context?: string) { this.add('warn', message, context); }
-  error(message: unknown, context?: string) { this.add('error', message, context); }
-  debug(message: unknown, context?: string) { this.add('debug', message, context); }
-  verbose(message: unknown, context?: string) { this.add('verbose', message, context); }
-  fatal(message: unknown, context?: string) { this.add('fatal', message, context); }
+  log(message: unknown, context?: string) {
+    this.add('log', message, context);
+  }
+  warn(message: unknown, context?: string) {
+    this.add('warn', message, context);
+  }
+  error(message: unknown, context?: string) {
+    this.add('error', message, context);
+  }
+  debug(message: unknown, context?: string) {
+    this.add('debug', message, context);
+  }
+  verbose(message: unknown, context?: string) {
+    this.add('verbose', message, context);
+  }
+  fatal(message: unknown, context?: string) {
+    this.add('fatal', message, context);
+  }
 
   /** The lines LimitersModule logged at `level` that match `pattern`. */
   matching(level: string, pattern: RegExp): string[] {
-    return this.lines.filter((l) => l.level === level && l.context === 'LimitersModule' && pattern.test(l.message)).map((l) => l.message);
+    return this.lines
+      .filter((l) => l.level === level && l.context === 'LimitersModule' && pattern.test(l.message))
+      .map((l) => l.message);
   }
 
   private add(level: string, message: unknown, context?: string) {

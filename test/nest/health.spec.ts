@@ -83,7 +83,11 @@ describe('the health indicator on a Redis that stops answering (own Redis)', () 
       const started = now();
       const { limiters } = await health.isHealthy('limiters', { timeout: 300 });
       const tookMs = now() - started;
-      expect(limiters).toEqual({ status: 'down', store: 'redis', message: `127.0.0.1:${server().port}: no answer within 300 ms` });
+      expect(limiters).toEqual({
+        status: 'down',
+        store: 'redis',
+        message: `127.0.0.1:${server().port}: no answer within 300 ms`,
+      });
       expect(tookMs).toBeGreaterThanOrEqual(290);
       expect(tookMs).toBeLessThan(300 + SLACK_MS);
     } finally {
@@ -116,7 +120,15 @@ describe('GET /health on a standalone Redis of its own', () => {
     await restartRedis(server());
     const back = await untilHealth(app, 200, UP_AGAIN_WITHIN_MS);
     // eslint-disable-next-line no-console
-    console.log(JSON.stringify({ standalone: { killTo503Ms: down.afterMs, restartTo200Ms: back.afterMs, cause: down.answer.body.error.limiters.message } }));
+    console.log(
+      JSON.stringify({
+        standalone: {
+          killTo503Ms: down.afterMs,
+          restartTo200Ms: back.afterMs,
+          cause: down.answer.body.error.limiters.message,
+        },
+      }),
+    );
   });
 });
 
@@ -135,7 +147,11 @@ describe('GET /health on a 3-master Cluster of its own', () => {
     const down = await untilHealth(app, 503, DOWN_WITHIN_MS);
     expect(down.answer.body.error.limiters).toEqual({ status: 'down', store: 'redis', message: expect.any(String) });
     // eslint-disable-next-line no-console
-    console.log(JSON.stringify({ cluster: { killTo503Ms: down.afterMs, killedPort: killed.port, cause: down.answer.body.error.limiters.message } }));
+    console.log(
+      JSON.stringify({
+        cluster: { killTo503Ms: down.afterMs, killedPort: killed.port, cause: down.answer.body.error.limiters.message },
+      }),
+    );
   });
 });
 
@@ -143,7 +159,9 @@ describe('the package root', () => {
   it('loads nothing of @nestjs/terminus, an optional peer', () => {
     const files = (dir: string): string[] =>
       readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? files(join(dir, e)) : [join(dir, e)]));
-    const importing = files(join(__dirname, '..', '..', 'lib')).filter((f) => /from '@nestjs\/terminus'|require\('@nestjs\/terminus'\)/.test(readFileSync(f, 'utf8')));
+    const importing = files(join(__dirname, '..', '..', 'lib')).filter((f) =>
+      /from '@nestjs\/terminus'|require\('@nestjs\/terminus'\)/.test(readFileSync(f, 'utf8')),
+    );
     expect(importing).toEqual([]);
   });
 });

@@ -1,5 +1,15 @@
 import { Readable } from 'node:stream';
-import { Controller, Get, Headers, Injectable, Param, ParseIntPipe, StreamableFile, UseGuards, type PipeTransform } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Headers,
+  Injectable,
+  Param,
+  ParseIntPipe,
+  StreamableFile,
+  UseGuards,
+  type PipeTransform,
+} from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { TokenBucketLimiter } from '../../lib';
@@ -15,7 +25,15 @@ import { sleep, waitUntil } from '../harness/timing';
 import { adapters, InFlight, startHttpApp, unreachableRedis, type AdapterName } from './limited-app';
 
 /** Shared by the controllers and the tests: what really ran, counted outside any limiter. */
-const counters = { reports: new InFlight(), searches: 0, pipes: 0, uploads: new InFlight(), downloads: new InFlight(), queuedRuns: 0, pacedRuns: 0 };
+const counters = {
+  reports: new InFlight(),
+  searches: 0,
+  pipes: 0,
+  uploads: new InFlight(),
+  downloads: new InFlight(),
+  queuedRuns: 0,
+  pacedRuns: 0,
+};
 
 /** A body sent in 5 chunks over about 300 ms, counted in `downloads` while it is being sent. */
 function slowBody(): Readable {
@@ -147,7 +165,12 @@ async function withApp(
   options: Omit<LimitersModuleOptions, 'redis'>,
   test: (app: INestApplication) => Promise<void>,
 ): Promise<void> {
-  const app = await startHttpApp(adapter, { redis, controllers: [LimitedController], providers: [CountingPipe], options });
+  const app = await startHttpApp(adapter, {
+    redis,
+    controllers: [LimitedController],
+    providers: [CountingPipe],
+    options,
+  });
   try {
     await test(app);
   } finally {
@@ -158,7 +181,9 @@ async function withApp(
 /** Starts a request that holds the one slot of `busy` for 400 ms; resolves once it holds it. */
 async function holdBusySlot(app: INestApplication): Promise<{ holding: Promise<request.Response> }> {
   // supertest sends nothing until awaited: then() starts the request now.
-  const holding = request(app.getHttpServer()).get('/busy/400').then((r) => r);
+  const holding = request(app.getHttpServer())
+    .get('/busy/400')
+    .then((r) => r);
   const busy = app.get(LimitersService).semaphore({ name: 'busy', capacity: 1 });
   await waitUntil('a request holds the busy slot', async () => (await busy.state()).holders.length === 1);
   // Wrapped: an async function returning the promise itself would wait for the response.
@@ -169,7 +194,10 @@ async function holdBusySlot(app: INestApplication): Promise<{ holding: Promise<r
 function requestThatLeaves(app: INestApplication, path: string): { leave(): Promise<string> } {
   const sent = request(app.getHttpServer()).get(path);
   // then() sends it now; supertest sends nothing until then.
-  const ended = sent.then(() => 'answered', () => 'aborted');
+  const ended = sent.then(
+    () => 'answered',
+    () => 'aborted',
+  );
   return {
     leave: () => {
       sent.abort();
@@ -199,7 +227,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
 
     it('never runs more than capacity requests of a handler at once', () =>
       run(async (app) => {
-        const responses = await Promise.all(Array.from({ length: 12 }, () => request(app.getHttpServer()).get('/report')));
+        const responses = await Promise.all(
+          Array.from({ length: 12 }, () => request(app.getHttpServer()).get('/report')),
+        );
         expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
         expect(counters.reports.finished).toBe(12);
         expect(counters.reports.peak).toBe(3);
@@ -219,7 +249,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
     it('holds the slot until a streamed answer is sent, not only until the handler returns', () =>
       run(async (app) => {
         const server = app.getHttpServer();
-        const first = request(server).get('/download').then((r) => r);
+        const first = request(server)
+          .get('/download')
+          .then((r) => r);
         await waitUntil('the first answer is being sent', () => counters.downloads.now === 1);
         const whileSending = await request(server).get('/download');
         expect(whileSending.status).toBe(429);
@@ -227,7 +259,11 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         const sent = await first;
         expect(sent.status).toBe(200);
         expect(String(sent.text ?? sent.body)).toContain('chunk 5');
-        await waitUntil('the slot is free', async () => (await app.get(LimitersService).semaphore({ name: 'downloads', capacity: 1 }).state()).holders.length === 0);
+        await waitUntil(
+          'the slot is free',
+          async () =>
+            (await app.get(LimitersService).semaphore({ name: 'downloads', capacity: 1 }).state()).holders.length === 0,
+        );
         expect((await request(server).get('/download')).status).toBe(200);
         expect(counters.downloads.peak).toBe(1);
       }));
@@ -238,7 +274,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
       run(async (app) => {
         const server = app.getHttpServer();
         const queue = app.get(LimitersService).semaphore({ name: 'queued', capacity: 1 });
-        const holding = request(server).get('/queued/800').then((r) => r);
+        const holding = request(server)
+          .get('/queued/800')
+          .then((r) => r);
         await waitUntil('the first request runs', () => counters.queuedRuns === 1);
         const leaving = requestThatLeaves(app, '/queued/0');
         await waitUntil('the second request queues', async () => (await queue.state()).waiters.length === 1);
@@ -332,7 +370,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         expect(reads).not.toHaveBeenCalled();
         reads.mockRestore();
         const state = await bucket.state();
-        expect(second.headers['ratelimit']).toBe(`"phase";r=${state.tokens};t=${Math.ceil(state.nextRefillIn / 1_000)}`);
+        expect(second.headers['ratelimit']).toBe(
+          `"phase";r=${state.tokens};t=${Math.ceil(state.nextRefillIn / 1_000)}`,
+        );
         expect(second.headers['ratelimit']).toBe('"phase";r=1;t=1');
       }));
 
@@ -368,7 +408,9 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         expect(refused.headers['ratelimit']).toMatch(/^"burst";r=0;t=(59|60)$/);
         expect(counters.searches).toBe(2);
         // The burst refused before the sustained bucket was asked: it still has its last token.
-        const sustained = app.get(LimitersService).tokenBucket({ name: 'sustained', capacity: 3, refillFrequency: 60_000, maxSleep: 0 });
+        const sustained = app
+          .get(LimitersService)
+          .tokenBucket({ name: 'sustained', capacity: 3, refillFrequency: 60_000, maxSleep: 0 });
         expect((await sustained.state()).tokens).toBe(1);
       }));
 
@@ -401,12 +443,16 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
 
     it('applies a token bucket and a semaphore on one handler together', () =>
       run(async (app) => {
-        const responses = await Promise.all(Array.from({ length: 6 }, () => request(app.getHttpServer()).get('/upload')));
+        const responses = await Promise.all(
+          Array.from({ length: 6 }, () => request(app.getHttpServer()).get('/upload')),
+        );
         const statuses = responses.map((r) => r.status).sort();
         expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
         // Both policies in one list field, the bucket's first as it is applied first.
         const admitted = responses.find((r) => r.status === 200)!;
-        expect(admitted.headers['ratelimit-policy']).toBe('"uploads";q=4;w=240, "uploads";q=2;qu="concurrent-requests"');
+        expect(admitted.headers['ratelimit-policy']).toBe(
+          '"uploads";q=4;w=240, "uploads";q=2;qu="concurrent-requests"',
+        );
         expect(counters.uploads.peak).toBe(2);
         expect(counters.uploads.finished).toBe(4);
       }));

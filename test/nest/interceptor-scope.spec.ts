@@ -131,7 +131,10 @@ describe('limits declared in an app that does not import LimitersModule', () => 
   it('still starts, runs the methods without limits, and warns once why', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
-      const moduleRef = await Test.createTestingModule({ providers: [SlowService], controllers: [MixedController] }).compile();
+      const moduleRef = await Test.createTestingModule({
+        providers: [SlowService],
+        controllers: [MixedController],
+      }).compile();
       const app = moduleRef.createNestApplication();
       app.useLogger(false);
       await app.init();

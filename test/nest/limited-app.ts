@@ -45,7 +45,8 @@ export async function startContext(parts: AppParts): Promise<INestApplicationCon
 /** An HTTP application on Express or Fastify, ready for supertest on app.getHttpServer(). */
 export async function startHttpApp(adapter: AdapterName, parts: AppParts): Promise<INestApplication> {
   const moduleRef = await testingModule(parts);
-  const app = adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
+  const app =
+    adapter === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter()) : moduleRef.createNestApplication();
   if (!process.env.LIMITERS_TEST_LOG) app.useLogger(false);
   await app.init();
   if (adapter === 'fastify') await app.getHttpAdapter().getInstance().ready();

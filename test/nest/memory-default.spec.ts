@@ -104,12 +104,16 @@ describe('LimitersModule without Redis', () => {
       expect(await limiters.semaphore({ name: 'exports', capacity: 1 }).tryAcquire()).toBeNull();
       await permit!.release();
       expect((await jobs.github.tryTake()).allowed).toBe(true);
-      expect((await limiters.tokenBucket({ name: 'github', capacity: 1, refillFrequency: HOUR }).tryTake()).allowed).toBe(false);
+      expect(
+        (await limiters.tokenBucket({ name: 'github', capacity: 1, refillFrequency: HOUR }).tryTake()).allowed,
+      ).toBe(false);
     });
 
     it('gives each application its own store', async () => {
       const [first, second] = await Promise.all(
-        [1, 2].map(async () => (await start({ imports: [LimitersModule.forRoot({ ...named })], providers: [Jobs] })).get(Jobs)),
+        [1, 2].map(async () =>
+          (await start({ imports: [LimitersModule.forRoot({ ...named })], providers: [Jobs] })).get(Jobs),
+        ),
       );
       expect(await first.exports.tryAcquire()).not.toBeNull();
       expect(await second.exports.tryAcquire()).not.toBeNull();
@@ -117,7 +121,9 @@ describe('LimitersModule without Redis', () => {
 
     it('lets forRootAsync leave redis out too', async () => {
       const app = await start({
-        imports: [LimitersModule.forRootAsync({ useFactory: () => ({ ...named }), injectable: { semaphores: ['exports'] } })],
+        imports: [
+          LimitersModule.forRootAsync({ useFactory: () => ({ ...named }), injectable: { semaphores: ['exports'] } }),
+        ],
       });
       expect(app.get(LimitersService).options).toMatchObject({ redis: undefined, ownsRedis: false });
       expect(app.get(LimitersService).options.store).toBeInstanceOf(MemoryStore);
@@ -133,7 +139,9 @@ describe('LimitersModule without Redis', () => {
     it('uses a store instance as given: two applications on one store share their limits', async () => {
       const store = new MemoryStore();
       const [first, second] = await Promise.all(
-        [1, 2].map(async () => (await start({ imports: [LimitersModule.forRoot({ store, ...named })], providers: [Jobs] })).get(Jobs)),
+        [1, 2].map(async () =>
+          (await start({ imports: [LimitersModule.forRoot({ store, ...named })], providers: [Jobs] })).get(Jobs),
+        ),
       );
       expect(await first.exports.tryAcquire()).not.toBeNull();
       expect(await second.exports.tryAcquire()).toBeNull();

@@ -135,7 +135,8 @@ describe.each(targets)('Metrics on $name', (target) => {
     });
     started.push(app);
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await request(app.getHttpServer()).get('/quote').set('x-api-key', SECRET)).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await request(app.getHttpServer()).get('/quote').set('x-api-key', SECRET)).status);
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
 
     const requests = METRIC_NAMES.requests;
@@ -164,7 +165,10 @@ describe.each(targets)('Metrics on $name', (target) => {
 
   it('counts 3 calls queued for a semaphore slot, and records one wait duration for each', async () => {
     const { meterProvider, value, collect } = meters();
-    const limiters = await context({ metrics: { meterProvider }, semaphores: { 'm-queue': { capacity: 1, maxSleep: 10_000 } } });
+    const limiters = await context({
+      metrics: { meterProvider },
+      semaphores: { 'm-queue': { capacity: 1, maxSleep: 10_000 } },
+    });
     const semaphore = limiters.getSemaphore('m-queue');
     const holder = await semaphore.acquire();
     const queued = [semaphore.run(() => sleep(20)), semaphore.run(() => sleep(20)), semaphore.run(() => sleep(20))];
@@ -174,7 +178,9 @@ describe.each(targets)('Metrics on $name', (target) => {
     await Promise.all(queued);
     expect(await value(METRIC_NAMES.queueWaiting, 'm-queue')).toBe(0);
     expect(await value(METRIC_NAMES.waitDuration, 'm-queue', { 'limiters.result': 'admitted' })).toBe(3);
-    const waits = (await collect()).filter((p) => p.metric === METRIC_NAMES.waitDuration && p.attributes['limiters.name'] === 'm-queue');
+    const waits = (await collect()).filter(
+      (p) => p.metric === METRIC_NAMES.waitDuration && p.attributes['limiters.name'] === 'm-queue',
+    );
     expect(waits).toHaveLength(1);
     expect(await value(METRIC_NAMES.leasesActive, 'm-queue')).toBe(0);
     expect(await value(METRIC_NAMES.leaseDuration, 'm-queue')).toBe(4);
@@ -182,7 +188,10 @@ describe.each(targets)('Metrics on $name', (target) => {
 
   it('records one wait duration, in seconds, per call that sleeps for its tokens', async () => {
     const { meterProvider, value } = meters();
-    const limiters = await context({ metrics: { meterProvider }, tokenBuckets: { 'm-sleep': { capacity: 1, refillFrequency: 100, maxSleep: 5_000 } } });
+    const limiters = await context({
+      metrics: { meterProvider },
+      tokenBuckets: { 'm-sleep': { capacity: 1, refillFrequency: 100, maxSleep: 5_000 } },
+    });
     const bucket = limiters.getTokenBucket('m-sleep');
     await bucket.take();
     const sleeping = [bucket.take(), bucket.take()];
@@ -210,8 +219,14 @@ describe.each(targets)('Metrics on $name', (target) => {
     await bucket.take();
     const sleeping = new AbortController();
     const asleep = bucket.take(1, { signal: sleeping.signal }).catch((e: unknown) => e);
-    await waitUntil('both semaphore calls queue', async () => (await value(METRIC_NAMES.queueWaiting, 'm-cancel-sem')) === 2);
-    await waitUntil('the bucket call sleeps', async () => (await value(METRIC_NAMES.queueWaiting, 'm-cancel-bucket')) === 1);
+    await waitUntil(
+      'both semaphore calls queue',
+      async () => (await value(METRIC_NAMES.queueWaiting, 'm-cancel-sem')) === 2,
+    );
+    await waitUntil(
+      'the bucket call sleeps',
+      async () => (await value(METRIC_NAMES.queueWaiting, 'm-cancel-bucket')) === 1,
+    );
 
     leaving[0].abort(new Error('left'));
     await queued[0];
@@ -234,7 +249,10 @@ describe.each(targets)('Metrics on $name', (target) => {
 
   it('reports the tokens left in a registered bucket at each collection', async () => {
     const { meterProvider, value } = meters();
-    const limiters = await context({ metrics: { meterProvider }, tokenBuckets: { 'm-left': { capacity: 5, ...minute } } });
+    const limiters = await context({
+      metrics: { meterProvider },
+      tokenBuckets: { 'm-left': { capacity: 5, ...minute } },
+    });
     expect(await value(METRIC_NAMES.tokensRemaining, 'm-left')).toBe(5);
     await limiters.getTokenBucket('m-left').take(2);
     expect(await value(METRIC_NAMES.tokensRemaining, 'm-left')).toBe(3);
@@ -242,7 +260,11 @@ describe.each(targets)('Metrics on $name', (target) => {
 
   it('counts the would-be refusals of shadow mode as admitted with reason shadow, and refuses none', async () => {
     const { meterProvider, value } = meters();
-    const limiters = await context({ metrics: { meterProvider }, mode: 'shadow', tokenBuckets: { 'm-shadow': { capacity: 2, ...minute } } });
+    const limiters = await context({
+      metrics: { meterProvider },
+      mode: 'shadow',
+      tokenBuckets: { 'm-shadow': { capacity: 2, ...minute } },
+    });
     const bucket = limiters.getTokenBucket('m-shadow');
     for (let i = 0; i < 5; i++) await bucket.run(() => undefined);
     expect(await value(METRIC_NAMES.requests, 'm-shadow', { 'limiters.result': 'admitted' })).toBe(5);
@@ -254,7 +276,10 @@ describe.each(targets)('Metrics on $name', (target) => {
     const { meterProvider, value } = meters();
     const keyPrefix = uniqueName('metrics');
     for (let run = 0; run < 2; run++) {
-      const app = await startContext({ redis: client(), options: { keyPrefix, metrics: { meterProvider }, tokenBuckets: { 'm-twice': { capacity: 10, ...minute } } } });
+      const app = await startContext({
+        redis: client(),
+        options: { keyPrefix, metrics: { meterProvider }, tokenBuckets: { 'm-twice': { capacity: 10, ...minute } } },
+      });
       const limiters = app.get(LimitersService);
       await limiters.getTokenBucket('m-twice').take();
       // Still held when the app closes.
@@ -290,7 +315,12 @@ describe('Metrics with Redis unreachable', () => {
     const { meterProvider, value } = meters();
     const service = await upstream('reject', meterProvider);
     for (let i = 0; i < 2; i++) await expect(service.call()).rejects.toThrow();
-    expect(await value(METRIC_NAMES.requests, 'm-down', { 'limiters.result': 'refused', 'limiters.reason': 'redis_unavailable' })).toBe(2);
+    expect(
+      await value(METRIC_NAMES.requests, 'm-down', {
+        'limiters.result': 'refused',
+        'limiters.reason': 'redis_unavailable',
+      }),
+    ).toBe(2);
     expect(await value(METRIC_NAMES.requests, 'm-down')).toBe(2);
   });
 
@@ -298,7 +328,12 @@ describe('Metrics with Redis unreachable', () => {
     const { meterProvider, value } = meters();
     const service = await upstream('allow', meterProvider);
     for (let i = 0; i < 3; i++) await expect(service.call()).resolves.toBe('ran');
-    expect(await value(METRIC_NAMES.requests, 'm-down', { 'limiters.result': 'admitted', 'limiters.reason': 'redis_unavailable' })).toBe(3);
+    expect(
+      await value(METRIC_NAMES.requests, 'm-down', {
+        'limiters.result': 'admitted',
+        'limiters.reason': 'redis_unavailable',
+      }),
+    ).toBe(3);
     expect(await value(METRIC_NAMES.requests, 'm-down')).toBe(3);
   });
 
@@ -310,7 +345,12 @@ describe('Metrics with Redis unreachable', () => {
       sockets.add(socket.on('error', () => undefined));
     });
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const redis = new Redis({ port: (silent.address() as AddressInfo).port, host: '127.0.0.1', enableReadyCheck: false, retryStrategy: () => null });
+    const redis = new Redis({
+      port: (silent.address() as AddressInfo).port,
+      host: '127.0.0.1',
+      enableReadyCheck: false,
+      retryStrategy: () => null,
+    });
     redis.on('error', () => undefined);
     afterEachClose.push(async () => {
       redis.disconnect();
@@ -319,7 +359,10 @@ describe('Metrics with Redis unreachable', () => {
     });
     const app = await startContext({
       redis,
-      options: { metrics: { meterProvider, stateTimeoutMs: 200 }, tokenBuckets: { 'm-silent': { capacity: 3, ...minute, commandTimeout: 5_000 } } },
+      options: {
+        metrics: { meterProvider, stateTimeoutMs: 200 },
+        tokenBuckets: { 'm-silent': { capacity: 3, ...minute, commandTimeout: 5_000 } },
+      },
     });
     started.push(app);
     await collect(); // the first collection also loads the SDK's code
@@ -337,7 +380,8 @@ describe('Metrics off', () => {
     const app = await startContext({ options: { tokenBuckets: { 'm-off': { capacity: 2, ...minute } } } });
     try {
       await app.get(LimitersService).getTokenBucket('m-off').take();
-      for (const channel of Object.values(CHANNEL_NAMES)) expect(diagnosticsChannel.channel(channel).hasSubscribers).toBe(false);
+      for (const channel of Object.values(CHANNEL_NAMES))
+        expect(diagnosticsChannel.channel(channel).hasSubscribers).toBe(false);
     } finally {
       await app.close();
     }
@@ -348,7 +392,8 @@ describe('Metrics off', () => {
     const app = await startContext({ options: { metrics: { meterProvider } } });
     expect(diagnosticsChannel.channel(CHANNEL_NAMES.admit).hasSubscribers).toBe(true);
     await app.close();
-    for (const channel of Object.values(CHANNEL_NAMES)) expect(diagnosticsChannel.channel(channel).hasSubscribers).toBe(false);
+    for (const channel of Object.values(CHANNEL_NAMES))
+      expect(diagnosticsChannel.channel(channel).hasSubscribers).toBe(false);
   });
 
   it('fails the start on a metrics option that is neither a boolean nor an object of known options', async () => {
@@ -359,8 +404,12 @@ describe('Metrics off', () => {
   it('loads @opentelemetry/api nowhere but lazily in the metrics provider (lib imports it only as a type)', () => {
     const lib = join(__dirname, '..', '..', 'lib');
     const files = (dir: string): string[] =>
-      readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? files(join(dir, e)) : e.endsWith('.ts') ? [join(dir, e)] : []));
-    const runtime = files(lib).filter((file) => /^import\s+(?!type\s)[^;]*from\s+'@opentelemetry\//m.test(readFileSync(file, 'utf8')));
+      readdirSync(dir).flatMap((e) =>
+        statSync(join(dir, e)).isDirectory() ? files(join(dir, e)) : e.endsWith('.ts') ? [join(dir, e)] : [],
+      );
+    const runtime = files(lib).filter((file) =>
+      /^import\s+(?!type\s)[^;]*from\s+'@opentelemetry\//m.test(readFileSync(file, 'utf8')),
+    );
     expect(runtime).toEqual([]);
   });
 });
@@ -378,6 +427,11 @@ describe('recordLimiterMetrics without Nest', () => {
     stop();
     await bucket.tryTake();
     expect(await value(METRIC_NAMES.requests, 'm-core')).toBe(2);
-    expect(await value(METRIC_NAMES.requests, 'm-core', { 'app.key_id': bucket.identity.keyId, 'limiters.result': 'refused' })).toBe(1);
+    expect(
+      await value(METRIC_NAMES.requests, 'm-core', {
+        'app.key_id': bucket.identity.keyId,
+        'limiters.result': 'refused',
+      }),
+    ).toBe(1);
   });
 });

@@ -171,7 +171,10 @@ describe.each(clientTargets)('LimitersModule on $name Redis', (target) => {
       }
       const app = await start({
         imports: [
-          LimitersModule.forRootAsync({ useClass: LimitersConfig, injectable: { semaphores: ['exports'], tokenBuckets: ['github'] } }),
+          LimitersModule.forRootAsync({
+            useClass: LimitersConfig,
+            injectable: { semaphores: ['exports'], tokenBuckets: ['github'] },
+          }),
         ],
         providers: [Jobs],
       });
@@ -231,7 +234,9 @@ describe.each(clientTargets)('LimitersModule on $name Redis', (target) => {
       @Module({
         imports: [
           LimitersModule.forFeature({
-            tokenBuckets: { search: { capacity: 2, refillFrequency: HOUR, keyPrefix, commandTimeout: 777, maxSleep: 0 } },
+            tokenBuckets: {
+              search: { capacity: 2, refillFrequency: HOUR, keyPrefix, commandTimeout: 777, maxSleep: 0 },
+            },
           }),
         ],
       })
@@ -242,7 +247,11 @@ describe.each(clientTargets)('LimitersModule on $name Redis', (target) => {
       expect(perKey.shape).toEqual({ capacity: 2, refillFrequency: HOUR, refillAmount: 1 });
       expect(perKey.maxSleep).toBe(0);
       await perKey.take();
-      expect(await inRedis.exists(limiterKey(keyPrefix, 'token-bucket', 'search', keyIdOf('alice', DEFAULT_KEY_SECRET, false)))).toBe(1);
+      expect(
+        await inRedis.exists(
+          limiterKey(keyPrefix, 'token-bucket', 'search', keyIdOf('alice', DEFAULT_KEY_SECRET, false)),
+        ),
+      ).toBe(1);
     });
 
     it('fails at start when two modules declare one name with different options', async () => {
@@ -321,12 +330,44 @@ describe.each(clientTargets)('LimitersModule on $name Redis', (target) => {
 
   describe('bad options fail at start, naming the option and the limiter', () => {
     it.each([
-      ['capacity 0 in forRoot', () => LimitersModule.forRoot({ redis, semaphores: { github: { capacity: 0 } } }), 'Option "capacity" of limiter "github"'],
-      ['refillFrequency 0 in forRoot', () => LimitersModule.forRoot({ redis, tokenBuckets: { github: { capacity: 1, refillFrequency: 0 } } }), 'Option "refillFrequency" of limiter "github"'],
-      ['capacity 0 in forRootAsync', () => LimitersModule.forRootAsync({ useFactory: () => ({ redis, tokenBuckets: { search: { capacity: 0, refillFrequency: 1 } } }) }), 'Option "capacity" of limiter "search"'],
-      ['a bad default', () => LimitersModule.forRoot({ redis, defaults: { semaphore: { expiry: -1 } }, semaphores: { jobs: { capacity: 1 } } }), 'Option "expiry" of limiter "jobs"'],
-      ['a redis that is no URL', () => LimitersModule.forRoot({ redis: 'localhost:6379' }), 'Option "redis" of LimitersModule'],
-      ['an unknown whenRedisFails', () => LimitersModule.forRoot({ redis, whenRedisFails: 'ignore' as never }), 'Option "whenRedisFails" of LimitersModule'],
+      [
+        'capacity 0 in forRoot',
+        () => LimitersModule.forRoot({ redis, semaphores: { github: { capacity: 0 } } }),
+        'Option "capacity" of limiter "github"',
+      ],
+      [
+        'refillFrequency 0 in forRoot',
+        () => LimitersModule.forRoot({ redis, tokenBuckets: { github: { capacity: 1, refillFrequency: 0 } } }),
+        'Option "refillFrequency" of limiter "github"',
+      ],
+      [
+        'capacity 0 in forRootAsync',
+        () =>
+          LimitersModule.forRootAsync({
+            useFactory: () => ({ redis, tokenBuckets: { search: { capacity: 0, refillFrequency: 1 } } }),
+          }),
+        'Option "capacity" of limiter "search"',
+      ],
+      [
+        'a bad default',
+        () =>
+          LimitersModule.forRoot({
+            redis,
+            defaults: { semaphore: { expiry: -1 } },
+            semaphores: { jobs: { capacity: 1 } },
+          }),
+        'Option "expiry" of limiter "jobs"',
+      ],
+      [
+        'a redis that is no URL',
+        () => LimitersModule.forRoot({ redis: 'localhost:6379' }),
+        'Option "redis" of LimitersModule',
+      ],
+      [
+        'an unknown whenRedisFails',
+        () => LimitersModule.forRoot({ redis, whenRedisFails: 'ignore' as never }),
+        'Option "whenRedisFails" of LimitersModule',
+      ],
     ])('%s', async (_, module, message) => {
       const error = await compileError({ imports: [module()] });
       expect(error.message).toContain(message);
@@ -340,14 +381,33 @@ describe.each(clientTargets)('LimitersModule on $name Redis', (target) => {
     });
 
     it.each([
-      ['a misspelt registered semaphore on a service method', [TypoJobs], [], 'No semaphore is registered as "exprots"'],
-      ['a misspelt registered token bucket on a controller handler', [], [TypoController], 'No token bucket is registered as "serch"'],
-      ['capacity 0 inline on a controller handler', [], [ZeroCapacityController], 'Option "capacity" of limiter "ZeroCapacityController.list"'],
+      [
+        'a misspelt registered semaphore on a service method',
+        [TypoJobs],
+        [],
+        'No semaphore is registered as "exprots"',
+      ],
+      [
+        'a misspelt registered token bucket on a controller handler',
+        [],
+        [TypoController],
+        'No token bucket is registered as "serch"',
+      ],
+      [
+        'capacity 0 inline on a controller handler',
+        [],
+        [ZeroCapacityController],
+        'Option "capacity" of limiter "ZeroCapacityController.list"',
+      ],
       ['a negative maxSleep on a decorator', [NegativeWaitJobs], [], 'Option "maxSleep" of limiter "exports"'],
       ['more tokens per call than the bucket holds', [GreedyJobs], [], 'Option "tokens" of limiter "search"'],
       ['a key that is no function', [KeyTypoJobs], [], 'Option "key" of limiter "exports"'],
     ])('%s, before any call', async (_, providers, controllers, message) => {
-      const limits = LimitersModule.forRoot({ redis, semaphores: { exports: { capacity: 1 } }, tokenBuckets: { search: { capacity: 1, refillFrequency: 1_000 } } });
+      const limits = LimitersModule.forRoot({
+        redis,
+        semaphores: { exports: { capacity: 1 } },
+        tokenBuckets: { search: { capacity: 1, refillFrequency: 1_000 } },
+      });
       const app = await start({ imports: [limits], providers, controllers }).then(
         () => undefined,
         (error: Error) => error,
@@ -356,13 +416,19 @@ describe.each(clientTargets)('LimitersModule on $name Redis', (target) => {
     });
 
     it('but a limiter a provider registers in its onModuleInit is there in time', async () => {
-      const app = await start({ imports: [LimitersModule.forRoot({ redis })], providers: [LateRegistration, LateJobs] });
+      const app = await start({
+        imports: [LimitersModule.forRoot({ redis })],
+        providers: [LateRegistration, LateJobs],
+      });
       await expect(app.get(LateJobs).run()).resolves.toBe('ran');
     });
 
     it('in forFeature', async () => {
       const error = await compileError({
-        imports: [LimitersModule.forRoot({ redis }), LimitersModule.forFeature({ tokenBuckets: { github: { capacity: 1, refillFrequency: 0 } } })],
+        imports: [
+          LimitersModule.forRoot({ redis }),
+          LimitersModule.forFeature({ tokenBuckets: { github: { capacity: 1, refillFrequency: 0 } } }),
+        ],
       });
       expect(error.message).toContain('Option "refillFrequency" of limiter "github"');
     });
@@ -378,7 +444,10 @@ describe('LimitersModule owning its Redis connection (standalone)', () => {
     ['a redis:// URL', url],
     ['ioredis RedisOptions', { host: hostname, port: Number(port) }],
   ])('connects from %s at start and closes that connection when the app closes', async (_, option) => {
-    const app = await start({ imports: [LimitersModule.forRoot({ redis: option, ...limiterOptions() })], providers: [Jobs] });
+    const app = await start({
+      imports: [LimitersModule.forRoot({ redis: option, ...limiterOptions() })],
+      providers: [Jobs],
+    });
     const { redis: owned, ownsRedis } = app.get(LimitersService).options;
     expect(ownsRedis).toBe(true);
     await expectWorking(app.get(Jobs));

@@ -1,6 +1,13 @@
 import { Injectable, type DynamicModule } from '@nestjs/common';
 import { ClusterModule, ClusterService, RedisModule, RedisService } from '@liaoliaots/nestjs-redis';
-import { InjectSemaphore, InjectTokenBucket, LimitersModule, LimitersService, SemaphoreLimiter, TokenBucketLimiter } from '../../lib';
+import {
+  InjectSemaphore,
+  InjectTokenBucket,
+  LimitersModule,
+  LimitersService,
+  SemaphoreLimiter,
+  TokenBucketLimiter,
+} from '../../lib';
 import { ENV_CLUSTER_NODES, ENV_REDIS_URL, parseNodes, type RedisClient } from '../harness/connect';
 import { useNestModules } from '../harness/nest-modules';
 import { uniqueName } from '../harness/redis-targets';

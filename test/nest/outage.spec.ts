@@ -41,7 +41,11 @@ interface Answer {
 
 /** Fallback events of this process: published for each call the policy answered instead of Redis. */
 function countFallbacks(): { count: number; lastAt: number; stop(): void } {
-  const seen = { count: 0, lastAt: -Infinity, stop: () => diagnosticsChannel.unsubscribe(CHANNEL_NAMES.fallback, listener) };
+  const seen = {
+    count: 0,
+    lastAt: -Infinity,
+    stop: () => diagnosticsChannel.unsubscribe(CHANNEL_NAMES.fallback, listener),
+  };
   const listener = () => {
     seen.count += 1;
     seen.lastAt = now();
@@ -92,81 +96,100 @@ describe.each(targets)('$name', (target) => {
     it.each([
       ['reject', 503],
       ['allow', 200],
-    ] as const)("with whenRedisFails '%s', once the breaker is open 90%% of requests are answered (%d) in under 50 ms", async (policy, expected) => {
-      await withCutOffApp(adapter, target, { whenRedisFails: policy, breaker: { failures: 3, probeInterval: 60_000 } }, async (ask, cutOff) => {
-        cutOff.cut();
-        // The requests that open it wait commandTimeout, as every request did before the breaker.
-        const opening = await Promise.all([ask(), ask(), ask()]);
-        for (const answer of opening) expect(answer.ms).toBeGreaterThanOrEqual(COMMAND_TIMEOUT - 5);
-        const answers: Answer[] = [];
-        const control: Answer[] = [];
-        for (let i = 0; i < 60; i++) {
-          answers.push(await ask());
-          control.push(await ask('/free'));
-        }
-        const ms = answers.map((a) => a.ms);
-        const baseline = p90(control.map((a) => a.ms));
-        console.log(
-          `${target.name} ${adapter} ${policy}: opening ${opening.map((a) => a.ms.toFixed(0)).join('/')} ms, then p90 ${p90(ms).toFixed(1)} ms, ` +
-            `max ${Math.max(...ms).toFixed(1)} ms (an unlimited route meanwhile: p90 ${baseline.toFixed(1)} ms)`,
+    ] as const)(
+      "with whenRedisFails '%s', once the breaker is open 90%% of requests are answered (%d) in under 50 ms",
+      async (policy, expected) => {
+        await withCutOffApp(
+          adapter,
+          target,
+          { whenRedisFails: policy, breaker: { failures: 3, probeInterval: 60_000 } },
+          async (ask, cutOff) => {
+            cutOff.cut();
+            // The requests that open it wait commandTimeout, as every request did before the breaker.
+            const opening = await Promise.all([ask(), ask(), ask()]);
+            for (const answer of opening) expect(answer.ms).toBeGreaterThanOrEqual(COMMAND_TIMEOUT - 5);
+            const answers: Answer[] = [];
+            const control: Answer[] = [];
+            for (let i = 0; i < 60; i++) {
+              answers.push(await ask());
+              control.push(await ask('/free'));
+            }
+            const ms = answers.map((a) => a.ms);
+            const baseline = p90(control.map((a) => a.ms));
+            console.log(
+              `${target.name} ${adapter} ${policy}: opening ${opening.map((a) => a.ms.toFixed(0)).join('/')} ms, then p90 ${p90(ms).toFixed(1)} ms, ` +
+                `max ${Math.max(...ms).toFixed(1)} ms (an unlimited route meanwhile: p90 ${baseline.toFixed(1)} ms)`,
+            );
+            // The goal is 50 ms; on a machine too busy to answer even an unlimited route that fast,
+            // the limit may add no more than half as much again as what any answer costs here.
+            expect(p90(ms)).toBeLessThan(Math.max(50, 1.5 * baseline));
+            // Without the breaker each of these waits commandTimeout.
+            expect(p90(ms)).toBeLessThan(COMMAND_TIMEOUT / 2);
+            expect(answers.map((a) => a.status)).toEqual(answers.map(() => expected));
+          },
         );
-        // The goal is 50 ms; on a machine too busy to answer even an unlimited route that fast,
-        // the limit may add no more than half as much again as what any answer costs here.
-        expect(p90(ms)).toBeLessThan(Math.max(50, 1.5 * baseline));
-        // Without the breaker each of these waits commandTimeout.
-        expect(p90(ms)).toBeLessThan(COMMAND_TIMEOUT / 2);
-        expect(answers.map((a) => a.status)).toEqual(answers.map(() => expected));
-      });
-    });
+      },
+    );
 
     it("with whenRedisFails 'local', admits this process's share during the outage, then Redis's limit again", async () => {
       const instances = 2;
       const probeInterval = 500;
       const fallbacks = countFallbacks();
       try {
-        await withCutOffApp(adapter, target, { whenRedisFails: 'local', instances, breaker: { failures: 2, probeInterval } }, async (ask, cutOff) => {
-          cutOff.cut();
-          const cutAt = now();
-          const during: Answer[] = [];
-          // Four clients at once: a probe waits commandTimeout, the others keep asking meanwhile.
-          await Promise.all(
-            [1, 2, 3, 4].map(async () => {
-              while (now() - cutAt < 2_500) during.push(await ask());
-            }),
-          );
-          during.sort((a, b) => a.sentAt - b.sentAt);
-          const admitted = during.filter((a) => a.status === 200);
-          expect(during.every((a) => a.status === 200 || a.status === 429)).toBe(true);
-          // This process's share: capacity 4 / 2 = 2 at once, and 2 per 200 ms / 2 = 1 per 200 ms.
-          const firstAt = admitted[0].sentAt;
-          const window = Math.max(...during.map((a) => a.sentAt + a.ms)) - firstAt;
-          const share = 2 + Math.floor(window / 200) + 1;
-          console.log(
-            `${target.name} ${adapter} local: ${during.length} requests in ${window.toFixed(0)} ms of outage, ` +
-              `${admitted.length} admitted (share at most ${share}; Redis's limit would be ${4 + 2 * Math.floor(window / 200) + 2})`,
-          );
-          expect(admitted.length).toBeLessThanOrEqual(share);
-          // Limited, not shut: well over the burst alone got through.
-          expect(admitted.length).toBeGreaterThanOrEqual(Math.floor(share * 0.5));
-          expect(during.length - admitted.length).toBeGreaterThan(0);
+        await withCutOffApp(
+          adapter,
+          target,
+          { whenRedisFails: 'local', instances, breaker: { failures: 2, probeInterval } },
+          async (ask, cutOff) => {
+            cutOff.cut();
+            const cutAt = now();
+            const during: Answer[] = [];
+            // Four clients at once: a probe waits commandTimeout, the others keep asking meanwhile.
+            await Promise.all(
+              [1, 2, 3, 4].map(async () => {
+                while (now() - cutAt < 2_500) during.push(await ask());
+              }),
+            );
+            during.sort((a, b) => a.sentAt - b.sentAt);
+            const admitted = during.filter((a) => a.status === 200);
+            expect(during.every((a) => a.status === 200 || a.status === 429)).toBe(true);
+            // This process's share: capacity 4 / 2 = 2 at once, and 2 per 200 ms / 2 = 1 per 200 ms.
+            const firstAt = admitted[0].sentAt;
+            const window = Math.max(...during.map((a) => a.sentAt + a.ms)) - firstAt;
+            const share = 2 + Math.floor(window / 200) + 1;
+            console.log(
+              `${target.name} ${adapter} local: ${during.length} requests in ${window.toFixed(0)} ms of outage, ` +
+                `${admitted.length} admitted (share at most ${share}; Redis's limit would be ${4 + 2 * Math.floor(window / 200) + 2})`,
+            );
+            expect(admitted.length).toBeLessThanOrEqual(share);
+            // Limited, not shut: well over the burst alone got through.
+            expect(admitted.length).toBeGreaterThanOrEqual(Math.floor(share * 0.5));
+            expect(during.length - admitted.length).toBeGreaterThan(0);
 
-          const restoredAt = now();
-          cutOff.restore();
-          await waitUntil('the breaker closes and calls go to Redis again', async () => {
-            const before = fallbacks.count;
-            await ask();
-            return fallbacks.count === before;
-          }, 10_000);
-          const backAfter = now() - restoredAt;
-          const settled = fallbacks.count;
-          // Redis's limit again: a burst gets Redis's capacity, not the local share.
-          await sleep(500);
-          const burst = await Promise.all(Array.from({ length: 8 }, () => ask()));
-          console.log(`${target.name} ${adapter} local: back to Redis ${backAfter.toFixed(0)} ms after the restore; burst admitted ${burst.filter((a) => a.status === 200).length} of 8`);
-          expect(fallbacks.count).toBe(settled);
-          expect(backAfter).toBeLessThan(probeInterval + COMMAND_TIMEOUT + 2_000);
-          expect(burst.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(BUCKET.capacity);
-        });
+            const restoredAt = now();
+            cutOff.restore();
+            await waitUntil(
+              'the breaker closes and calls go to Redis again',
+              async () => {
+                const before = fallbacks.count;
+                await ask();
+                return fallbacks.count === before;
+              },
+              10_000,
+            );
+            const backAfter = now() - restoredAt;
+            const settled = fallbacks.count;
+            // Redis's limit again: a burst gets Redis's capacity, not the local share.
+            await sleep(500);
+            const burst = await Promise.all(Array.from({ length: 8 }, () => ask()));
+            console.log(
+              `${target.name} ${adapter} local: back to Redis ${backAfter.toFixed(0)} ms after the restore; burst admitted ${burst.filter((a) => a.status === 200).length} of 8`,
+            );
+            expect(fallbacks.count).toBe(settled);
+            expect(backAfter).toBeLessThan(probeInterval + COMMAND_TIMEOUT + 2_000);
+            expect(burst.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(BUCKET.capacity);
+          },
+        );
       } finally {
         fallbacks.stop();
       }

@@ -55,7 +55,12 @@ class SkippingController {
   }
 
   @Get('internal')
-  @TokenBucket({ name: 'skip-three', capacity: 1, ...minute, skip: (req: Request) => req.headers['x-internal'] === 'yes' })
+  @TokenBucket({
+    name: 'skip-three',
+    capacity: 1,
+    ...minute,
+    skip: (req: Request) => req.headers['x-internal'] === 'yes',
+  })
   internal(): string {
     return 'internal';
   }
@@ -167,12 +172,15 @@ describe.each(targets)('The admission pipeline, $name Redis', (target) => {
   describe.each(adapters)('%s', (adapter) => {
     let app: INestApplication;
     beforeAll(async () => {
-      app = await pipelineApp(adapter, redis, { skip: ({ request }: LimitedCallInfo) => request?.headers['x-health'] === 'probe' });
+      app = await pipelineApp(adapter, redis, {
+        skip: ({ request }: LimitedCallInfo) => request?.headers['x-health'] === 'probe',
+      });
     });
     afterAll(() => app.close());
-    const get = (path: string, headers: Record<string, string> = {}) => request(app.getHttpServer()).get(path).set(headers);
+    const get = (path: string, headers: Record<string, string> = {}) =>
+      request(app.getHttpServer()).get(path).set(headers);
 
-    it('@SkipLimits() exempts a handler; a limit\'s skip exempts the calls it picks; the module skip exempts any call', async () => {
+    it("@SkipLimits() exempts a handler; a limit's skip exempts the calls it picks; the module skip exempts any call", async () => {
       expect((await get('/skip/limited')).status).toBe(200);
       expect((await get('/skip/limited')).status).toBe(429);
       expect((await get('/skip/limited', { 'x-health': 'probe' })).status).toBe(200);
@@ -225,7 +233,9 @@ describe.each(targets)('The admission pipeline, $name Redis', (target) => {
     });
     try {
       // then() sends it: a supertest request waits for its first listener.
-      const holding = request(app.getHttpServer()).get('/exports').then((r) => r);
+      const holding = request(app.getHttpServer())
+        .get('/exports')
+        .then((r) => r);
       await sleep(100);
       const refused = await request(app.getHttpServer()).get('/exports');
       expect(refused.status).toBe(503);
@@ -243,7 +253,10 @@ describe.each(targets)('The admission pipeline, $name Redis', (target) => {
       options: {
         keyPrefix: uniqueName('pipeline'),
         defaults: { tokenBucket: { commandTimeout: 200 } },
-        http: { exceptionFactory: (refused) => new HttpException({ sorry: refused.limit, why: refused.reason }, refused.reason === 'limit' ? 429 : 503) },
+        http: {
+          exceptionFactory: (refused) =>
+            new HttpException({ sorry: refused.limit, why: refused.reason }, refused.reason === 'limit' ? 429 : 503),
+        },
       },
       controllers: [ReportController],
       providers: [ReportService],
@@ -263,7 +276,9 @@ describe.each(targets)('The admission pipeline, $name Redis', (target) => {
 class OwnLimitFilter implements ExceptionFilter {
   catch(exception: LimitExceededException, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<{ status(s: number): { json(b: unknown): void } }>();
-    response.status(exception.getStatus()).json({ limited: exception.limit, kind: exception.kind, retryAfterMs: exception.retryAfterMs });
+    response
+      .status(exception.getStatus())
+      .json({ limited: exception.limit, kind: exception.kind, retryAfterMs: exception.retryAfterMs });
   }
 }
 
@@ -282,7 +297,11 @@ describe('LimitExceededException', () => {
       await request(app.getHttpServer()).get('/skip/limited').expect(200);
       const refused = await request(app.getHttpServer()).get('/skip/limited');
       expect(refused.status).toBe(429);
-      expect(refused.body).toMatchObject({ limited: 'skip-one', kind: 'token-bucket', retryAfterMs: expect.any(Number) });
+      expect(refused.body).toMatchObject({
+        limited: 'skip-one',
+        kind: 'token-bucket',
+        retryAfterMs: expect.any(Number),
+      });
       expect(refused.body.retryAfterMs).toBeGreaterThan(55_000);
     } finally {
       await app.close();
@@ -303,7 +322,11 @@ describe('Types of decorator options', () => {
       @TokenBucket<Request>({ capacity: (req) => req.headers['x-plan'], refillFrequency: 1_000 })
       wrongResult(): void {}
 
-      @TokenBucket<Request>({ capacity: async (req) => (req.header('x-plan') === 'pro' ? 10 : 1), refillFrequency: 1_000, key: (req) => req.ip })
+      @TokenBucket<Request>({
+        capacity: async (req) => (req.header('x-plan') === 'pro' ? 10 : 1),
+        refillFrequency: 1_000,
+        key: (req) => req.ip,
+      })
       typed(): void {}
     }
     void Typed;
@@ -337,7 +360,10 @@ describe('A start that fails on a mistake', () => {
       call(): void {}
     }
     const failed = await nest
-      .start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], providers: [First, Second] })
+      .start({
+        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+        providers: [First, Second],
+      })
       .catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(LimiterError);
     expect((failed as Error).message).toContain('"shared-api"');
@@ -356,7 +382,10 @@ describe('A start that fails on a mistake', () => {
       @TokenBucket({ name: 'same-api', capacity: 5, ...minute })
       call(): void {}
     }
-    await nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], providers: [First, Second] });
+    await nest.start({
+      imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+      providers: [First, Second],
+    });
   });
 
   it('refuses a misspelt decorator option when the class is defined, naming the nearest', () => {
@@ -368,7 +397,9 @@ describe('A start that fails on a mistake', () => {
       return Misspelt;
     };
     expect(define).toThrow(InvalidOptionError);
-    expect(define).toThrow('Option "refillAmmount" of limiter "Misspelt.call" is not an option (did you mean "refillAmount"?)');
+    expect(define).toThrow(
+      'Option "refillAmmount" of limiter "Misspelt.call" is not an option (did you mean "refillAmount"?)',
+    );
   });
 
   it('refuses a misspelt module option, naming the module and the nearest', () => {
@@ -387,8 +418,13 @@ describe('A start that fails on a mistake', () => {
       list(): void {}
     }
     await expect(
-      nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], controllers: [TypoController] }),
-    ).rejects.toThrow('@SkipLimits("ordrs") on TypoController.list names no limit that applies to it (its limits: "orders")');
+      nest.start({
+        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+        controllers: [TypoController],
+      }),
+    ).rejects.toThrow(
+      '@SkipLimits("ordrs") on TypoController.list names no limit that applies to it (its limits: "orders")',
+    );
   });
 
   it('tells two per-call capacity functions of one name apart, and one function shared by both declarations as one rule', async () => {
@@ -400,7 +436,10 @@ describe('A start that fails on a mistake', () => {
       @TokenBucket({ name: 'plan-api', capacity: byPlan, ...minute })
       b(_plan: string): void {}
     }
-    await nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], providers: [Shared] });
+    await nest.start({
+      imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+      providers: [Shared],
+    });
     @Injectable()
     class Different {
       @TokenBucket({ name: 'plan-api', capacity: byPlan, ...minute })
@@ -409,7 +448,10 @@ describe('A start that fails on a mistake', () => {
       b(_plan: string): void {}
     }
     await expect(
-      nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], providers: [Different] }),
+      nest.start({
+        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+        providers: [Different],
+      }),
     ).rejects.toThrow('"plan-api" is declared with different options on Different.a and on Different.b');
   });
 
@@ -422,7 +464,11 @@ describe('A start that fails on a mistake', () => {
     const app = await nest.start({
       imports: [
         LimitersModule.forRootAsync({
-          useFactory: () => ({ redis, keyPrefix, tokenBuckets: { 'github-async': { capacity: 2, refillFrequency: 1_000 } } }),
+          useFactory: () => ({
+            redis,
+            keyPrefix,
+            tokenBuckets: { 'github-async': { capacity: 2, refillFrequency: 1_000 } },
+          }),
         }),
       ],
       providers: [GithubClient],
@@ -434,7 +480,10 @@ describe('A start that fails on a mistake', () => {
       constructor(@InjectSemaphore('never-declared') readonly semaphore: SemaphoreLimiter) {}
     }
     const failed = await nest
-      .start({ imports: [LimitersModule.forRootAsync({ useFactory: () => ({ redis, keyPrefix }) })], providers: [Forgotten] })
+      .start({
+        imports: [LimitersModule.forRootAsync({ useFactory: () => ({ redis, keyPrefix }) })],
+        providers: [Forgotten],
+      })
       .catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(UnknownLimiterError);
     expect((failed as Error).message).toContain('No semaphore is registered as "never-declared"');
@@ -448,7 +497,10 @@ describe('A start that fails on a mistake', () => {
       call(): void {}
     }
     await expect(
-      nest.start({ imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })], providers: [PlainService] }),
+      nest.start({
+        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+        providers: [PlainService],
+      }),
     ).rejects.toThrow('PlainService, a provider that is not a controller, resolver or gateway');
   });
 
@@ -462,4 +514,3 @@ describe('A start that fails on a mistake', () => {
     await expect(reports.render()).rejects.toBeInstanceOf(MaxSleepExceededError);
   });
 });
-

@@ -61,18 +61,21 @@ describe('LimitersModule warns at start when Redis may evict limiter keys (own R
     await admin.config('SET', 'maxmemory-policy', 'noeviction');
   });
 
-  it.each(['allkeys-lru', 'volatile-lru', 'allkeys-random'])('with %s: one warning naming the policy', async (policy) => {
-    await admin.config('SET', 'maxmemory-policy', policy);
-    const log = new CapturedLog();
-    await start({ imports: [LimitersModule.forRoot({ redis: own.server().url })] }, { logger: log });
-    await eventually(() => evictionWarnings(log).length > 0);
-    await sleep(100); // a second warning would come now
-    expect(evictionWarnings(log)).toEqual([
-      `The limiters' Redis may evict keys under memory pressure (maxmemory-policy ${policy} on 127.0.0.1:${own.server().port}). ` +
-        'An evicted key forgets holders and spent tokens: a semaphore then admits more than its capacity and a token ' +
-        'bucket more than its rate. Set maxmemory-policy noeviction on the Redis that holds the limiters.',
-    ]);
-  });
+  it.each(['allkeys-lru', 'volatile-lru', 'allkeys-random'])(
+    'with %s: one warning naming the policy',
+    async (policy) => {
+      await admin.config('SET', 'maxmemory-policy', policy);
+      const log = new CapturedLog();
+      await start({ imports: [LimitersModule.forRoot({ redis: own.server().url })] }, { logger: log });
+      await eventually(() => evictionWarnings(log).length > 0);
+      await sleep(100); // a second warning would come now
+      expect(evictionWarnings(log)).toEqual([
+        `The limiters' Redis may evict keys under memory pressure (maxmemory-policy ${policy} on 127.0.0.1:${own.server().port}). ` +
+          'An evicted key forgets holders and spent tokens: a semaphore then admits more than its capacity and a token ' +
+          'bucket more than its rate. Set maxmemory-policy noeviction on the Redis that holds the limiters.',
+      ]);
+    },
+  );
 
   it('checks a client the app passes in, too', async () => {
     await admin.config('SET', 'maxmemory-policy', 'volatile-ttl');
@@ -96,7 +99,14 @@ describe('LimitersModule warns at start when Redis may evict limiter keys (own R
     const user = await createUser(admin, limiterUserRules());
     const log = new CapturedLog();
     const app = await start(
-      { imports: [LimitersModule.forRoot({ redis: connectAs(own.server().port, user, userClients), semaphores: { jobs: { capacity: 1 } } })] },
+      {
+        imports: [
+          LimitersModule.forRoot({
+            redis: connectAs(own.server().port, user, userClients),
+            semaphores: { jobs: { capacity: 1 } },
+          }),
+        ],
+      },
       { logger: log },
     );
     await eventually(() => log.debugs.some((d) => d.includes('maxmemory-policy')));
@@ -118,6 +128,8 @@ describe('checkRedisPolicy on a Cluster reads every master (own Cluster)', () =>
     await cluster.onEveryNode(async (node) => {
       if (node.options.port === second.port) await node.config('SET', 'maxmemory-policy', 'allkeys-lru');
     });
-    expect(await checkRedisPolicy(cluster.client())).toEqual([{ server: `127.0.0.1:${second.port}`, policy: 'allkeys-lru' }]);
+    expect(await checkRedisPolicy(cluster.client())).toEqual([
+      { server: `127.0.0.1:${second.port}`, policy: 'allkeys-lru' },
+    ]);
   });
 });

@@ -16,7 +16,15 @@ import {
   type LoggerService,
 } from '@nestjs/common';
 import request from 'supertest';
-import { InvalidOptionError, LimitersModule, LimitersService, Semaphore, TokenBucket, TokenBucketGuard, type CallOutcome } from '../../lib';
+import {
+  InvalidOptionError,
+  LimitersModule,
+  LimitersService,
+  Semaphore,
+  TokenBucket,
+  TokenBucketGuard,
+  type CallOutcome,
+} from '../../lib';
 import { useNestModules } from '../harness/nest-modules';
 import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';
 import { sleep, waitUntil } from '../harness/timing';
@@ -46,7 +54,10 @@ class LoginController {
   @Post('guarded')
   @HttpCode(200)
   @UseGuards(TokenBucketGuard)
-  @TokenBucket('login', { key: (req: { body: { user: string } }) => req.body.user, refundWhen: ({ status }) => status === 200 })
+  @TokenBucket('login', {
+    key: (req: { body: { user: string } }) => req.body.user,
+    refundWhen: ({ status }) => status === 200,
+  })
   guarded(@Body() body: { user: string; password: string }): string {
     if (body.password !== 'right') throw new UnauthorizedException();
     return 'welcome';
@@ -73,9 +84,17 @@ describe.each(stores)('refundWhen on $name store', (store) => {
     });
     afterAll(() => app.close());
 
-    const tokensOf = (user: string) => app.get(LimitersService).getTokenBucket('login', user).state().then((s) => s.tokens);
+    const tokensOf = (user: string) =>
+      app
+        .get(LimitersService)
+        .getTokenBucket('login', user)
+        .state()
+        .then((s) => s.tokens);
     const attempt = (path: string, user: string, password: string) =>
-      request(app.getHttpServer()).post(`/auth/${path}`).send({ user, password }).then((r) => r.status);
+      request(app.getHttpServer())
+        .post(`/auth/${path}`)
+        .send({ user, password })
+        .then((r) => r.status);
 
     it('counts only failed logins: a success is refunded once its answer is sent, a failure stays counted', async () => {
       const user = uniqueName('user');
@@ -146,7 +165,10 @@ describe.each(stores)('refundWhen on $name store', (store) => {
       const limiters = module.get(LimitersService);
       /** Waits until the bucket `name` is full again: the refund settles after the call has returned. */
       const refunded = (name: string) =>
-        waitUntil(`${name} is refunded`, async () => (await limiters.tokenBucket({ name, ...HALF }).state()).tokens === HALF.capacity);
+        waitUntil(
+          `${name} is refunded`,
+          async () => (await limiters.tokenBucket({ name, ...HALF }).state()).tokens === HALF.capacity,
+        );
       return { lookups: module.get(Lookups), refunded };
     };
 
@@ -172,11 +194,20 @@ describe.each(stores)('refundWhen on $name store', (store) => {
 
     it('a refundWhen that throws keeps the tokens spent, logs why, and leaves the answer alone', async () => {
       const warnings: string[] = [];
-      const logger = { log() {}, error() {}, debug() {}, verbose() {}, warn: (message: unknown) => void warnings.push(String(message)) };
+      const logger = {
+        log() {},
+        error() {},
+        debug() {},
+        verbose() {},
+        warn: (message: unknown) => void warnings.push(String(message)),
+      };
       const { lookups } = await start(logger);
       for (let i = 0; i < 3; i++) expect(await lookups.broken()).toBe('answered');
       await expect(lookups.broken()).rejects.toThrow(/could not admit the call within maxSleep/);
-      await waitUntil('the three warnings are logged', () => warnings.filter((w) => /"failing-refund"/.test(w)).length >= 3);
+      await waitUntil(
+        'the three warnings are logged',
+        () => warnings.filter((w) => /"failing-refund"/.test(w)).length >= 3,
+      );
       expect(warnings.filter((w) => /"failing-refund".*stay spent.*refundWhen broke/.test(w))).toHaveLength(3);
     });
   });

@@ -26,8 +26,18 @@ const semaphoreName = uniqueName('path-sem');
 @Controller('path')
 class PathController {
   @Get()
-  @TokenBucket({ name: bucketName, capacity: 1000, refillFrequency: 1, refillAmount: 1000, key: (req: { headers: Record<string, unknown> }) => String(req.headers['x-api-key']) })
-  @Semaphore({ name: semaphoreName, capacity: 5, key: (req: { headers: Record<string, unknown> }) => String(req.headers['x-api-key']) })
+  @TokenBucket({
+    name: bucketName,
+    capacity: 1000,
+    refillFrequency: 1,
+    refillAmount: 1000,
+    key: (req: { headers: Record<string, unknown> }) => String(req.headers['x-api-key']),
+  })
+  @Semaphore({
+    name: semaphoreName,
+    capacity: 5,
+    key: (req: { headers: Record<string, unknown> }) => String(req.headers['x-api-key']),
+  })
   get() {
     return { ok: true };
   }
@@ -36,7 +46,13 @@ class PathController {
 @Controller('bucket-only')
 class BucketOnlyController {
   @Get()
-  @TokenBucket({ name: `${bucketName}-only`, capacity: 1000, refillFrequency: 1, refillAmount: 1000, key: (req: { headers: Record<string, unknown> }) => String(req.headers['x-api-key']) })
+  @TokenBucket({
+    name: `${bucketName}-only`,
+    capacity: 1000,
+    refillFrequency: 1,
+    refillAmount: 1000,
+    key: (req: { headers: Record<string, unknown> }) => String(req.headers['x-api-key']),
+  })
   get() {
     return { ok: true };
   }

@@ -62,7 +62,11 @@ class TooHeavy {
 
 describe.each(targets)('@Semaphore({ permits }), $name', (target) => {
   const { client } = useClients(target);
-  const parts = (more: Partial<AppParts>): AppParts => ({ redis: client(), options: { keyPrefix: uniqueName('permits') }, ...more });
+  const parts = (more: Partial<AppParts>): AppParts => ({
+    redis: client(),
+    options: { keyPrefix: uniqueName('permits') },
+    ...more,
+  });
 
   it('holds `permits` of the capacity for each call: calls worth 2 never run two at once under capacity 3', async () => {
     const app = await startContext(parts({ providers: [Jobs] }));
@@ -75,19 +79,22 @@ describe.each(targets)('@Semaphore({ permits }), $name', (target) => {
     }
   });
 
-  it.each(adapters)('works permits out per call (%s): the weighted peak never passes the capacity, and reaches it', async (adapter) => {
-    httpInFlight.peak = 0;
-    const app = await startHttpApp(adapter, parts({ controllers: [JobsController] }));
-    try {
-      const sizes = [3, 1, 2, 4, 1, 2, 3, 1, 2, 2];
-      await Promise.all(sizes.map((size) => request(app.getHttpServer()).get(`/jobs?size=${size}`).expect(200)));
-      expect(httpInFlight.peak).toBeLessThanOrEqual(4);
-      // The size-4 call alone fills it: a limit that ignored permits would peak far above.
-      expect(httpInFlight.peak).toBeGreaterThanOrEqual(4);
-    } finally {
-      await app.close();
-    }
-  });
+  it.each(adapters)(
+    'works permits out per call (%s): the weighted peak never passes the capacity, and reaches it',
+    async (adapter) => {
+      httpInFlight.peak = 0;
+      const app = await startHttpApp(adapter, parts({ controllers: [JobsController] }));
+      try {
+        const sizes = [3, 1, 2, 4, 1, 2, 3, 1, 2, 2];
+        await Promise.all(sizes.map((size) => request(app.getHttpServer()).get(`/jobs?size=${size}`).expect(200)));
+        expect(httpInFlight.peak).toBeLessThanOrEqual(4);
+        // The size-4 call alone fills it: a limit that ignored permits would peak far above.
+        expect(httpInFlight.peak).toBeGreaterThanOrEqual(4);
+      } finally {
+        await app.close();
+      }
+    },
+  );
 
   it('fails the start when permits exceed the capacity, naming permits', async () => {
     await expect(startContext(parts({ providers: [TooHeavy] }))).rejects.toThrow(InvalidOptionError);
@@ -112,6 +119,8 @@ describe('@Semaphore option names', () => {
   });
 
   it('refuses permits on a token bucket', () => {
-    expect(() => decorate(TokenBucket({ name: 'x', capacity: 2, refillFrequency: 1_000, permits: 2 } as never))).toThrow(/permits/);
+    expect(() =>
+      decorate(TokenBucket({ name: 'x', capacity: 2, refillFrequency: 1_000, permits: 2 } as never)),
+    ).toThrow(/permits/);
   });
 });

@@ -5,7 +5,10 @@ import { connectFromEnv, runWorker, limiterOptions } from '../harness/processes'
 import type { TargetName } from '../harness/redis-targets';
 
 runWorker<{ target: TargetName; name: string; capacity: number; expiry: number; permits?: number }>(async (args) => {
-  const semaphore = new SemaphoreLimiter(connectFromEnv(args.target), limiterOptions('semaphore', args) as SemaphoreOptions);
+  const semaphore = new SemaphoreLimiter(
+    connectFromEnv(args.target),
+    limiterOptions('semaphore', args) as SemaphoreOptions,
+  );
   await semaphore.acquire({ permits: args.permits });
   await new Promise(() => undefined);
 });

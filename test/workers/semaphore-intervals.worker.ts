@@ -23,7 +23,12 @@ interface Args {
 
 runWorker<Args>(async (args) => {
   const redis = connectFromEnv(args.target);
-  const semaphore = new SemaphoreLimiter(redis, { name: args.name, capacity: args.capacity, expiry: args.expiry, maxSleep: 60_000 });
+  const semaphore = new SemaphoreLimiter(redis, {
+    name: args.name,
+    capacity: args.capacity,
+    expiry: args.expiry,
+    maxSleep: 60_000,
+  });
   await startTogether(redis, args.barrier);
   const held = await holdJobs(semaphore, args, args.gauge ? { redis, key: args.gauge } : undefined);
   await redis.quit();

@@ -31,7 +31,10 @@ runWorker<Args>(async (args) => {
     Date.now = () => realNow() + args.clockSkewMs!;
   }
   const redis = connectFromEnv(args.target);
-  const bucket = new TokenBucketLimiter(redis, { ...limiterOptions('token-bucket', args), maxSleep: Infinity } as TokenBucketOptions);
+  const bucket = new TokenBucketLimiter(redis, {
+    ...limiterOptions('token-bucket', args),
+    maxSleep: Infinity,
+  } as TokenBucketOptions);
   await startTogether(redis, args.barrier);
   let firstAt: number | undefined;
   if (args.first) {

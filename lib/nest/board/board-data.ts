@@ -58,7 +58,16 @@ export class BoardDataSource {
       const id = `${registered.kind} ${registered.limiter.name}`;
       if (shown.has(id)) continue;
       shown.add(id);
-      rows.push(this.row(registered.kind, registered.limiter.name, now, this.activity.get(registered.kind, registered.limiter.name), registered, states.get(id)));
+      rows.push(
+        this.row(
+          registered.kind,
+          registered.limiter.name,
+          now,
+          this.activity.get(registered.kind, registered.limiter.name),
+          registered,
+          states.get(id),
+        ),
+      );
     }
     for (const activity of this.activity.recent(now)) {
       if (shown.has(`${activity.kind} ${activity.name}`)) continue;
@@ -73,7 +82,14 @@ export class BoardDataSource {
     };
   }
 
-  private row(kind: LimitKind, name: string, now: number, activity?: Activity, registered?: RegisteredLimiter, state?: LimiterState): BoardRow {
+  private row(
+    kind: LimitKind,
+    name: string,
+    now: number,
+    activity?: Activity,
+    registered?: RegisteredLimiter,
+    state?: LimiterState,
+  ): BoardRow {
     const keys = activity ? this.activity.keyCount(activity, now) : 0;
     const row: BoardRow = {
       kind,

@@ -109,8 +109,28 @@ const SCRIPT = `
 `;
 
 const HEAD_ROW: Record<string, string[]> = {
-  semaphore: ['Name', 'Holders / capacity', 'Waiters', 'Admitted/s', 'Refused/s', 'Admitted', 'Refused', 'Keys', 'Last call'],
-  'token-bucket': ['Name', 'Tokens / capacity', 'Next refill', 'Admitted/s', 'Refused/s', 'Admitted', 'Refused', 'Keys', 'Last call'],
+  semaphore: [
+    'Name',
+    'Holders / capacity',
+    'Waiters',
+    'Admitted/s',
+    'Refused/s',
+    'Admitted',
+    'Refused',
+    'Keys',
+    'Last call',
+  ],
+  'token-bucket': [
+    'Name',
+    'Tokens / capacity',
+    'Next refill',
+    'Admitted/s',
+    'Refused/s',
+    'Admitted',
+    'Refused',
+    'Keys',
+    'Last call',
+  ],
 };
 
 function table(kind: string, title: string): string {

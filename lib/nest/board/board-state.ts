@@ -11,12 +11,10 @@ import { BOARD_OPTIONS, type ResolvedBoardOptions } from './board-options.interf
 const STATE_WAIT_MS = 1_000;
 
 export type RegisteredLimiter =
-  | { kind: 'semaphore'; limiter: SemaphoreLimiter }
-  | { kind: 'token-bucket'; limiter: TokenBucketLimiter };
+  { kind: 'semaphore'; limiter: SemaphoreLimiter } | { kind: 'token-bucket'; limiter: TokenBucketLimiter };
 
 export type LimiterState =
-  | { ok: true; snapshot: SemaphoreSnapshot | TokenBucketSnapshot; readAt: number }
-  | { ok: false; error: string };
+  { ok: true; snapshot: SemaphoreSnapshot | TokenBucketSnapshot; readAt: number } | { ok: false; error: string };
 
 /**
  * The state of every registered limiter, read from Redis at most once per refreshMs however

@@ -8,7 +8,12 @@ import {
 } from '../limiters.messages';
 import { BoardActivity } from './board-activity';
 import { BoardDataSource } from './board-data';
-import { BOARD_DEFAULTS, BOARD_OPTIONS, type LimitersBoardOptions, type ResolvedBoardOptions } from './board-options.interface';
+import {
+  BOARD_DEFAULTS,
+  BOARD_OPTIONS,
+  type LimitersBoardOptions,
+  type ResolvedBoardOptions,
+} from './board-options.interface';
 import { BoardState } from './board-state';
 import { boardController } from './board.controller';
 import { BoardAuthorizeGuard } from './board.guard';
@@ -25,18 +30,31 @@ export class LimitersBoardModule {
     return {
       module: LimitersBoardModule,
       controllers: [boardController(resolved.path)],
-      providers: [{ provide: BOARD_OPTIONS, useValue: resolved }, BoardActivity, BoardState, BoardDataSource, BoardAuthorizeGuard],
+      providers: [
+        { provide: BOARD_OPTIONS, useValue: resolved },
+        BoardActivity,
+        BoardState,
+        BoardDataSource,
+        BoardAuthorizeGuard,
+      ],
     };
   }
 }
 
 function resolveBoardOptions(options: LimitersBoardOptions): ResolvedBoardOptions {
-  const { path = BOARD_DEFAULTS.path, authorize, recentMs = BOARD_DEFAULTS.recentMs, refreshMs = BOARD_DEFAULTS.refreshMs } = options;
+  const {
+    path = BOARD_DEFAULTS.path,
+    authorize,
+    recentMs = BOARD_DEFAULTS.recentMs,
+    refreshMs = BOARD_DEFAULTS.refreshMs,
+  } = options;
   if (typeof path !== 'string') throw new InvalidOptionError('path', undefined, BOARD_PATH_REQUIREMENT, path);
   if (authorize !== undefined && typeof authorize !== 'function') {
     throw new InvalidOptionError('authorize', undefined, BOARD_AUTHORIZE_REQUIREMENT, authorize);
   }
-  if (typeof recentMs !== 'number' || !(recentMs >= 1_000)) throw new InvalidOptionError('recentMs', undefined, BOARD_RECENT_REQUIREMENT, recentMs);
-  if (typeof refreshMs !== 'number' || !(refreshMs >= 250)) throw new InvalidOptionError('refreshMs', undefined, BOARD_REFRESH_REQUIREMENT, refreshMs);
+  if (typeof recentMs !== 'number' || !(recentMs >= 1_000))
+    throw new InvalidOptionError('recentMs', undefined, BOARD_RECENT_REQUIREMENT, recentMs);
+  if (typeof refreshMs !== 'number' || !(refreshMs >= 250))
+    throw new InvalidOptionError('refreshMs', undefined, BOARD_REFRESH_REQUIREMENT, refreshMs);
   return { path: path.replace(/^\/+|\/+$/g, ''), authorize, recentMs, refreshMs };
 }

@@ -69,7 +69,8 @@ function recordOf(
   extra: Record<string, unknown>,
 ): Omit<LimitRecord, 'declaredAt' | 'onClass'> {
   const options = typeof target === 'string' ? extra : target;
-  const { key, skip, maxSleep, tokens, refundWhen, permits, ...inline } = options as Partial<LimitRecord> & Record<string, unknown>;
+  const { key, skip, maxSleep, tokens, refundWhen, permits, ...inline } = options as Partial<LimitRecord> &
+    Record<string, unknown>;
   const call = { key, skip, maxSleep, tokens, refundWhen, permits };
   return typeof target === 'string' ? { kind, registered: target, ...call } : { kind, inline, ...call };
 }

@@ -65,7 +65,9 @@ export interface SemaphoreCost<Req = any> {
  * is a 401). A call whose caller went away before it settled (an unsubscribed
  * Observable) has no outcome: nothing is refunded.
  */
-export type CallOutcome = ({ result: unknown; error?: never } | { error: unknown; result?: never }) & { status?: number };
+export type CallOutcome = ({ result: unknown; error?: never } | { error: unknown; result?: never }) & {
+  status?: number;
+};
 
 export type RefundWhen = (outcome: CallOutcome) => boolean | Promise<boolean>;
 

@@ -45,14 +45,20 @@ export class LimitersHealthIndicator {
    * (no answer within the timeout, the connection lost, or what Redis refused). With the
    * in-memory store always up, `store: 'memory'`. Never says a caller's key.
    */
-  async isHealthy<const Key extends string>(key: Key, options: LimitersHealthOptions = {}): Promise<LimitersHealthResult<Key>> {
+  async isHealthy<const Key extends string>(
+    key: Key,
+    options: LimitersHealthOptions = {},
+  ): Promise<LimitersHealthResult<Key>> {
     const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 1) {
       throw new InvalidOptionError('timeout', undefined, healthTimeoutRequirement(), timeout);
     }
     const { redis, store } = this.options;
     if (!redis) {
-      const details = store instanceof MemoryStore ? { store: 'memory' as const } : { store: 'custom' as const, message: HEALTH_STORE_NOT_PROBED };
+      const details =
+        store instanceof MemoryStore
+          ? { store: 'memory' as const }
+          : { store: 'custom' as const, message: HEALTH_STORE_NOT_PROBED };
       return result(key, { status: 'up', ...details });
     }
     const outcome = await probeRedis(redis, this.options.keyPrefix ?? COMMON_DEFAULTS.keyPrefix, timeout);

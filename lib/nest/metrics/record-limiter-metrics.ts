@@ -103,7 +103,10 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
     advice: { explicitBucketBoundaries: DURATION_BUCKETS_S },
   });
   const leasesActive = new Balanced(
-    meter.createUpDownCounter(METRIC_NAMES.leasesActive, { description: 'Semaphore permits held now.', unit: '{lease}' }),
+    meter.createUpDownCounter(METRIC_NAMES.leasesActive, {
+      description: 'Semaphore permits held now.',
+      unit: '{lease}',
+    }),
   );
   const queueWaiting = new Balanced(
     meter.createUpDownCounter(METRIC_NAMES.queueWaiting, {

@@ -61,6 +61,8 @@ export class Refusal {
    * make polite clients wait far longer than needed, so it tells none.
    */
   get retryAfterMs(): number | undefined {
-    return this.kind === 'token-bucket' && this.error instanceof MaxSleepExceededError ? this.error.wouldWait : undefined;
+    return this.kind === 'token-bucket' && this.error instanceof MaxSleepExceededError
+      ? this.error.wouldWait
+      : undefined;
   }
 }

@@ -9,7 +9,12 @@ import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
 import { LimiterCache } from '../limiter-cache';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
 import type { ResolvedLimitersOptions } from '../limiters-options.interface';
-import { conflictingDeclarations, KEY_RESULT_REQUIREMENT, letThroughUnlimited, limitedLocally } from '../limiters.messages';
+import {
+  conflictingDeclarations,
+  KEY_RESULT_REQUIREMENT,
+  letThroughUnlimited,
+  limitedLocally,
+} from '../limiters.messages';
 import { LocalLimits } from '../local-limits';
 import { isOutage } from '../../store/redis/outage';
 import { compactKey } from '../../core/key-segments';
@@ -127,7 +132,11 @@ export class Admission {
       this.check(limits);
       for (const limit of [...limits.tokenBuckets, limits.semaphore]) {
         if (!limit) continue;
-        const { name, json } = this.limiters.describe(limit.kind, limit.registered, limit.inline && { ...limit.inline, name: limit.name });
+        const { name, json } = this.limiters.describe(
+          limit.kind,
+          limit.registered,
+          limit.inline && { ...limit.inline, name: limit.name },
+        );
         const id = `${limit.kind} ${name}`;
         const earlier = seen.get(id);
         if (earlier && earlier.json !== json) {
@@ -226,11 +235,19 @@ export class Admission {
     return this.pickFrom(limit, dynamic, values);
   }
 
-  private pickFrom(limit: DeclaredLimit, dynamic: string[], [rawKey, amount, maxSleep, ...perCallValues]: unknown[]): CallLimit {
+  private pickFrom(
+    limit: DeclaredLimit,
+    dynamic: string[],
+    [rawKey, amount, maxSleep, ...perCallValues]: unknown[],
+  ): CallLimit {
     const key = keyOf(limit, rawKey);
     let perCall: Record<string, unknown> | undefined;
     if (dynamic.length > 0) perCall = Object.fromEntries(dynamic.map((option, i) => [option, perCallValues[i]]));
-    const id = perCall ? `${limit.id} ${key ?? ''} ${JSON.stringify(perCall)}` : key === undefined ? limit.id : `${limit.id} ${key}`;
+    const id = perCall
+      ? `${limit.id} ${key ?? ''} ${JSON.stringify(perCall)}`
+      : key === undefined
+        ? limit.id
+        : `${limit.id} ${key}`;
     const limiter = this.picked.getOrCreate(id, () => this.limiterOf(limit, key, perCall));
     return { limiter, amount: amount as number, maxSleep: maxSleep as number | undefined };
   }
@@ -271,7 +288,9 @@ export class Admission {
     // One line a second is enough to see an outage; one per request would flood the log.
     if (performance.now() - this.lastWarningAt >= 1_000) {
       this.lastWarningAt = performance.now();
-      this.logger.warn(policy === 'allow' ? letThroughUnlimited(limit.name, error.message) : limitedLocally(limit.name, error.message));
+      this.logger.warn(
+        policy === 'allow' ? letThroughUnlimited(limit.name, error.message) : limitedLocally(limit.name, error.message),
+      );
     }
     return policy === 'allow' ? 'allow' : this.local.standIn(limiter);
   }

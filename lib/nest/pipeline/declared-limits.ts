@@ -45,16 +45,26 @@ export function readMethodLimits(owner: Function, method: Function, methodName: 
   const id = String(methods++);
   const named = (record: LimitRecord, place: number): DeclaredLimit => ({
     ...record,
-    name: record.registered ?? (record.inline?.name as string | undefined) ?? (record.onClass ? owner.name : methodOwner),
+    name:
+      record.registered ?? (record.inline?.name as string | undefined) ?? (record.onClass ? owner.name : methodOwner),
     id: `${id}.${place}`,
   });
   const declared = [...inherited, ...own].map(named);
   // A name that matches nothing is a typo that would leave the limit in force.
   const unknown = [...skippedNames].filter((n) => !declared.some((limit) => limit.name === n));
-  if (unknown.length > 0) throw new LimiterError(unknownSkippedLimit(methodOwner, unknown, declared.map((l) => l.name)));
+  if (unknown.length > 0)
+    throw new LimiterError(
+      unknownSkippedLimit(
+        methodOwner,
+        unknown,
+        declared.map((l) => l.name),
+      ),
+    );
   const all = declared.filter((limit) => !skippedNames.has(limit.name));
   const ownSemaphore = own.some((r) => r.kind === 'semaphore');
-  const applied = all.filter((limit, index) => index >= inherited.length || limit.kind !== 'semaphore' || !ownSemaphore);
+  const applied = all.filter(
+    (limit, index) => index >= inherited.length || limit.kind !== 'semaphore' || !ownSemaphore,
+  );
   if (applied.length === 0) return undefined;
   return {
     owner: methodOwner,

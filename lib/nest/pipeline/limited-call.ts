@@ -72,7 +72,11 @@ interface Ended {
   outcome?: CallOutcome;
 }
 
-function subscribeTo<T>(source: () => Observable<T>, subscriber: Subscriber<T>, ended: Ended): Subscription | undefined {
+function subscribeTo<T>(
+  source: () => Observable<T>,
+  subscriber: Subscriber<T>,
+  ended: Ended,
+): Subscription | undefined {
   const fail = (error: unknown) => {
     ended.outcome = { error };
     subscriber.error(error);

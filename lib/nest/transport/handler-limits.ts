@@ -9,7 +9,13 @@ import { Refusal, type Release } from '../pipeline/admission-outcome';
 import { limitsOf, type MethodLimits } from '../pipeline/declared-limits';
 import type { GiveUp } from '../pipeline/limited-call';
 import type { CallOutcome } from '../decorators/limit-options.interface';
-import { refusalAnswer, writeAdmittedFields, type HandlerCall, type NodeResponse, type Transport } from './outcome-mapping';
+import {
+  refusalAnswer,
+  writeAdmittedFields,
+  type HandlerCall,
+  type NodeResponse,
+  type Transport,
+} from './outcome-mapping';
 
 /** The parts of a handler's limits the guard takes, and what is left for the interceptor. */
 interface Split {

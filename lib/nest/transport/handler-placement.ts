@@ -33,9 +33,15 @@ export function placeHandlerLimits(owner: Function, scanner: MetadataScanner): v
   withoutGuard(owner);
   for (const { method, limits } of limited) {
     const guards = withoutGuard(method);
-    if (guardOnly && limits.tokenBuckets.length > 0) Reflect.defineMetadata(GUARDS_METADATA, [...guards, LimitsGuard], method);
+    if (guardOnly && limits.tokenBuckets.length > 0)
+      Reflect.defineMetadata(GUARDS_METADATA, [...guards, LimitsGuard], method);
   }
-  if (guardOnly) Reflect.defineMetadata(INTERCEPTORS_METADATA, interceptors.filter((i) => i !== LimitsInterceptor), owner);
+  if (guardOnly)
+    Reflect.defineMetadata(
+      INTERCEPTORS_METADATA,
+      interceptors.filter((i) => i !== LimitsInterceptor),
+      owner,
+    );
 }
 
 /** Takes LimitsGuard off a class or method; returns the guards left. */

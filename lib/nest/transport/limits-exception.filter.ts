@@ -35,7 +35,10 @@ export class LimitsExceptionFilter extends BaseExceptionFilter implements Except
       default: {
         // A gateway's client is told on 'exception', as Nest's own WS filter does.
         const client = host.switchToWs().getClient<{ emit?(event: string, data: unknown): unknown }>();
-        client.emit?.('exception', (answer as { getError?(): unknown }).getError?.() ?? { status: 'error', message: error.message });
+        client.emit?.(
+          'exception',
+          (answer as { getError?(): unknown }).getError?.() ?? { status: 'error', message: error.message },
+        );
         return undefined;
       }
     }

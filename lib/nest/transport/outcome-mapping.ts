@@ -61,11 +61,14 @@ export function writeAdmittedFields(call: HandlerCall, admitted: Admitted, http:
 export function refusalAnswer(call: HandlerCall, refusal: Refusal, http: HttpAnswerOptions): unknown {
   const response = fieldsTarget(call, http);
   if (response) {
-    for (const { limit, limiter } of refusal.buckets) appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(limit.name, limiter.shape));
+    for (const { limit, limiter } of refusal.buckets)
+      appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(limit.name, limiter.shape));
     for (const taken of refusal.tokens) writeTokenFields(response, taken);
-    if (refusal.kind === 'semaphore') writeSlotPolicy(response, refusal.limit.name, refusal.limiter as SemaphoreLimiter);
+    if (refusal.kind === 'semaphore')
+      writeSlotPolicy(response, refusal.limit.name, refusal.limiter as SemaphoreLimiter);
     const retryAfterMs = refusal.retryAfterMs;
-    if (retryAfterMs !== undefined) appendToListHeader(response, RATELIMIT, tokenBucketLimit(refusal.limit.name, 0, retryAfterMs));
+    if (retryAfterMs !== undefined)
+      appendToListHeader(response, RATELIMIT, tokenBucketLimit(refusal.limit.name, 0, retryAfterMs));
   }
   return answer(call, describe(refusal.limit.name, refusal.kind, refusal.error), refusal.error, http);
 }
@@ -77,7 +80,9 @@ export function refusalAnswer(call: HandlerCall, refusal: Refusal, http: HttpAns
 export function limiterErrorAnswer(call: HandlerCall, error: unknown, http: HttpAnswerOptions): unknown {
   if (!(error instanceof MaxSleepExceededError) && !(error instanceof RedisUnavailableError)) return undefined;
   // An error the app made itself may carry no kind: only a bucket's tells a wait.
-  const kind: LimitKind = error.kind ?? (error instanceof MaxSleepExceededError && error.wouldWait !== undefined ? 'token-bucket' : 'semaphore');
+  const kind: LimitKind =
+    error.kind ??
+    (error instanceof MaxSleepExceededError && error.wouldWait !== undefined ? 'token-bucket' : 'semaphore');
   return answer(call, describe(error.limiter, kind, error), error, http);
 }
 
@@ -91,14 +96,20 @@ function describe(limit: string, kind: LimitKind, error: MaxSleepExceededError |
 function answer(call: HandlerCall, refused: RefusedLimit, cause: Error, http: HttpAnswerOptions): unknown {
   const message = refusalMessage(refused);
   const retryAfter = refused.retryAfterMs === undefined ? undefined : seconds(refused.retryAfterMs);
-  if (retryAfter !== undefined && call.response && http.headers) setHeader(call.response, RETRY_AFTER, String(retryAfter));
+  if (retryAfter !== undefined && call.response && http.headers)
+    setHeader(call.response, RETRY_AFTER, String(retryAfter));
   const code = refused.reason === 'limit' ? 'TOO_MANY_REQUESTS' : 'SERVICE_UNAVAILABLE';
   const fields = { message, code, limit: refused.limit, kind: refused.kind, retryAfter };
   switch (call.transport) {
     case 'http': {
       if (http.exceptionFactory) return http.exceptionFactory(refused);
       const status = statusOf(refused, http);
-      return new LimitExceededException(refused, status, { statusCode: status, error: statusText(status), message }, cause);
+      return new LimitExceededException(
+        refused,
+        status,
+        { statusCode: status, error: statusText(status), message },
+        cause,
+      );
     }
     case 'graphql': {
       const { GraphQLError } = optional<typeof import('graphql')>('graphql') ?? {};
@@ -107,9 +118,12 @@ function answer(call: HandlerCall, refused: RefusedLimit, cause: Error, http: Ht
       // goes through Apollo Server, which sets the headers of an error's `http` extension
       // on the HTTP answer and leaves the extension out of the body. Only where Apollo
       // Server is installed: another server would print the extension.
-      const viaApollo = retryAfter !== undefined && !call.response && http.headers && optional('@apollo/server') !== undefined;
+      const viaApollo =
+        retryAfter !== undefined && !call.response && http.headers && optional('@apollo/server') !== undefined;
       const head = viaApollo ? { http: { headers: new Map([[RETRY_AFTER.toLowerCase(), String(retryAfter)]]) } } : {};
-      return GraphQLError ? new GraphQLError(message, { extensions: { ...withoutUndefined(extensions), ...head } }) : cause;
+      return GraphQLError
+        ? new GraphQLError(message, { extensions: { ...withoutUndefined(extensions), ...head } })
+        : cause;
     }
     case 'ws': {
       const { WsException } = optional<typeof import('@nestjs/websockets')>('@nestjs/websockets') ?? {};
@@ -163,7 +177,9 @@ function optional<T>(name: string): T | undefined {
 function statusText(status: number): string {
   if (status === HttpStatus.TOO_MANY_REQUESTS) return 'Too Many Requests';
   const name = HttpStatus[status] as string | undefined;
-  return name ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, gap: string, c: string) => (gap ? ' ' : '') + c.toUpperCase()) : 'Error';
+  return name
+    ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, gap: string, c: string) => (gap ? ' ' : '') + c.toUpperCase())
+    : 'Error';
 }
 
 // RateLimit fields (draft-ietf-httpapi-ratelimit-headers) and the headers they go in.

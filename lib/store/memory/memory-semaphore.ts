@@ -1,4 +1,11 @@
-import type { AcquireReply, CancelReply, Grant, Listening, SemaphoreBackend, SemaphoreSnapshot } from '../../core/limiter-store';
+import type {
+  AcquireReply,
+  CancelReply,
+  Grant,
+  Listening,
+  SemaphoreBackend,
+  SemaphoreSnapshot,
+} from '../../core/limiter-store';
 import type { ExpiringMap } from './expiring-map';
 import type { GrantAnnouncer } from './grant-announcer';
 
@@ -46,7 +53,13 @@ export class MemorySemaphore implements SemaphoreBackend {
     private readonly key: string,
   ) {}
 
-  async acquire({ id, capacity, leaseMs, waitMs, permits = 1 }: Parameters<SemaphoreBackend['acquire']>[0]): Promise<AcquireReply> {
+  async acquire({
+    id,
+    capacity,
+    leaseMs,
+    waitMs,
+    permits = 1,
+  }: Parameters<SemaphoreBackend['acquire']>[0]): Promise<AcquireReply> {
     return this.change((state, now): AcquireReply => {
       // Permits above this caller's capacity are not its to hand out (see semaphore-acquire-5.lua).
       this.reapAndGrant(state, now, id, capacity);
@@ -147,7 +160,8 @@ export class MemorySemaphore implements SemaphoreBackend {
       state.queue.delete(id);
       if (!live) continue;
       hold(state, id, waiter.permits, now + waiter.lease);
-      if (id !== callerId) this.context.grants.announce(id, { leaseEndsAt: now + waiter.lease, fencingToken: this.context.nextToken() });
+      if (id !== callerId)
+        this.context.grants.announce(id, { leaseEndsAt: now + waiter.lease, fencingToken: this.context.nextToken() });
     }
   }
 }

@@ -33,7 +33,10 @@ export class MemoryStore implements LimiterStore {
   }
 
   semaphore(ref: LimiterRef): SemaphoreBackend {
-    return new MemorySemaphore({ states: this.semaphores, clock: this.clock, grants: this.grants, nextToken: this.nextToken }, stateKey(ref));
+    return new MemorySemaphore(
+      { states: this.semaphores, clock: this.clock, grants: this.grants, nextToken: this.nextToken },
+      stateKey(ref),
+    );
   }
 
   tokenBucket(ref: LimiterRef): TokenBucketBackend {

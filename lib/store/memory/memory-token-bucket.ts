@@ -31,12 +31,17 @@ export class MemoryTokenBucket implements TokenBucketBackend {
     const { tokens, at } = this.refill(shape, now);
     const wait = timeUntil(shape, tokens, wanted, at, now);
     // A refused call writes nothing: it owes no tokens and moves no refill.
-    if (wait > maxWait) return { reserved: false, tokens, wait, fullIn: timeUntil(shape, tokens, shape.capacity, at, now) };
+    if (wait > maxWait)
+      return { reserved: false, tokens, wait, fullIn: timeUntil(shape, tokens, shape.capacity, at, now) };
     const left = tokens - wanted;
     const fullIn = timeUntil(shape, left, shape.capacity, at, now);
     // Once full again the bucket is the same as a missing one; one more period of life
     // keeps any window from seeing two refill phases closer than a period.
-    this.context.buckets.set(this.key, { spent: shape.capacity - left, at, expiresAt: now + fullIn + shape.refillFrequency });
+    this.context.buckets.set(this.key, {
+      spent: shape.capacity - left,
+      at,
+      expiresAt: now + fullIn + shape.refillFrequency,
+    });
     return { reserved: true, tokens: left, wait, fullIn };
   }
 
@@ -76,7 +81,11 @@ export class MemoryTokenBucket implements TokenBucketBackend {
 
 /** A bucket of balance `tokens` at boundary `at`, as of `now`. */
 function snapshot(shape: TokenBucketShape, tokens: number, at: number, now: number): TokenBucketSnapshot {
-  return { tokens, nextRefillIn: at + shape.refillFrequency - now, fullIn: timeUntil(shape, tokens, shape.capacity, at, now) };
+  return {
+    tokens,
+    nextRefillIn: at + shape.refillFrequency - now,
+    fullIn: timeUntil(shape, tokens, shape.capacity, at, now),
+  };
 }
 
 /** Ms from now until the balance is back at `target`. */

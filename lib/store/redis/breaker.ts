@@ -45,7 +45,9 @@ export class Breaker {
       this.probing = true;
       return PROBE;
     }
-    const next = this.probing ? 'a probe call is on its way' : `the next probe goes in ${Math.ceil(this.probeAt - now)} ms`;
+    const next = this.probing
+      ? 'a probe call is on its way'
+      : `the next probe goes in ${Math.ceil(this.probeAt - now)} ms`;
     return `the circuit breaker for ${this.server} is open after ${this.failures} failed calls in a row (the last: ${this.lastReason}); ${next}`;
   }
 

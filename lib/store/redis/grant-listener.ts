@@ -56,10 +56,17 @@ export class GrantListener {
    * slot, `plain` the client's channel for PUBLISH. Read after `listen`'s ready settled.
    */
   route(plain: string, sharded: string): GrantRoute {
-    return this.live.has(sharded) && this.shardedChannels.has(sharded) ? { channel: sharded, how: 's' } : { channel: plain, how: 'p' };
+    return this.live.has(sharded) && this.shardedChannels.has(sharded)
+      ? { channel: sharded, how: 's' }
+      : { channel: plain, how: 'p' };
   }
 
-  listen(route: { plain: string; sharded: string }, id: string, onGranted: (grant: Grant) => void, onMissed?: () => void): Listening {
+  listen(
+    route: { plain: string; sharded: string },
+    id: string,
+    onGranted: (grant: Grant) => void,
+    onMissed?: () => void,
+  ): Listening {
     this.waiters.set(id, { granted: onGranted, missed: onMissed });
     const stop = () => {
       if (this.waiters.delete(id) && this.waiters.size === 0) this.closeWhenIdle();
@@ -68,7 +75,10 @@ export class GrantListener {
     const channel = sharded ? route.sharded : route.plain;
     if (this.live.has(channel)) return { stop };
     const subscribing = this.subscribe(channel, sharded);
-    return { ready: sharded ? subscribing.catch((error: unknown) => this.unlessRefused(error, route.plain)) : subscribing, stop };
+    return {
+      ready: sharded ? subscribing.catch((error: unknown) => this.unlessRefused(error, route.plain)) : subscribing,
+      stop,
+    };
   }
 
   /**
@@ -151,7 +161,11 @@ export class GrantListener {
   private delivered(message: string): void {
     const grant = /^(.+?):(\d+)(?::(\d+))?$/.exec(message);
     const waiter = grant && this.waiters.get(grant[1]);
-    if (waiter) waiter.granted({ leaseEndsAt: Number(grant[2]), fencingToken: grant[3] === undefined ? undefined : BigInt(grant[3]) });
+    if (waiter)
+      waiter.granted({
+        leaseEndsAt: Number(grant[2]),
+        fencingToken: grant[3] === undefined ? undefined : BigInt(grant[3]),
+      });
     else this.waiters.get(message)?.granted({});
   }
 

@@ -21,7 +21,11 @@ export async function probeRedis(client: RedisClientLike, keyPrefix: string, tim
   return reason === undefined ? { ok: true, masters: masters.servers.length } : { ok: false, reason };
 }
 
-async function probeServer({ address: at, connection, lost }: MasterServer, keyPrefix: string, timeout: number): Promise<string | undefined> {
+async function probeServer(
+  { address: at, connection, lost }: MasterServer,
+  keyPrefix: string,
+  timeout: number,
+): Promise<string | undefined> {
   if (lost) return `${at}: ${lost}`;
   const runner = new ScriptRunner(connection, { name: 'health probe', keyPrefix, commandTimeout: timeout });
   try {

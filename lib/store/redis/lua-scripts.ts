@@ -78,7 +78,10 @@ export function withIncludes(source: string, file: string, includesDir = INCLUDE
 function packageVersion(): string {
   for (let dir = __dirname; ; dir = dirname(dir)) {
     try {
-      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (manifest.name === 'nestjs-limiters' && manifest.version) return manifest.version.replace(/\W/g, '_');
     } catch {
       // no package.json here: look further up

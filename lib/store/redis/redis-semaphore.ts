@@ -14,14 +14,18 @@ export function redisSemaphore(
   base: string,
   channels: { plain: string; sharded: string },
 ): SemaphoreBackend {
-  const [holders, queue, waiters, arrivals, weights] = ['holders', 'queue', 'waiters', 'arrivals', 'weights'].map((k) => `${base}:${k}`);
+  const [holders, queue, waiters, arrivals, weights] = ['holders', 'queue', 'waiters', 'arrivals', 'weights'].map(
+    (k) => `${base}:${k}`,
+  );
   const all = [holders, queue, waiters, arrivals, weights];
   return {
     // acquire and release run on every admission: the replies are read by the runner, in place.
     acquire: ({ id, capacity, leaseMs, waitMs, permits = 1 }) => {
       // Only a queued waiter is sent anything: it listened (see SemaphoreWait) before it asks.
       const { channel, how } = grants.route(channels.plain, channels.sharded);
-      return scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how], (reply) => acquireReply(reply, leaseMs));
+      return scripts.run('semaphoreAcquire', all, [id, capacity, leaseMs, waitMs, channel, permits, how], (reply) =>
+        acquireReply(reply, leaseMs),
+      );
     },
     release: (id, capacity, permits = 1) => scripts.run('semaphoreRelease', all, [id, capacity, permits], isOne),
     renew: (id, leaseMs) => scripts.run('semaphoreRenew', [holders, weights], [id, leaseMs], isOne),
@@ -32,7 +36,8 @@ export function redisSemaphore(
         string[],
       ];
       const list = [];
-      for (let i = 0; i < live.length; i += 3) list.push({ id: live[i], leaseLeft: Number(live[i + 1]), permits: Number(live[i + 2]) });
+      for (let i = 0; i < live.length; i += 3)
+        list.push({ id: live[i], leaseLeft: Number(live[i + 1]), permits: Number(live[i + 2]) });
       return { holders: list, waiters: waiting };
     },
     listen: (id, onGranted, onMissed) => {
@@ -45,7 +50,8 @@ export function redisSemaphore(
 /** semaphore-acquire's reply: the fencing token alone when held, else {0 queued / -1 refused, retry hint, server now}. */
 function acquireReply(reply: unknown, leaseMs: number): AcquireReply {
   // Held for a whole lease. BigInt() takes the string a client made with stringNumbers gives.
-  if (!Array.isArray(reply)) return { status: 'held', leaseLeft: leaseMs, fencingToken: BigInt(reply as number | string) };
+  if (!Array.isArray(reply))
+    return { status: 'held', leaseLeft: leaseMs, fencingToken: BigInt(reply as number | string) };
   const [status, ms, now] = numbers(reply);
   return { status: status === 0 ? 'queued' : 'refused', retryIn: ms < 0 ? undefined : ms, now };
 }

@@ -32,7 +32,9 @@ export class RedisStore implements LimiterStore {
   static for(client: RedisClientLike): RedisStore {
     const connection = connectionFor(client);
     if (!connection) {
-      throw new LimiterError(`RedisStore.for needs an ioredis Redis or Cluster, or a node-redis client or Cluster; received ${typeof client}.`);
+      throw new LimiterError(
+        `RedisStore.for needs an ioredis Redis or Cluster, or a node-redis client or Cluster; received ${typeof client}.`,
+      );
     }
     let store = stores.get(connection);
     if (!store) {
@@ -45,8 +47,16 @@ export class RedisStore implements LimiterStore {
   semaphore(ref: LimiterRef): SemaphoreBackend {
     const base = limiterKey(ref.keyPrefix, 'semaphore', ref.name, ref.keyId);
     // The sharded channel carries the semaphore's hash tag: SPUBLISH from its scripts stays on its shard.
-    const channels = { plain: `${ref.keyPrefix}:granted:${this.clientId}`, sharded: `${base}:granted:${this.clientId}` };
-    return redisSemaphore(new ScriptRunner(this.client, ref, 'semaphore', this.breaker(ref, base)), this.grants, base, channels);
+    const channels = {
+      plain: `${ref.keyPrefix}:granted:${this.clientId}`,
+      sharded: `${base}:granted:${this.clientId}`,
+    };
+    return redisSemaphore(
+      new ScriptRunner(this.client, ref, 'semaphore', this.breaker(ref, base)),
+      this.grants,
+      base,
+      channels,
+    );
   }
 
   tokenBucket(ref: LimiterRef): TokenBucketBackend {

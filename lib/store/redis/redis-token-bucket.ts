@@ -26,7 +26,9 @@ function takeReply(reply: unknown): TakeReply {
   const balance = Number(parts[0]);
   const wait = Number(parts[1]);
   const fullIn = Number(parts[2]);
-  return wait < 0 ? { reserved: false, tokens: balance, wait: -wait, fullIn } : { reserved: true, tokens: balance, wait, fullIn };
+  return wait < 0
+    ? { reserved: false, tokens: balance, wait: -wait, fullIn }
+    : { reserved: true, tokens: balance, wait, fullIn };
 }
 
 /** The reply of token-bucket-inspect and token-bucket-adjust: {balance, ms to next refill, ms until full}. */

@@ -48,7 +48,12 @@ export class ScriptRunner {
    * Reading the reply here, in the one callback every answer goes through anyway, spares
    * each store call a promise and an async frame of its own: this is the hot path.
    */
-  run<T = unknown>(name: ScriptName, keys: string[], args: Array<string | number>, read?: (reply: unknown) => T): Promise<T> {
+  run<T = unknown>(
+    name: ScriptName,
+    keys: string[],
+    args: Array<string | number>,
+    read?: (reply: unknown) => T,
+  ): Promise<T> {
     try {
       const breaker = this.breaker?.();
       const gate = ALWAYS_SENT.has(name) ? undefined : breaker?.admit();
@@ -185,7 +190,8 @@ function explain(code: string, reply: string, keyPrefix: string): string {
 function noPermission(reply: string, keyPrefix: string): string {
   const command = /the '([^']+)' command/.exec(reply)?.[1];
   if (command !== undefined) return `the Redis user may not run the command ${command.toUpperCase()}`;
-  if (/channel/.test(reply)) return `the Redis user may not use this limiter's channels (it needs the rule &${keyPrefix}:*)`;
+  if (/channel/.test(reply))
+    return `the Redis user may not use this limiter's channels (it needs the rule &${keyPrefix}:*)`;
   if (/key/.test(reply)) return `the Redis user may not access this limiter's keys (it needs the rule ~${keyPrefix}:*)`;
   return 'the Redis user lacks a permission the limiter needs';
 }

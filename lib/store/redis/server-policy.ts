@@ -19,7 +19,8 @@ export interface EvictingServer {
  */
 export async function checkRedisPolicy(client: RedisClientLike): Promise<EvictingServer[]> {
   const connection = connectionFor(client);
-  if (!connection) throw new LimiterError(`checkRedisPolicy needs an ioredis or node-redis client; received ${typeof client}.`);
+  if (!connection)
+    throw new LimiterError(`checkRedisPolicy needs an ioredis or node-redis client; received ${typeof client}.`);
   // Every master: each holds the keys of its slots, and each may be configured apart.
   const masters = await connection.masters({ connect: false });
   if ('reason' in masters) throw new LimiterError(masters.reason);

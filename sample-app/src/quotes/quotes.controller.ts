@@ -1,4 +1,13 @@
-import { Controller, Get, Param, ParseIntPipe, Query, UnauthorizedException, UseGuards, UseInterceptors } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Param,
+  ParseIntPipe,
+  Query,
+  UnauthorizedException,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import { TokenBucket, TokenBucketGuard } from '../../../lib';
 import { PER_KEY } from '../sample-limits';
@@ -8,7 +17,8 @@ import { SlowApiService, type Quote } from './slow-api.service';
 /** Each API key gets its own bucket, named `per-key:<key>`; answers name the policy, never the key. */
 function apiKeyOf(req: Request): string {
   const key = req.headers['x-api-key'];
-  if (typeof key !== 'string' || key === '') throw new UnauthorizedException('Send your API key in the x-api-key header.');
+  if (typeof key !== 'string' || key === '')
+    throw new UnauthorizedException('Send your API key in the x-api-key header.');
   return key;
 }
 

@@ -1,5 +1,11 @@
 import { type IoredisClient, ioredisConnection, isIoredis } from './ioredis';
-import { isNodeRedisClient, isNodeRedisCluster, type NodeRedisClient, type NodeRedisCluster, nodeRedisConnection } from './node-redis';
+import {
+  isNodeRedisClient,
+  isNodeRedisCluster,
+  type NodeRedisClient,
+  type NodeRedisCluster,
+  nodeRedisConnection,
+} from './node-redis';
 import type { RedisConnection } from './redis-connection';
 
 /** Every kind of client the limiters accept: ioredis Redis or Cluster, node-redis v5 client or Cluster. */

@@ -18,7 +18,10 @@ export function isIoredis(client: object): client is IoredisClient {
   return typeof (client as Partial<Redis>).defineCommand === 'function';
 }
 
-export function ioredisConnection(client: IoredisClient, connectionOf: (client: object) => RedisConnection): RedisConnection {
+export function ioredisConnection(
+  client: IoredisClient,
+  connectionOf: (client: object) => RedisConnection,
+): RedisConnection {
   const cluster = client.isCluster ? (client as Cluster) : undefined;
   return {
     isCluster: client.isCluster,
@@ -81,7 +84,9 @@ export function ioredisConnection(client: IoredisClient, connectionOf: (client: 
 function serverReply(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   if (error.name === 'ReplyError') return error.message;
-  return /^Too many Cluster redirections\. Last error: ReplyError: ((?:CLUSTERDOWN|TRYAGAIN) .*)$/s.exec(error.message)?.[1];
+  return /^Too many Cluster redirections\. Last error: ReplyError: ((?:CLUSTERDOWN|TRYAGAIN) .*)$/s.exec(
+    error.message,
+  )?.[1];
 }
 
 function server(redis: Redis, connectionOf: (client: object) => RedisConnection): MasterServer {
@@ -103,7 +108,8 @@ function unservedSlots(cluster: Cluster, masters: Redis[]): string | undefined {
     if (master === undefined) unassigned = true;
     else if (!connected.has(master)) missing.add(master);
   }
-  if (missing.size > 0) return `${[...missing].join(', ')}: the master is lost (the Cluster client has no connection to it)`;
+  if (missing.size > 0)
+    return `${[...missing].join(', ')}: the master is lost (the Cluster client has no connection to it)`;
   if (unassigned) return 'the Cluster has hash slots no master serves';
   return undefined;
 }
@@ -113,7 +119,12 @@ function whenReady(client: IoredisClient, timeout: number | undefined, connect: 
   if (client.status === 'ready') return Promise.resolve(undefined);
   if (connect && client.status === 'wait') client.connect().catch(() => undefined);
   const what = client.isCluster ? 'Cluster client' : 'client';
-  return readyWithin(client, { ready: 'ready', end: 'end' }, timeout, () => `the ${what} is ${client.status}, not ready`);
+  return readyWithin(
+    client,
+    { ready: 'ready', end: 'end' },
+    timeout,
+    () => `the ${what} is ${client.status}, not ready`,
+  );
 }
 
 /**
@@ -149,7 +160,10 @@ function subscriberFor(client: IoredisClient, events: SubscriberEvents, sharded:
       if (connectedBefore) {
         const plain = [...channels].filter(([, bySsubscribe]) => !bySsubscribe).map(([channel]) => channel);
         const again = plain.length > 0 ? connection.subscribe(...plain) : Promise.resolve();
-        again.then(() => events.resubscribed(), () => undefined);
+        again.then(
+          () => events.resubscribed(),
+          () => undefined,
+        );
       }
       connectedBefore = true;
     });
@@ -199,6 +213,9 @@ function subscriberFor(client: IoredisClient, events: SubscriberEvents, sharded:
  * Such clients keep plain PUBLISH, which costs cluster-bus traffic, not correctness.
  */
 function shardedSubscribersWork(cluster: Cluster): boolean {
-  const options = { ...cluster.options, ...cluster.options.redisOptions } as { keyPrefix?: string; stringNumbers?: boolean };
+  const options = { ...cluster.options, ...cluster.options.redisOptions } as {
+    keyPrefix?: string;
+    stringNumbers?: boolean;
+  };
   return !options.keyPrefix && !options.stringNumbers;
 }

@@ -75,7 +75,8 @@ export function nodeRedisConnection(
   const cluster = isNodeRedisCluster(given) ? (given as Cluster) : undefined;
   const client = given as Client;
   // A Cluster routes by the first key; the health probe's keyless script goes to any master.
-  const send = (keys: string[], args: string[]) => (cluster ? cluster.sendCommand(keys[0], false, args) : client.sendCommand(args));
+  const send = (keys: string[], args: string[]) =>
+    cluster ? cluster.sendCommand(keys[0], false, args) : client.sendCommand(args);
   return {
     isCluster: cluster !== undefined,
     // Grants go by PUBLISH: node-redis's sSubscribe is not wired to the reconnect handling here.
@@ -103,7 +104,8 @@ export function nodeRedisConnection(
       // Before the slot map is loaded: one name for every call, as on ioredis.
       return master ? `${master.host}:${master.port}` : 'the Cluster';
     },
-    masters: ({ timeout }) => (cluster ? clusterMasters(cluster, timeout, connectionOf) : clientMasters(client, timeout, connectionOf)),
+    masters: ({ timeout }) =>
+      cluster ? clusterMasters(cluster, timeout, connectionOf) : clientMasters(client, timeout, connectionOf),
     async configGet(parameter) {
       const reply = await client.sendCommand(['CONFIG', 'GET', parameter]);
       // [name, value] in RESP2, { name: value } in RESP3; nothing from a server that does not know it.
@@ -121,7 +123,11 @@ export function nodeRedisConnection(
  */
 function serverReply(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
-  for (let proto = Object.getPrototypeOf(error); proto && proto !== Error.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto = Object.getPrototypeOf(error);
+    proto && proto !== Error.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     if (proto.constructor?.name === 'ErrorReply') return error.message;
   }
   return undefined;
@@ -136,7 +142,11 @@ function addressOf(client: Client): string {
   return `${socket?.host ?? 'localhost'}:${socket?.port ?? 6379}`;
 }
 
-async function clientMasters(client: Client, timeout: number | undefined, connectionOf: (client: object) => RedisConnection) {
+async function clientMasters(
+  client: Client,
+  timeout: number | undefined,
+  connectionOf: (client: object) => RedisConnection,
+) {
   if (!client.isOpen) return { reason: NOT_OPEN };
   // Open but not ready: connecting, or reconnecting after the connection was lost.
   const lost = client.isReady
@@ -145,11 +155,20 @@ async function clientMasters(client: Client, timeout: number | undefined, connec
   return { servers: [{ address: addressOf(client), connection: connectionOf(client), lost }] };
 }
 
-async function clusterMasters(cluster: Cluster, timeout: number | undefined, connectionOf: (client: object) => RedisConnection) {
+async function clusterMasters(
+  cluster: Cluster,
+  timeout: number | undefined,
+  connectionOf: (client: object) => RedisConnection,
+) {
   if (!cluster.isOpen) return { reason: NOT_OPEN };
   // Open but still reading the slot map: it says 'connect' once it knows the masters.
   if (cluster.masters.length === 0) {
-    const notReady = await readyWithin(cluster, { ready: 'connect', end: 'disconnect' }, timeout, () => 'the Cluster client knows no master yet (it is still connecting)');
+    const notReady = await readyWithin(
+      cluster,
+      { ready: 'connect', end: 'disconnect' },
+      timeout,
+      () => 'the Cluster client knows no master yet (it is still connecting)',
+    );
     if (notReady) return { reason: notReady };
   }
   const servers = await Promise.all(
@@ -231,7 +250,11 @@ function clusterSubscriber(cluster: Cluster, events: SubscriberEvents): GrantSub
 }
 
 /** SUBSCRIBE on a duplicate made for it, connected on the first subscribe and destroyed on close. */
-function subscribingOn(subscriber: Client | Cluster, events: SubscriberEvents, subscribed?: () => Promise<void>): GrantSubscriber {
+function subscribingOn(
+  subscriber: Client | Cluster,
+  events: SubscriberEvents,
+  subscribed?: () => Promise<void>,
+): GrantSubscriber {
   // Connection errors surface to waiters through their own timers and calls; an 'error'
   // without a listener would throw.
   subscriber.on('error', () => undefined);
