@@ -19,7 +19,7 @@ import { parseNodes } from '../harness/connect';
 import { redisCli, startRedisCluster, stopAll, type RedisClusterServers } from '../harness/redis-servers';
 import { uniqueName } from '../harness/redis-targets';
 import { now, sleep, waitUntil } from '../harness/timing';
-import { errorKinds, Load } from './load';
+import { errorKinds, Load } from '../harness/load';
 
 const SLACK_MS = 1_500;
 

@@ -7,8 +7,8 @@ import { SemaphoreLimiter } from '../../lib';
 import { startRedis, startRedisCluster, stopAll, type RedisServer } from '../harness/redis-servers';
 import { parseNodes } from '../harness/connect';
 import { uniqueName } from '../harness/redis-targets';
-import type { RedisAddress } from './redis-address';
-import { expectFullRecovery, runSemaphoreChaos } from './semaphore-chaos';
+import type { RedisAddress } from '../harness/redis-address';
+import { expectFullRecovery, runSemaphoreChaos } from '../harness/semaphore-chaos';
 
 describe.each(['standalone', 'cluster'])('SIGKILL holders and waiters at random for 30 s (own %s Redis)', (kind) => {
   let servers: RedisServer[] = [];

@@ -17,7 +17,7 @@ import { allKeyNames, readableForms } from '../harness/caller-keys';
 import { closeClient } from '../harness/connect';
 import { targets, uniqueName, useClients, type RedisClient } from '../harness/redis-targets';
 import { sleep } from '../harness/timing';
-import { adapters, unreachableRedis, type AdapterName } from './limited-app';
+import { adapters, unreachableRedis, type AdapterName } from '../harness/nest/limited-app';
 
 const SECRET_KEY = 'sk_live_SECRET123';
 const HOUR = 3_600_000;

@@ -7,8 +7,8 @@ import type { INestApplication } from '@nestjs/common';
 import { LimitersHealthIndicator } from '../../lib';
 import { restartRedis } from '../harness/redis-servers';
 import { sleep, waitUntil } from '../harness/timing';
-import { useOwnRedis } from '../chaos/own-redis';
-import { CapturingLogger, killRedis, startHealthApp } from './health-app';
+import { useOwnRedis } from '../harness/own-redis';
+import { CapturingLogger, killRedis, startHealthApp } from '../harness/nest/health-app';
 
 // ioredis retries every 50 ms, 100 ms, ... up to 2 s: this long down is several failed attempts.
 const DOWN_MS = 3_000;

@@ -16,7 +16,7 @@ import {
 import { MEMORY_STORE_WARNING } from '../../lib/nest/limiters.messages';
 import { useNestModules } from '../harness/nest-modules';
 import { targets, useClients } from '../harness/redis-targets';
-import { InFlight, startHttpApp } from './limited-app';
+import { InFlight, startHttpApp } from '../harness/nest/limited-app';
 
 const HOUR = 3_600_000;
 

@@ -12,7 +12,7 @@ import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.inte
 import { cutOffClient } from '../harness/cut-off-client';
 import { targets, uniqueName } from '../harness/redis-targets';
 import { now, sleep, waitUntil } from '../harness/timing';
-import { adapters, startHttpApp, type AdapterName } from './limited-app';
+import { adapters, startHttpApp, type AdapterName } from '../harness/nest/limited-app';
 
 const COMMAND_TIMEOUT = 800;
 /** The Redis limit: 4 at once, 2 more every 200 ms (10 a second). */

@@ -9,7 +9,7 @@ import { Semaphore } from '../../lib/nest/decorators/semaphore.decorator';
 import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import { targets, uniqueName, useClients } from '../harness/redis-targets';
 import { sleep } from '../harness/timing';
-import { adapters, startContext, startHttpApp, type AppParts } from './limited-app';
+import { adapters, startContext, startHttpApp, type AppParts } from '../harness/nest/limited-app';
 
 /** Permits held right now by callers inside, and the most at once. */
 class WeightedInFlight {
