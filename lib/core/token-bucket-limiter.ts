@@ -5,6 +5,7 @@ import { publish, publishRedisError, type LimitEvent } from './events';
 import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from './limiter-store';
 import { resolveStore, type StoreOrClient } from './store-resolver';
 import { refusalCacheOf, type RefusalCache } from './refusal-cache';
+import type { RateLimiter } from './rate-limiter';
 
 export interface TokenBucketOptions extends CommonLimiterOptions {
   /** Most tokens the bucket holds; it starts full. */
@@ -105,7 +106,7 @@ class TokenReservation implements Reservation {
  * its tokens exist and sleeps until then, so under saturation callers are admitted at
  * exactly refillAmount per refillFrequency, and no window sees more than the bucket allows.
  */
-export class TokenBucketLimiter {
+export class TokenBucketLimiter implements RateLimiter {
   readonly name: string;
   readonly maxSleep: number;
   readonly shape: Readonly<TokenBucketShape>;
