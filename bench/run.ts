@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: starts a throwaway redis-server (test/harness/redis-servers.ts), compiles
  * the library, runs each scenario against it and writes bench/results/ (results.json,
- * results.md, SVG charts). `npm run bench -- handoff http` runs only those scenarios;
+ * results.md with a Summary table of every scenario's target and result, SVG charts).
+ * `npm run bench -- handoff http` runs only those scenarios (results-handoff-http.*);
  * BENCH_QUICK=1 shortens everything (to check the bench itself, not for figures).
  */
 import { execFileSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { startRedis, stopRedis } from '../test/harness/redis-servers';
 import { buildLibrary } from './support/build';
 import type { BenchContext, Section } from './support/context';
 import { info } from './support/redis-info';
+import { summaryMarkdown } from './support/summary';
 import { hammeredKey } from './scenarios/hammered-key';
 import { handoff } from './scenarios/handoff';
 import { http } from './scenarios/http';
@@ -117,12 +119,18 @@ async function main() {
       JSON.stringify(machine, null, 2),
       '```',
       '',
+      summaryMarkdown(machine, sections),
+      '',
       ...sections.map((s) => `## ${s.title}\n\n${s.markdown}\n`),
     ].join('\n');
     fs.writeFileSync(path.join(resultsDir, `results${suffix}.md`), md);
     fs.writeFileSync(
       path.join(resultsDir, `results${suffix}.json`),
-      JSON.stringify({ machine, sections: sections.map(({ id, title, data }) => ({ id, title, data })) }, null, 1),
+      JSON.stringify(
+        { machine, sections: sections.map(({ id, title, summary, data }) => ({ id, title, summary, data })) },
+        null,
+        1,
+      ),
     );
     log(`wrote bench/results/results${suffix}.md and .json in ${((Date.now() - started) / 1000).toFixed(0)} s total`);
   } finally {

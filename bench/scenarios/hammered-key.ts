@@ -1,6 +1,7 @@
 /** Scenario: one key hammered after it ran dry: what each refusal costs Redis and the client. */
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
-import { fmtSpread, spread, table } from '../support/stats';
+import { fmtSpread, num, spread, table } from '../support/stats';
+import { verdict } from '../support/summary';
 import type { HammeredResult, HammeredRound } from '../workers/hammered-key.worker';
 
 export async function hammeredKey(ctx: BenchContext): Promise<Section> {
@@ -39,5 +40,18 @@ export async function hammeredKey(ctx: BenchContext): Promise<Section> {
     '',
     '"n/a (option not available)": the library measured rejects the option as unknown (the refusal cache is not in it).',
   ].join('\n');
-  return { id: 'hammered-key', title: '8. One key hammered: cost per refusal', markdown, data: results };
+  const commands = (name: string) => {
+    const r = results.find((x) => x.name === name)!;
+    return 'unavailable' in r ? NaN : spread(r.rounds.map((x) => x.redisCommands)).median;
+  };
+  const ours = commands('nestjs-limiters tryTake(), default options');
+  const summary = {
+    scenario: '8. one key hammered',
+    target: '≤ 0.05 Redis commands per refusal',
+    result:
+      `${verdict(ours <= 0.05)}: ${num(ours, 3)} per refusal with the default options (the refusal cache), ` +
+      `${num(commands('nestjs-limiters tryTake(), refusalCache: false'), 2)} without it; rate-limiter-flexible ` +
+      `${num(commands('rate-limiter-flexible consume()'), 2)}`,
+  };
+  return { id: 'hammered-key', title: '8. One key hammered: cost per refusal', markdown, summary, data: results };
 }

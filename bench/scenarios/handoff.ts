@@ -2,7 +2,7 @@
 import type { SemaphoreContenderName } from '../support/contenders';
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
 import { openGate } from '../support/gate';
-import { fmtSpread, num, percentile, spread, table } from '../support/stats';
+import { fmtSpread, num, percentile, spread, table, type Spread } from '../support/stats';
 
 type Job = [waitFrom: number, started: number, ended: number];
 
@@ -22,7 +22,7 @@ export async function handoff(ctx: BenchContext): Promise<Section> {
   const blocks = 4;
   const rows: Array<Array<string>> = [];
   let floorP50 = NaN;
-  const data: Record<string, unknown> = {};
+  const data: Record<string, { latencies: number[]; sameProcess: number; p50: Spread; p99: Spread }> = {};
   for (const contender of CONTENDERS) {
     ctx.log(`handoff: ${contender.name}, 2 processes × ${jobsPerProcess} jobs`);
     const gate = `bench:gate:handoff:${contender.name}`;
@@ -98,5 +98,13 @@ export async function handoff(ctx: BenchContext): Promise<Section> {
       rows,
     ),
   ].join('\n');
-  return { id: 'handoff', title: '2. Hand-off latency between processes', markdown, data };
+  const p50 = (name: SemaphoreContenderName) => `${num(data[name].p50.median, 2)} ms`;
+  const summary = {
+    scenario: '2. hand-off between processes',
+    target: 'about one round trip',
+    result:
+      `${p50('nestjs-limiters')} p50, ${num(data['nestjs-limiters'].p50.median / floorP50, 2)}× the floor semaphore ` +
+      `(${p50('floor')}); redis-semaphore ${p50('redis-semaphore')}, bottleneck ${p50('bottleneck')}`,
+  };
+  return { id: 'handoff', title: '2. Hand-off latency between processes', markdown, summary, data };
 }

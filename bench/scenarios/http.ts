@@ -5,7 +5,7 @@ import { BEFORE_EVENTS, buildBefore } from '../support/build';
 import { sleep } from '../support/clock';
 import { processCpuMicros } from '../support/process-cpu';
 import type { BenchContext, Section } from '../support/context';
-import { fmtSpread, spread, table } from '../support/stats';
+import { fmtSpread, num, spread, table } from '../support/stats';
 import type { HttpVariant } from '../workers/http-app.worker';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -58,7 +58,7 @@ export async function http(ctx: BenchContext): Promise<Section> {
   const beforeDir = buildBefore();
   const connections = 20;
   const sections: string[] = [];
-  const data: Record<string, unknown> = {};
+  const data: Record<string, Array<{ variant: HttpVariant; runs: Array<{ cpuPerRequestUs: number }> }>> = {};
   for (const mode of [
     { limit: 0, title: 'Every request admitted (the cost of the limit itself)' },
     { limit: 100, title: 'Limit 100 per minute per client: after the first 100, every request is refused (429)' },
@@ -155,5 +155,20 @@ export async function http(ctx: BenchContext): Promise<Section> {
     '',
     ...sections,
   ].join('\n');
-  return { id: 'http', title: '5. HTTP: @TokenBucket vs @nestjs/throttler (Redis storage)', markdown, data };
+  // Runs are interleaved round by round, so run i of one variant sits beside run i of another.
+  const ratio = (limit: number, variant: HttpVariant, over: HttpVariant) => {
+    const runs = (v: HttpVariant) => data[`limit-${limit}`].find((a) => a.variant === v)!.runs;
+    const base = runs(over);
+    return `${num(spread(runs(variant).map((r, i) => r.cpuPerRequestUs / base[i].cpuPerRequestUs)).median, 2)}×`;
+  };
+  const summary = {
+    scenario: '5. HTTP, one Nest route',
+    target: 'app CPU per request level with @nestjs/throttler; a route not limited costs nothing more',
+    result:
+      `ours / the throttler: admitted ${ratio(0, 'nestjs-limiters', 'throttler')}, refused ` +
+      `${ratio(100, 'nestjs-limiters', 'throttler')} (headers on; ${ratio(0, 'nestjs-limiters-no-headers', 'throttler')} ` +
+      `and ${ratio(100, 'nestjs-limiters-no-headers', 'throttler')} without); a route not limited ` +
+      `${ratio(0, 'nestjs-limiters-unlimited-route', 'none')} the app without the module`,
+  };
+  return { id: 'http', title: '5. HTTP: @TokenBucket vs @nestjs/throttler (Redis storage)', markdown, summary, data };
 }

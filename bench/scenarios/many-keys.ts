@@ -1,6 +1,7 @@
 /** Scenario 6: 100,000 per-user buckets: memory per idle key, and nothing left after expiry. */
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
 import { num, table } from '../support/stats';
+import { verdict } from '../support/summary';
 
 interface Result {
   fillMs: number;
@@ -51,5 +52,13 @@ export async function manyKeys(ctx: BenchContext): Promise<Section> {
         ? `(keyspace empty ${num(ours.zeroAfterMs / 1000, 1)} s after the first bucket was made).`
         : '.'),
   ].join('\n');
-  return { id: 'many-keys', title: '6. Many keys: memory and expiry', markdown, data: results };
+  const peers = Object.entries(results).filter(([name]) => name !== 'nestjs-limiters');
+  const summary = {
+    scenario: '6. many keys',
+    target: 'no keys left after expiry',
+    result:
+      `${verdict(ours.leftAfterExpiry === 0)}: ${ours.leftAfterExpiry} left; ${num(ours.bytesPerKey, 0)} B per key ` +
+      `vs ${peers.map(([name, r]) => `${name} ${num(r.bytesPerKey, 0)}`).join(', ')}`,
+  };
+  return { id: 'many-keys', title: '6. Many keys: memory and expiry', markdown, summary, data: results };
 }

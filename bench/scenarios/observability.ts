@@ -1,7 +1,7 @@
 /** Scenario 7: the client CPU an admission costs with events and metrics, against the library before events. */
 import { BEFORE_EVENTS, buildBefore } from '../support/build';
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
-import { fmtSpread, spread, table } from '../support/stats';
+import { fmtSpread, num, spread, table } from '../support/stats';
 
 interface Result {
   name: string;
@@ -31,5 +31,23 @@ export async function observability(ctx: BenchContext): Promise<Section> {
     '',
     table(['variant', 'tryTake() µs', 'vs before', 'acquire()+release() µs', 'vs before'], rows),
   ].join('\n');
-  return { id: 'observability', title: '7. Events and metrics: client CPU per call', markdown, data: results };
+  const vsBefore = (name: string) => {
+    const r = results.find((x) => x.name.startsWith(name))!;
+    const ratio = (values: number[], before: number[]) => num(spread(values.map((v, i) => v / before[i])).median, 2);
+    return `${ratio(r.admit, base.admit)}× / ${ratio(r.acquireRelease, base.acquireRelease)}×`;
+  };
+  const summary = {
+    scenario: '7. events and metrics',
+    target: 'nobody listening costs nothing measurable',
+    result:
+      `client CPU vs before events, tryTake() / acquire()+release(): nobody subscribed ${vsBefore('events, nobody')}; ` +
+      `a no-op subscriber ${vsBefore('events, a no-op')}; metrics on ${vsBefore('metrics')}`,
+  };
+  return {
+    id: 'observability',
+    title: '7. Events and metrics: client CPU per call',
+    markdown,
+    summary,
+    data: results,
+  };
 }

@@ -14,7 +14,8 @@ import { restartRedis, startRedis, stopRedis } from '../../test/harness/redis-se
 import { sleep } from '../support/clock';
 import type { BenchContext, Section } from '../support/context';
 import { lineChart } from '../support/svg';
-import { table } from '../support/stats';
+import { num, table } from '../support/stats';
+import { verdict } from '../support/summary';
 
 type Library = typeof import('../../lib');
 
@@ -122,6 +123,7 @@ export async function outage(ctx: BenchContext): Promise<Section> {
     : { before: 3_000, down: 8_000, after: 5_000 };
   const data: Record<string, Call[]> = {};
   const rows: string[][] = [];
+  const whileDown: Array<{ policy: Policy; p90: number; slow: number }> = [];
   for (const policy of POLICIES) {
     const calls = await runPolicy(ctx, policy, phases);
     data[policy] = calls;
@@ -134,6 +136,7 @@ export async function outage(ctx: BenchContext): Promise<Section> {
       const ms = inPhase.map((c) => c.ms);
       const count = (o: Call['outcome']) => inPhase.filter((c) => c.outcome === o).length;
       const slow = inPhase.filter((c) => c.ms >= COMMAND_TIMEOUT - 5).length;
+      if (phase === 'down') whileDown.push({ policy, p90: quantile(ms, 0.9), slow });
       rows.push([
         policy,
         phase,
@@ -178,10 +181,19 @@ export async function outage(ctx: BenchContext): Promise<Section> {
     '',
     '![latency around the kill](outage-latency.svg)',
   ].join('\n');
+  const summary = {
+    scenario: '9. outage',
+    target: '90% of calls answered in under 50 ms while Redis is down',
+    result:
+      `${verdict(whileDown.every((d) => d.p90 < 50))}: p90 while down ` +
+      `${whileDown.map((d) => `${num(d.p90, 2)} ms (${d.policy})`).join(', ')}; calls that waited commandTimeout ` +
+      `${whileDown.map((d) => d.slow).join(', ')}`,
+  };
   return {
     id: 'outage',
     title: 'Outage: latency before, during and after a Redis kill, per whenRedisFails policy',
     markdown,
+    summary,
     data: { phases, rows },
   };
 }

@@ -7,6 +7,7 @@ import { runBenchWorker, type BenchContext, type Section } from '../support/cont
 import { openGate } from '../support/gate';
 import { commandCounts, info } from '../support/redis-info';
 import { fmtSpread, num, pct, spread, table } from '../support/stats';
+import { verdict } from '../support/summary';
 import { lineChart, type Series } from '../support/svg';
 
 type Job = [waitFrom: number, started: number, ended: number];
@@ -55,7 +56,7 @@ export async function saturated(ctx: BenchContext): Promise<Section> {
   const rows: string[][] = [];
   const cmdRows: string[][] = [];
   const series: Series[] = [];
-  const data: Record<string, unknown> = {};
+  const data: Record<string, { rate: number } & Record<string, unknown>> = {};
   let floorRate = NaN;
   for (const contender of CONTENDERS) {
     ctx.log(`saturated: ${contender}, ${PROCESSES} processes × ${WAITERS / PROCESSES} waiters, ${durationMs} ms`);
@@ -203,5 +204,14 @@ export async function saturated(ctx: BenchContext): Promise<Section> {
     '',
     '![slots in use over time](bench/results/saturated-concurrency.svg)',
   ].join('\n');
-  return { id: 'saturated', title: '3. Saturated semaphore', markdown, data };
+  const ofIdeal = (name: SemaphoreContenderName) => pct(data[name].rate / ideal, 1);
+  const ours = data['nestjs-limiters'].rate;
+  const summary = {
+    scenario: '3. saturated semaphore',
+    target: '≥ 90% of ideal',
+    result:
+      `${verdict(ours / ideal >= 0.9)}: ${ofIdeal('nestjs-limiters')} of ideal = ${pct(ours / floorRate, 1)} of the ` +
+      `floor semaphore (${ofIdeal('floor')}); redis-semaphore ${ofIdeal('redis-semaphore')}, bottleneck ${ofIdeal('bottleneck')}`,
+  };
+  return { id: 'saturated', title: '3. Saturated semaphore', markdown, summary, data };
 }

@@ -5,6 +5,7 @@ import type { BucketContenderName } from '../support/contenders';
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
 import { openGate } from '../support/gate';
 import { num, pct, percentile, table } from '../support/stats';
+import { verdict } from '../support/summary';
 import { lineChart, type Series } from '../support/svg';
 
 const RATE = 200;
@@ -46,7 +47,10 @@ export async function tokenBucket(ctx: BenchContext): Promise<Section> {
   const durationMs = ctx.quick ? 3_000 : 10_000;
   const rows: string[][] = [];
   const series: Series[] = [];
-  const data: Record<string, unknown> = {};
+  const data: Record<
+    string,
+    { count: number; rate: number; steady: number; worst1s: number; worst100ms: number; bins: number[] }
+  > = {};
   for (const contender of CONTENDERS) {
     ctx.log(`token bucket: ${contender.name}, ${PROCESSES} processes × ${CALLERS} callers, ${durationMs} ms`);
     const gate = `bench:gate:bucket:${contender.name}`;
@@ -148,5 +152,17 @@ export async function tokenBucket(ctx: BenchContext): Promise<Section> {
     '',
     '![admitted per 100 ms](bench/results/token-bucket-admitted.svg)',
   ].join('\n');
-  return { id: 'token-bucket', title: '4. Token bucket accuracy under saturation', markdown, data };
+  const ours = data['nestjs-limiters'];
+  const allowed = CONTENDERS.find((c) => c.name === 'nestjs-limiters')!.allowed;
+  const met =
+    Math.abs(ours.steady / RATE - 1) <= 0.01 && ours.worst1s <= allowed(1000) && ours.worst100ms <= allowed(100);
+  const summary = {
+    scenario: '4. token bucket under saturation',
+    target: 'rate within 1%, no window over the bound',
+    result:
+      `${verdict(met)}: ${pct(ours.steady / RATE, 1)} of ${RATE}/s after the first second (${pct(ours.rate / RATE, 1)} ` +
+      `over the run with the initial burst); worst 1 s window ${ours.worst1s} / ${allowed(1000)}, ` +
+      `100 ms ${ours.worst100ms} / ${allowed(100)}`,
+  };
+  return { id: 'token-bucket', title: '4. Token bucket accuracy under saturation', markdown, summary, data };
 }

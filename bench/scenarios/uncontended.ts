@@ -1,6 +1,7 @@
 /** Scenario 1: uncontended latency and cost per call, one client, against the raw round-trip floor and the peers. */
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
 import { fmtSpread, num, pct, spread, table } from '../support/stats';
+import { verdict } from '../support/summary';
 
 interface Round {
   p50: number;
@@ -26,7 +27,16 @@ const COSTS = ['redisCpuUs', 'clientCpuUs', 'redisCommands'] as const;
  * Ours against the best peer for each kind of call, every figure a median over rounds;
  * the ratio is taken within each round (ours / the best peer of that round), then its median.
  */
-function costTable(ops: OpResult[]): { markdown: string; rows: object[] } {
+interface CostRow {
+  kind: string;
+  cost: (typeof COSTS)[number];
+  ours: number;
+  bestPeer: string;
+  peer: number;
+  ratio: number;
+}
+
+function costTable(ops: OpResult[]): { markdown: string; rows: CostRow[] } {
   const kinds = [
     { label: 'admission from a bucket that never runs dry', ours: 'nestjs-limiters tryTake()', group: 'rate' },
     {
@@ -43,7 +53,7 @@ function costTable(ops: OpResult[]): { markdown: string; rows: object[] } {
   ] as const;
   const isPeer = (o: OpResult) =>
     !o.name.startsWith('nestjs-limiters') && !o.name.startsWith('our ') && !o.name.startsWith('floor');
-  const rows: object[] = [];
+  const rows: CostRow[] = [];
   const lines = kinds.map(({ label, ours, group }) => {
     const mine = ops.find((o) => o.name === ours)!;
     const peers = ops.filter((o) => o.group === group && isPeer(o));
@@ -113,7 +123,7 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
 
   const oursAcquire = ops.find((o) => o.name === 'nestjs-limiters acquire() + release()')!;
   const overFloor = spread(oursAcquire.rounds.map((r, i) => r.p50 / floor2.rounds[i].p50 - 1));
-  const verdict =
+  const targetLine =
     overFloor.median <= 0.1
       ? `**Target met**: acquire()+release() p50 is ${pct(overFloor.median, 1)} over two raw round trips (target ≤ 10%).`
       : `**Target missed**: acquire()+release() p50 is ${pct(overFloor.median, 1)} over two raw round trips (target ≤ 10%).`;
@@ -136,7 +146,7 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
     '',
     table(header('2 RTT'), semRows),
     '',
-    verdict,
+    targetLine,
     '',
     '**Rate limit: one admission, bucket never empty** (ratios against one raw EVALSHA round trip)',
     '',
@@ -149,10 +159,28 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
     'Bottleneck resolves schedule() before its "free" script has run (the slot is freed in the background); ' +
       '@nest-lab/throttler-storage-redis sends the script text with EVAL on every call.',
   ].join('\n');
+  const redisSemaphore = ops.find((o) => o.name === 'redis-semaphore acquire() + release()')!;
+  const overTwoTrips = (op: OpResult) => spread(op.rounds.map((r, i) => r.p50 / floor2.rounds[i].p50)).median;
+  const costRatio = (kind: string, cost: CostRow['cost']) =>
+    costs.rows.find((r) => r.kind.startsWith(kind) && r.cost === cost)!.ratio;
+  const cpuRatios = (kind: string) => [costRatio(kind, 'redisCpuUs'), costRatio(kind, 'clientCpuUs')];
+  const costKinds = ['admission', 'refusal answered by Redis', 'acquire + release'];
+  const costsMet = costKinds.every((kind) => cpuRatios(kind).every((r) => r <= 1));
+  const times = (ratio: number) => `${num(ratio, 2)}×`;
+  const costText = (kind: string) => `${kind} ${cpuRatios(kind).map(times).join(' / ')}`;
+  const summary = {
+    scenario: '1. uncontended, one client',
+    target: 'acquire+release p50 within 10% of two round trips; Redis and client CPU per call ≤ 1.00× the best peer',
+    result:
+      `latency ${verdict(overFloor.median <= 0.1)}: acquire()+release() ${num(overTwoTrips(oursAcquire), 2)}× two ` +
+      `round trips (redis-semaphore ${num(overTwoTrips(redisSemaphore), 2)}×); cost ${verdict(costsMet)}, Redis / ` +
+      `client CPU vs the best peer: ${costKinds.map(costText).join(', ')}`,
+  };
   return {
     id: 'uncontended',
     title: '1. Uncontended latency and cost per call (one client)',
     markdown,
+    summary,
     data: { ops, costs: costs.rows },
   };
 }

@@ -13,11 +13,23 @@ export interface BenchContext {
   log(message: string): void;
 }
 
+/**
+ * A scenario's line in the Summary table (bench/support/summary.ts): its target and what
+ * this run measured against it, worked out from the section's own figures, never typed in.
+ */
+export interface SummaryRow {
+  /** Numbered as the section is in BENCHMARKS.md, e.g. "2. hand-off". */
+  scenario: string;
+  target: string;
+  result: string;
+}
+
 export interface Section {
   id: string;
   title: string;
   /** Markdown: tables and a few lines of explanation, from this run only. */
   markdown: string;
+  summary: SummaryRow;
   data: unknown;
 }
 
