@@ -8,7 +8,7 @@ import type { BenchContext, Section } from '../support/context';
 import { fmtSpread, num, spread, table } from '../support/stats';
 import type { HttpVariant } from '../workers/http-app.worker';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any -- autocannon ships no types; its result is read field by field below
 const autocannon = require('autocannon') as (opts: object) => Promise<any>;
 
 const VARIANTS: Array<{ variant: HttpVariant; label: string }> = [
@@ -77,6 +77,7 @@ export async function http(ctx: BenchContext): Promise<Section> {
           },
           { timeoutMs: 600_000 },
         );
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- autocannon's untyped results
         return { ...v, port, worker, runs: [] as any[] };
       }),
     );

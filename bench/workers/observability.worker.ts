@@ -75,7 +75,11 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds, beforeDir }) => {
     const used = process.cpuUsage(start);
     return (used.user + used.system) / iterations;
   };
-  for (const v of variants) for (let i = 0; i < warmup; i++) (await v.ops.admit(), await v.ops.acquireRelease());
+  for (const v of variants)
+    for (let i = 0; i < warmup; i++) {
+      await v.ops.admit();
+      await v.ops.acquireRelease();
+    }
   for (let round = 0; round < rounds; round++) {
     // Rotated each round, so no variant always runs first or last.
     for (let k = 0; k < variants.length; k++) {

@@ -126,7 +126,6 @@ describe('failover of the slot owner under load (own Cluster with replicas)', ()
         peakDuring: load.peak(failoverAt, settledFrom),
         peakAfter: load.peak(settledFrom, endAt),
       };
-      // eslint-disable-next-line no-console
       console.log(JSON.stringify(figures));
 
       // Every failure is one of ours, and no call hangs.

@@ -48,7 +48,6 @@ describe.each(['standalone', 'cluster'])('SIGKILL holders and waiters at random 
       killEveryMs: [700, 1_600],
     });
     const s = new SemaphoreLimiter(redis, { name, capacity, expiry });
-    // eslint-disable-next-line no-console
     console.log(JSON.stringify({ kind, ...report }));
 
     expect(report.kills).toBeGreaterThanOrEqual(20);
@@ -57,7 +56,6 @@ describe.each(['standalone', 'cluster'])('SIGKILL holders and waiters at random 
     expect(report.peak).toBeLessThanOrEqual(capacity);
     expect(report.peak).toBe(capacity);
     for (const survivor of report.survivors) expect(survivor.otherErrors).toEqual([]);
-    // eslint-disable-next-line no-console
     console.log(JSON.stringify({ kind, recovery: await expectFullRecovery(s, report.stoppedAt) }));
   });
 });

@@ -35,7 +35,6 @@ describe('SIGKILL holders and waiters at random (6 s, own Redis)', () => {
 
     const s = new SemaphoreLimiter(client(), { name, capacity, expiry });
     const recovery = await expectFullRecovery(s, report.stoppedAt);
-    // eslint-disable-next-line no-console
     console.log(JSON.stringify({ ...report, survivors: report.survivors.length, recovery }));
   }, 90_000);
 });

@@ -57,6 +57,7 @@ export class WorkerExitError extends Error {
 export interface WorkerHandle {
   child: ChildProcess;
   /** The JSON the worker printed as its last stdout line; rejects with WorkerExitError otherwise. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a worker's JSON is its own; each test reads the shape its worker prints
   result: Promise<any>;
 }
 
@@ -86,6 +87,7 @@ export function startWorker(
   }, timeoutMs);
   timer.unref();
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as WorkerHandle.result
   const result = new Promise<any>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
@@ -105,6 +107,7 @@ export function startWorker(
 }
 
 /** Runs a worker to completion and resolves with what it reported. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as WorkerHandle.result
 export function spawnWorker(scriptPath: string, args: object = {}): Promise<any> {
   return startWorker(scriptPath, args).result;
 }

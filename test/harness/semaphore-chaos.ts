@@ -98,8 +98,13 @@ export async function runSemaphoreChaos(options: ChaosOptions): Promise<ChaosRep
         tracked.running = true;
         if (event === 'W') tracked.waiting++;
         else if (event === 'X') tracked.waiting--;
-        else if (event === 'A') (tracked.waiting--, tracked.open.set(id, t));
-        else if (event === 'R') (intervals.push([tracked.open.get(id)!, t]), tracked.open.delete(id));
+        else if (event === 'A') {
+          tracked.waiting--;
+          tracked.open.set(id, t);
+        } else if (event === 'R') {
+          intervals.push([tracked.open.get(id)!, t]);
+          tracked.open.delete(id);
+        }
       }
     });
     // Everything the process printed before it died has been read once its streams close.

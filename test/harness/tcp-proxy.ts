@@ -16,6 +16,7 @@ export class TcpProxy {
   ) {}
 
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
+    // eslint-disable-next-line prefer-const -- the server's callback closes over it before the proxy exists
     let proxy!: TcpProxy;
     const server = createServer((client) => proxy.pipe(client, target));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

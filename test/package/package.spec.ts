@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -9,7 +9,8 @@ const run = promisify(execFile);
 const root = join(__dirname, '..', '..');
 
 /** The version this repo tests with, so the fresh app installs from the npm cache. */
-const version = (pkg: string): string => require(join(root, 'node_modules', pkg, 'package.json')).version;
+const version = (pkg: string): string =>
+  (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** Every file below `dir`, as paths relative to it. */
 async function filesBelow(dir: string): Promise<string[]> {

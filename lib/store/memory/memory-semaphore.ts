@@ -81,8 +81,8 @@ export class MemorySemaphore implements SemaphoreBackend {
     });
   }
 
-  /** `capacity` is unused: every waiter here records its own (Redis keeps it for entries from before they did). */
-  async release(id: string, _capacity: number): Promise<boolean> {
+  /** No `capacity` argument: every waiter here records its own (Redis keeps it for entries from before they did). */
+  async release(id: string): Promise<boolean> {
     return this.change((state, now) => {
       const removed = drop(state, id);
       this.reapAndGrant(state, now, undefined, Infinity);

@@ -39,6 +39,7 @@ export async function startHealthApp(
   return app.init();
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each test reads the health answer's own shape
 export async function getHealth(app: INestApplication): Promise<{ status: number; body: any }> {
   const { status, body } = await request(app.getHttpServer()).get('/health');
   return { status, body };
@@ -49,6 +50,7 @@ export async function untilHealth(
   app: INestApplication,
   status: number,
   timeoutMs: number,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as getHealth
 ): Promise<{ answer: { status: number; body: any }; afterMs: number }> {
   const from = now();
   for (;;) {

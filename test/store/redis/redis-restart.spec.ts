@@ -85,7 +85,6 @@ describe('Redis restarted mid-run (own standalone Redis)', () => {
           .map((c) => c.endedAt),
       ) - upAt;
     const oldWork: [number, number] = [oldAcquiredAt, oldLostAt];
-    // eslint-disable-next-line no-console
     console.log(
       JSON.stringify({
         calls: load.calls.length,
@@ -148,7 +147,6 @@ describe('Redis restarted mid-run (own standalone Redis)', () => {
       await sleep(50);
     }
     await load.stop();
-    // eslint-disable-next-line no-console
     console.log(JSON.stringify({ flushes, calls: load.calls.length, peak: load.peak() }));
     expect(flushes).toBeGreaterThan(20);
     expect(load.calls.length).toBeGreaterThan(100);

@@ -26,9 +26,9 @@ export interface NodeRedisCluster {
 
 /** The rest of a client this adapter relies on, kept out of the public types above. */
 interface Emitter {
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  once(event: string, listener: (...args: any[]) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  once(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
 }
 type Listener = (message: string, channel: string) => void;
 interface Client extends NodeRedisClient, Emitter {

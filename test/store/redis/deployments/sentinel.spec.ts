@@ -308,7 +308,6 @@ describe('Sentinel: 1 master, 1 replica, 3 Sentinels (quorum 2)', () => {
         overCapacityMsAfterFault: over,
         nestElapsedMs: [Math.round(run.nestBefore.elapsedMs), Math.round(run.nestAfter.elapsedMs)],
       };
-      // eslint-disable-next-line no-console
       console.log(JSON.stringify(figures));
     }, HOOK_TIMEOUT_MS);
 

@@ -101,7 +101,6 @@ describe('TLS: a Redis with a TLS port only and a certificate from a private CA'
     const overTls = await handOffMs(track(new Redis(tlsOptions())), track(new Redis(tlsOptions())));
     // The shared harness server (plain TCP) in the same run, for comparison under the same load.
     const overTcp = await handOffMs(track(connect('standalone')), track(connect('standalone')));
-    // eslint-disable-next-line no-console
     console.log(
       JSON.stringify({ handOffs: HAND_OFFS, medianHandOffMs: { tls: +overTls.toFixed(2), tcp: +overTcp.toFixed(2) } }),
     );
