@@ -10,6 +10,7 @@ export interface PermitSource {
   readonly name: string;
   readonly capacity: number;
   readonly leaseMs: number;
+  /** @internal */
   readonly backend: SemaphoreBackend;
   /** Where the limiter's open waits and permits are listed, so that closing it finds them all. */
   readonly store: object;

@@ -59,6 +59,7 @@ export class SemaphoreLimiter implements PermitSource {
   readonly capacity: number;
   readonly leaseMs: number;
   readonly maxSleep: number;
+  /** @internal The store's side of this semaphore; the library's own code and tests reach it. */
   readonly backend: SemaphoreBackend;
   readonly store: LimiterStore;
   /** True in shadow mode (option `mode: 'shadow'`): a call that finds no slot is reported and goes on. */

@@ -121,6 +121,29 @@ describe('the packed package', () => {
     );
   });
 
+  describe('declares no internals in its published types', () => {
+    /** The members a user's code must not reach: the library's own plumbing, marked @internal. */
+    const internals: Array<[file: string, member: string]> = [
+      ['core/semaphore-limiter.d.ts', 'backend'],
+      ['core/permit.d.ts', 'backend'],
+      ['core/token-bucket-limiter.d.ts', 'validTokens'],
+      ['core/token-bucket-limiter.d.ts', 'sleepForTokens'],
+      ['core/rate-limiter.d.ts', 'validTokens'],
+      ['core/rate-limiter.d.ts', 'sleepForTokens'],
+      ['nest/limiters.service.d.ts', 'made'],
+      ['nest/limiters.service.d.ts', 'registered'],
+      ['nest/limiters.service.d.ts', 'registeredOrMissing'],
+      ['nest/limiters.service.d.ts', 'describe'],
+      ['nest/limiters.service.d.ts', 'optionsOf'],
+    ];
+    it.each(internals)('%s has no public %s', async (file, member) => {
+      const types = await readFile(join(installed, 'dist', file), 'utf8');
+      // A private member is declared without its type; a public one (field or method) is what must be gone.
+      const publicMember = new RegExp(`^\\s+(?:readonly\\s+)?${member}\\s*[(:<]`, 'm');
+      expect(types).not.toMatch(publicMember);
+    });
+  });
+
   it('has source maps whose every source is a file inside the package', async () => {
     const maps = (await filesBelow(installed)).filter((f) => f.endsWith('.map'));
     const js = (await filesBelow(join(installed, 'dist'))).filter((f) => f.endsWith('.js'));
