@@ -119,14 +119,14 @@ export class LimitersService implements BeforeApplicationShutdown {
     return this.register('token-bucket', name, options) as TokenBucketLimiter;
   }
 
-  /** The registered limiter of a kind, or its variant for `key`. */
+  /** @internal The registered limiter of a kind, or its variant for `key`. */
   registered(kind: LimitKind, name: string, key?: string): Limiter {
     const found = this.registry[kind].get(name);
     if (!found) throw new UnknownLimiterError(kind, name, [...this.registry[kind].keys()]);
     return key === undefined ? found.limiter : this.made(kind, found.options, key);
   }
 
-  /** The registered limiter, or a stand-in that throws UnknownLimiterError on use (see injectedLimiterProviders). */
+  /** @internal The registered limiter, or a stand-in that throws UnknownLimiterError on use (see injectedLimiterProviders). */
   registeredOrMissing(kind: LimitKind, name: string): Limiter {
     if (this.registry[kind].has(name)) return this.registered(kind, name);
     const fail = () => this.registered(kind, name);
@@ -142,7 +142,7 @@ export class LimitersService implements BeforeApplicationShutdown {
     });
   }
 
-  /**
+  /** @internal
    * A limiter made at run time from options (with the module's defaults), reused while
    * cached. A caller's key is compacted first: the cache then keeps at most 64 characters
    * of it however long it was, and the limiter it builds stands for the same limit (see
@@ -162,7 +162,7 @@ export class LimitersService implements BeforeApplicationShutdown {
     return limiter;
   }
 
-  /** The options (with the caller's key) a limiter was made from here; undefined for one made elsewhere. */
+  /** @internal The options (with the caller's key) a limiter was made from here; undefined for one made elsewhere. */
   optionsOf(limiter: Limiter): ({ name: string } & Record<string, unknown>) | undefined {
     return this.madeHere.get(limiter);
   }
@@ -199,7 +199,7 @@ export class LimitersService implements BeforeApplicationShutdown {
     );
   }
 
-  /**
+  /** @internal
    * The name a limit has in Redis and its options as stable JSON (per-call functions by
    * identity): two declarations with the same name and different JSON would share one limiter's
    * state with different rules. A registered name that is not registered throws here.
