@@ -8,7 +8,8 @@ import type { BenchContext, Section } from '../support/context';
 import { fmtSpread, num, spread, table } from '../support/stats';
 import type { HttpVariant } from '../workers/http-app.worker';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any -- autocannon ships no types; its result is read field by field below
+// autocannon ships no types; its result is read field by field below.
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/no-explicit-any
 const autocannon = require('autocannon') as (opts: object) => Promise<any>;
 
 const VARIANTS: Array<{ variant: HttpVariant; label: string }> = [

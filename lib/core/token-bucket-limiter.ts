@@ -313,7 +313,10 @@ export class TokenBucketLimiter implements RateLimiter {
     }
   }
 
-  /** @internal `tokens` when one call may take that many: a whole number from 1 to the capacity; else InvalidOptionError. */
+  /**
+   * @internal `tokens` when one call may take that many: a whole number from 1 to the capacity;
+   * else InvalidOptionError.
+   */
   validTokens(tokens: unknown): number {
     if (typeof tokens !== 'number' || !Number.isSafeInteger(tokens) || tokens < 1 || tokens > this.shape.capacity) {
       throw new InvalidOptionError(

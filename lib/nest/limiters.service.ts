@@ -126,7 +126,10 @@ export class LimitersService implements BeforeApplicationShutdown {
     return key === undefined ? found.limiter : this.made(kind, found.options, key);
   }
 
-  /** @internal The registered limiter, or a stand-in that throws UnknownLimiterError on use (see injectedLimiterProviders). */
+  /**
+   * @internal The registered limiter, or a stand-in that throws UnknownLimiterError on use
+   * (see injectedLimiterProviders).
+   */
   registeredOrMissing(kind: LimitKind, name: string): Limiter {
     if (this.registry[kind].has(name)) return this.registered(kind, name);
     const fail = () => this.registered(kind, name);

@@ -57,7 +57,8 @@ export class WorkerExitError extends Error {
 export interface WorkerHandle {
   child: ChildProcess;
   /** The JSON the worker printed as its last stdout line; rejects with WorkerExitError otherwise. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a worker's JSON is its own; each test reads the shape its worker prints
+  // A worker's JSON is its own: each test reads the shape its worker prints.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   result: Promise<any>;
 }
 
