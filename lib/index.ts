@@ -5,7 +5,8 @@ export { SemaphoreLimiter } from './core/semaphore-limiter';
 export type { SemaphoreOptions, AcquireOptions, TryAcquireOptions } from './core/semaphore-limiter';
 export { Permit } from './core/permit';
 export { TokenBucketLimiter } from './core/token-bucket-limiter';
-export type { TokenBucketOptions, TakeOptions, TryTakeResult, Reservation } from './core/token-bucket-limiter';
+export type { TokenBucketOptions } from './core/token-bucket-limiter';
+export type { RateLimiter, TakeOptions, TryTakeResult, Reservation } from './core/rate-limiter';
 export type { CommonLimiterOptions, LimitMode } from './core/options';
 export { CHANNEL_NAMES, channels } from './core/events';
 export type {

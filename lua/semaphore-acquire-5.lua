@@ -33,7 +33,7 @@ local waiting = redis.call('ZCARD', queue)
 -- below) are defined: Lua makes a closure for each function definition it runs, on every call.
 if permits_of(held) + permits <= capacity and waiting == 0 then
   add_holder(holders, weights, held, id, permits, now, lease)
-  return next_number(arrivals, now, lease + 1000)
+  return next_number(arrivals, lease + 1000)
 end
 
 -- @include semaphore-grant
@@ -47,7 +47,7 @@ waiting = reap_and_grant(KEYS, now, capacity, held, waiting, id, capacity)
 -- confirming a grant it read late, or whose message was lost, leaves with a whole lease.
 if (permits_of(held) + permits <= capacity and waiting == 0) or redis.call('ZSCORE', holders, id) then
   add_holder(holders, weights, held, id, permits, now, lease)
-  return next_number(arrivals, now, lease + 1000)
+  return next_number(arrivals, lease + 1000)
 end
 
 local retry = earliest_lease_end(holders, now)
@@ -61,7 +61,7 @@ end
 local first = waiting == 0
 local ttl = wait + 1000
 if first or not redis.call('ZSCORE', queue, id) then
-  redis.call('ZADD', queue, next_number(arrivals, now, ttl), id)
+  redis.call('ZADD', queue, next_number(arrivals, ttl), id)
 end
 extend_ttl(arrivals, ttl, first)
 redis.call('HSET', waiters, id, (now + wait) .. ':' .. lease .. ':{' .. capacity .. ',' .. permits .. ',' .. how .. '}' .. channel)

@@ -5,7 +5,7 @@ import { publish, publishRedisError, type LimitEvent } from './events';
 import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from './limiter-store';
 import { resolveStore, type StoreOrClient } from './store-resolver';
 import { refusalCacheOf, type RefusalCache } from './refusal-cache';
-import type { RateLimiter } from './rate-limiter';
+import type { RateLimiter, Reservation, TakeOptions, TryTakeResult } from './rate-limiter';
 
 export interface TokenBucketOptions extends CommonLimiterOptions {
   /** Most tokens the bucket holds; it starts full. */
@@ -20,48 +20,6 @@ export interface TokenBucketOptions extends CommonLimiterOptions {
    * refuses what Redis would admit). Default true.
    */
   refusalCache?: boolean;
-}
-
-export interface TakeOptions {
-  /** Overrides the limiter's maxSleep for this call. */
-  maxSleep?: number;
-  /**
-   * take() and run() stop sleeping when it aborts, and reject with its reason. The tokens
-   * stay spent (to give them back, reserve() and refund the reservation).
-   */
-  signal?: AbortSignal;
-}
-
-export interface TryTakeResult {
-  allowed: boolean;
-  /** Tokens left right now (0 while every token is promised to waiting callers). */
-  remaining: number;
-  /** Ms until the tokens asked for will exist; 0 when allowed. */
-  retryAfter: number;
-  /**
-   * Ms until the bucket is full again (after this take when allowed): when a client that
-   * stops calling has its whole burst back, e.g. for a RateLimit `reset`.
-   */
-  fullIn: number;
-}
-
-/**
- * Tokens reserved by reserve(). They are the caller's from the moment it resolves; the
- * wait is what the store computed, so it is already a round trip old when read.
- */
-export interface Reservation {
-  /** Ms until the reserved tokens exist; the caller may go then (0: at once). */
-  readonly wait: number;
-  /** Tokens left after this reservation, never below 0 (0 while tokens are promised to waiting callers). */
-  readonly remaining: number;
-  /** Ms until the bucket is full again, counting this reservation. */
-  readonly fullIn: number;
-  /**
-   * Gives back exactly the tokens this reservation took (as the bucket's refund() does),
-   * once: true when this call gave them back, false when an earlier call did or nothing was
-   * taken (a refusal let through in shadow mode). A failed refund may be retried.
-   */
-  refund(): Promise<boolean>;
 }
 
 /** reserve()'s answer; refund() goes through the bucket that reserved. */

@@ -80,7 +80,7 @@ local function reap_and_grant(keys, now, capacity, held, waiting, skip_id, stop_
       -- The caller's own grant is answered by its script; anyone else is told here.
       -- The lease end lets a waiter that reads this late see that it may have run out.
       if head ~= skip_id and how then
-        local token = next_number(arrivals, now, lease + 1000)
+        local token = next_number(arrivals, lease + 1000)
         local message = head .. ':' .. (now + lease) .. ':' .. number_text(token)
         if how == 's' then
           redis.call('SPUBLISH', channel, message)

@@ -1,7 +1,8 @@
 import { MaxSleepExceededError, type RedisUnavailableError } from '../../core/errors';
 import type { LimitKind } from '../../core/limit-kind';
 import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
-import type { Reservation, TokenBucketLimiter } from '../../core/token-bucket-limiter';
+import type { Reservation } from '../../core/rate-limiter';
+import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
 import type { CallOutcome } from '../decorators/limit-options.interface';
 import type { DeclaredLimit } from './declared-limits';
 
