@@ -41,8 +41,8 @@ export async function requestCounts(url: string): Promise<string> {
 }
 
 /**
- * `npm run sample:build`: compiles with tsc, which (unlike esbuild-based runners) emits the
- * decorator metadata Nest injects by, and copies lua/ where the compiled library looks for it.
+ * `npm run sample:build` (`nest build`, nest-cli.json): compiles with tsc, which (unlike esbuild-based
+ * runners) emits the decorator metadata Nest injects by, and copies lua/ where the compiled library looks for it.
  */
 export async function buildApp(): Promise<void> {
   process.stdout.write('Building the sample app (npm run sample:build)...\n');
@@ -67,6 +67,7 @@ export function builtAfterSources(): boolean {
     'lua',
     'sample-app/tsconfig.json',
     'sample-app/tsconfig.app.json',
+    'nest-cli.json',
     'package.json',
   ];
   return sources.every((source) => newestChange(join(ROOT, source)) < built);
