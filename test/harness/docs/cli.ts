@@ -1,7 +1,11 @@
 /** `npm run typecheck:docs`: compiles the docs' TypeScript examples with ioredis 6 and 5; exits 1 naming each error. */
 import { typecheckDocs } from './typecheck-docs';
 
-const { checked, skipped, errors } = typecheckDocs();
+const { checked, skipped, errors, libraryErrors } = typecheckDocs();
+if (libraryErrors > 0)
+  console.warn(
+    `lib/ has ${libraryErrors} type errors (npm run typecheck names them); its declarations were used anyway.`,
+  );
 let failed = false;
 for (const [major, found] of Object.entries(errors)) {
   for (const error of found) console.error(error);
