@@ -1,6 +1,6 @@
 /**
  * Issue 9: during a rolling deploy that changes a limiter's capacity, two deploys use one
- * name with different capacities at once. The rule (docs/reliability.md, "Capacity changed
+ * name with different capacities at once. The rule (docs/guarantees.md, "Capacity changed
  * between deploys"): a caller is admitted only while what is held (semaphore) or spent
  * (bucket) leaves room within its own capacity. So no caller ever gets more than its own
  * capacity allows, and together they never pass the largest one in use.

@@ -29,7 +29,7 @@ function expectStrictlyIncreasing(tokens: bigint[]): void {
   expect(out).toEqual([]);
 }
 
-/** What the README's example does: a store that refuses writes with a token below the largest it has seen. */
+/** What docs/core.md's example does: a store that refuses writes with a token below the largest it has seen. */
 class FencedStore {
   private highest = -1n;
   readonly written: string[] = [];

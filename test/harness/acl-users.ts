@@ -1,4 +1,4 @@
-/** Redis ACL users for the permission tests, and the rule set the docs give (README, docs/reliability.md). */
+/** Redis ACL users for the permission tests, and the rule set the docs give (docs/redis.md). */
 import Redis, { type RedisOptions } from 'ioredis';
 import { SCRIPT_COMMANDS } from '../../lib/store/redis/script-runner';
 

@@ -142,7 +142,7 @@ export async function waitForPromotion(set: SentinelSet, oldPort: number, timeou
 }
 
 /**
- * Client options as docs/reliability.md gives them: through the Sentinels, moving on
+ * Client options as docs/redis.md gives them: through the Sentinels, moving on
  * their +switch-master, and reconnecting when a demoted master answers READONLY.
  */
 export function sentinelClientOptions(set: SentinelSet): RedisOptions {
@@ -155,7 +155,7 @@ export function sentinelClientOptions(set: SentinelSet): RedisOptions {
 }
 
 /**
- * What docs/reliability.md asks of an app's own Sentinel client: ioredis can end it for
+ * What docs/redis.md asks of an app's own Sentinel client: ioredis can end it for
  * good after a crash (+switch-master seen mid-reconnect), so connect it again, until `stop()`.
  */
 export function keepConnected(client: Redis): { stop(): void } {

@@ -1,6 +1,6 @@
 /**
  * Sentinel deployments of the file's own (1 master, 1 replica, 3 Sentinels, quorum 2),
- * reached with the client options docs/reliability.md gives. The core limiters and the
+ * reached with the client options docs/redis.md gives. The core limiters and the
  * Nest module work through the Sentinels; then, under load, the master is failed over
  * (SENTINEL FAILOVER) on one deployment and crashed (SIGKILL) on the other. Waiters
  * queued before the fault are woken by releases after it, work intervals (counted
@@ -65,7 +65,7 @@ interface FaultRun {
   holdersReleased: boolean[];
   /** Each waiter queued before the fault: ms from the holders' release to its acquire() resolving, or its error. */
   waiters: Array<{ client: number; wokenAfterReleaseMs?: number; error?: unknown }>;
-  /** Clients (by index) that ioredis ended by itself during the run (see docs/reliability.md). */
+  /** Clients (by index) that ioredis ended by itself during the run (see docs/fault-tests.md, "Sentinel failover"). */
   ended: number[];
   load: Load;
   faultAt: number;
