@@ -66,10 +66,11 @@ export type {
   WhenRedisFails,
   LimitedCallInfo,
 } from './nest/limiters-options.interface';
-export { InjectSemaphore, InjectTokenBucket, getSemaphoreToken, getTokenBucketToken } from './nest/inject.decorators';
 export { UnknownLimiterError } from './nest/unknown-limiter.error';
-export { Semaphore } from './nest/decorators/semaphore.decorator';
-export { TokenBucket } from './nest/decorators/token-bucket.decorator';
+export { Semaphore, InjectSemaphore, getSemaphoreToken } from './nest/decorators/semaphore.decorator';
+export type { InlineSemaphoreOptions } from './nest/decorators/semaphore.decorator';
+export { TokenBucket, InjectTokenBucket, getTokenBucketToken } from './nest/decorators/token-bucket.decorator';
+export type { InlineTokenBucketOptions } from './nest/decorators/token-bucket.decorator';
 export { SkipLimits } from './nest/decorators/skip-limits.decorator';
 export type {
   CallArgs,
@@ -78,8 +79,6 @@ export type {
   LimitKey,
   LimitSkip,
   PerCall,
-  InlineSemaphoreOptions,
-  InlineTokenBucketOptions,
   TokenCost,
   CallOutcome,
   RefundWhen,

@@ -1,8 +1,9 @@
 import type { FactoryProvider } from '@nestjs/common';
 import type { LimitKind } from '../core/limit-kind';
-import type { LimitersFeatureOptions } from './limiters-options.interface';
+import { LIMIT_KINDS } from './kinds/limit-kinds';
+import type { LimiterNames, LimitersFeatureOptions } from './limiters-options.interface';
 import type { LimitersService } from './limiters.service';
-import { getSemaphoreToken, getTokenBucketToken, limiterToken } from './inject.decorators';
+import { limiterToken } from './inject.decorators';
 
 /**
  * The registry, exported by a module that is always global so forFeature modules find it
@@ -12,22 +13,10 @@ import { getSemaphoreToken, getTokenBucketToken, limiterToken } from './inject.d
 export const LIMITERS_REGISTRY = 'LimitersService of LimitersModule.forRoot()';
 
 /** Providers of limiters the root module's options declare; built by LimitersService at start-up. */
-export function registeredLimiterProviders(names: {
-  semaphores?: string[];
-  tokenBuckets?: string[];
-}): FactoryProvider[] {
-  return [
-    ...(names.semaphores ?? []).map((name) => ({
-      provide: getSemaphoreToken(name),
-      useFactory: (limiters: LimitersService) => limiters.getSemaphore(name),
-      inject: [LIMITERS_REGISTRY],
-    })),
-    ...(names.tokenBuckets ?? []).map((name) => ({
-      provide: getTokenBucketToken(name),
-      useFactory: (limiters: LimitersService) => limiters.getTokenBucket(name),
-      inject: [LIMITERS_REGISTRY],
-    })),
-  ];
+export function registeredLimiterProviders(names: LimiterNames): FactoryProvider[] {
+  return LIMIT_KINDS.flatMap(({ kind, words }) =>
+    (names[words.optionsKey] ?? []).map((name) => provider(kind, name, (limiters) => limiters.registered(kind, name))),
+  );
 }
 
 /**
@@ -38,28 +27,21 @@ export function registeredLimiterProviders(names: {
  * every use, and LimitsExplorer fails the start if a class of the app injects one,
  * saying where to declare it. A name injected only by a class outside this app costs nothing.
  */
-export function injectedLimiterProviders(names: Record<LimitKind, string[]>): FactoryProvider[] {
-  return (Object.keys(names) as LimitKind[]).flatMap((kind) =>
-    names[kind].map((name) => ({
-      provide: limiterToken(kind, name),
-      useFactory: (limiters: LimitersService) => limiters.registeredOrMissing(kind, name),
-      inject: [LIMITERS_REGISTRY],
-    })),
+export function injectedLimiterProviders(names: Map<LimitKind, string[]>): FactoryProvider[] {
+  return [...names].flatMap(([kind, injected]) =>
+    injected.map((name) => provider(kind, name, (limiters) => limiters.registeredOrMissing(kind, name))),
   );
 }
 
 /** Providers of limiters a feature module declares, registered into the app's one registry. */
 export function featureLimiterProviders(feature: LimitersFeatureOptions): FactoryProvider[] {
-  return [
-    ...Object.entries(feature.semaphores ?? {}).map(([name, options]) => ({
-      provide: getSemaphoreToken(name),
-      useFactory: (limiters: LimitersService) => limiters.registerSemaphore(name, options),
-      inject: [LIMITERS_REGISTRY],
-    })),
-    ...Object.entries(feature.tokenBuckets ?? {}).map(([name, options]) => ({
-      provide: getTokenBucketToken(name),
-      useFactory: (limiters: LimitersService) => limiters.registerTokenBucket(name, options),
-      inject: [LIMITERS_REGISTRY],
-    })),
-  ];
+  return LIMIT_KINDS.flatMap(({ kind, words }) =>
+    Object.entries(feature[words.optionsKey] ?? {}).map(([name, options]) =>
+      provider(kind, name, (limiters) => limiters.registerAs(kind, name, options)),
+    ),
+  );
+}
+
+function provider(kind: LimitKind, name: string, make: (limiters: LimitersService) => unknown): FactoryProvider {
+  return { provide: limiterToken(kind, name), useFactory: make, inject: [LIMITERS_REGISTRY] };
 }

@@ -8,29 +8,50 @@ import type { NodeRedisClient, NodeRedisCluster } from '../store/redis/clients/n
 import type { BreakerOptions, LimitMode } from '../core/options';
 import type { RefusedLimit } from './transport/limit-exceeded.exception';
 import type { LimitersMetricsOptions } from './metrics/metrics-options';
+import type { AnyKind } from './kinds/limit-kinds';
 
-/** A limiter declared in module options; the record key is its registered name. */
-// No `key`: a registered limiter is the shared limit; getSemaphore(name, key) gives one key's.
-export type RegisteredSemaphoreOptions = Omit<SemaphoreOptions, 'name' | 'key'> & {
+/**
+ * A limiter declared in module options; the record key is its registered name. No `key`:
+ * a registered limiter is the shared limit; getSemaphore(name, key) gives one key's.
+ */
+export type RegisteredOptions<O> = Omit<O, 'name' | 'key'> & {
   /** The name in Redis, when it differs from the registered name (e.g. shared with another service). */
   name?: string;
 };
-export type RegisteredTokenBucketOptions = Omit<TokenBucketOptions, 'name' | 'key'> & {
-  /** The name in Redis, when it differs from the registered name. */
-  name?: string;
+export type RegisteredSemaphoreOptions = RegisteredOptions<SemaphoreOptions>;
+export type RegisteredTokenBucketOptions = RegisteredOptions<TokenBucketOptions>;
+
+/** The options of a kind's limiter. */
+type OptionsOf<K extends AnyKind> = Parameters<K['build']>[1];
+
+/** The options a kind's limiters take from module option `defaults`. */
+type DefaultsOf<K extends AnyKind> = Partial<Omit<OptionsOf<K>, 'name' | 'key'>>;
+
+/**
+ * Named limiters a module declares, one entry per kind (`semaphores`, `tokenBuckets`):
+ * injectable with @InjectSemaphore / @InjectTokenBucket.
+ */
+export type LimitersFeatureOptions = {
+  [K in AnyKind as K['words']['optionsKey']]?: Record<string, RegisteredOptions<OptionsOf<K>>>;
 };
 
-/** Named limiters a module declares, injectable with @InjectSemaphore / @InjectTokenBucket. */
-export interface LimitersFeatureOptions {
-  semaphores?: Record<string, RegisteredSemaphoreOptions>;
-  tokenBuckets?: Record<string, RegisteredTokenBucketOptions>;
-}
+/** Names of limiters per kind (`semaphores`, `tokenBuckets`). */
+export type LimiterNames = { [K in AnyKind as K['words']['optionsKey']]?: string[] };
 
-export interface LimitersHttpOptions {
-  /** Status when a token bucket refuses a request. Default 429. */
-  tokenBucketStatus?: number;
-  /** Status when a semaphore has no free slot within maxSleep. Default 429; 503 is a reasonable choice. */
-  semaphoreStatus?: number;
+/**
+ * Defaults for every limiter of a kind made through the module, one entry per kind
+ * (`semaphore`, `tokenBucket`): maxSleep, expiry, commandTimeout, refillAmount...
+ */
+export type LimiterDefaults = { [K in AnyKind as K['words']['defaultsKey']]?: DefaultsOf<K> };
+
+/**
+ * The HTTP status of each kind's refusals (`tokenBucketStatus`, `semaphoreStatus`; a
+ * semaphore has no free slot within maxSleep). Default 429; 503 is a reasonable choice
+ * for a semaphore.
+ */
+export type RefusalStatusOptions = { [K in AnyKind as K['words']['statusOption']]?: number };
+
+export interface LimitersHttpOptions extends RefusalStatusOptions {
   /** Send RateLimit / Retry-After headers. Default true. */
   headers?: boolean;
   /**
@@ -85,10 +106,7 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
    */
   mode?: LimitMode;
   /** Defaults for every limiter made through the module (maxSleep, expiry, commandTimeout, refillAmount...). */
-  defaults?: {
-    semaphore?: Partial<Omit<SemaphoreOptions, 'name' | 'key'>>;
-    tokenBucket?: Partial<Omit<TokenBucketOptions, 'name' | 'key'>>;
-  };
+  defaults?: LimiterDefaults;
   /** What the HTTP layer answers. */
   http?: LimitersHttpOptions;
   /**
@@ -124,7 +142,7 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
 }
 
 /** The module options after start-up checks, with every default filled in. */
-export interface ResolvedLimitersOptions {
+export interface ResolvedLimitersOptions extends Required<LimitersFeatureOptions> {
   /** What every limiter of the module is built on: the Redis client's RedisStore, or the LimiterStore given. */
   store: LimiterStore;
   /** The Redis client limits live in (made by the module when given a URL or RedisOptions); undefined on a store. */
@@ -135,12 +153,7 @@ export interface ResolvedLimitersOptions {
   keySecret: string | undefined;
   readableKeys: boolean | undefined;
   mode: LimitMode | undefined;
-  defaults: {
-    semaphore: Partial<Omit<SemaphoreOptions, 'name' | 'key'>>;
-    tokenBucket: Partial<Omit<TokenBucketOptions, 'name' | 'key'>>;
-  };
-  semaphores: Record<string, RegisteredSemaphoreOptions>;
-  tokenBuckets: Record<string, RegisteredTokenBucketOptions>;
+  defaults: Required<LimiterDefaults>;
   http: Required<Omit<LimitersHttpOptions, 'exceptionFactory'>> & Pick<LimitersHttpOptions, 'exceptionFactory'>;
   whenRedisFails: WhenRedisFails;
   /** How many processes share the limits (whenRedisFails 'local'). */

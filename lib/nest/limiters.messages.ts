@@ -1,11 +1,7 @@
 /** Every user-facing text of the Nest layer, so wording stays consistent and reviewable in one place. */
 import type { LimitKind } from '../core/limit-kind';
+import type { KindWords } from './kinds/limit-kind.descriptor';
 import type { RefusedLimit } from './transport/limit-exceeded.exception';
-
-/** A kind as a sentence says it. */
-export function kindText(kind: LimitKind): string {
-  return kind === 'semaphore' ? 'semaphore' : 'token bucket';
-}
 
 export const REDIS_OPTION_REQUIREMENT =
   'of LimitersModule must be an ioredis Redis or Cluster instance, a node-redis client or Cluster, a redis:// or rediss:// URL, or ioredis RedisOptions';
@@ -31,22 +27,27 @@ export const MEMORY_STORE_WARNING =
   'this app enforces its own limits, so N instances admit N times the configured limit. ' +
   'Pass "redis" to LimitersModule.forRoot to share limits across processes.';
 
-export const MODULE_NOT_IMPORTED_WARNING =
-  '@Semaphore or @TokenBucket is used, but LimitersModule.forRoot (or forRootAsync) is not imported in this ' +
-  'application, so those methods run without any limit. Import it in the root module.';
+/** `decorators`: every kind's, as '@Semaphore'. */
+export function moduleNotImported(decorators: string[]): string {
+  const named = decorators.length > 1 ? `${decorators.slice(0, -1).join(', ')} or ${decorators.at(-1)}` : decorators[0];
+  return (
+    `${named} is used, but LimitersModule.forRoot (or forRootAsync) is not imported in this ` +
+    'application, so those methods run without any limit. Import it in the root module.'
+  );
+}
 
-export function unknownLimiter(kind: LimitKind, name: string, known: string[]): string {
+export function unknownLimiter(kind: KindWords, name: string, known: string[]): string {
   const list = known.length === 0 ? 'none is registered' : `registered: ${known.map((n) => `"${n}"`).join(', ')}`;
   return (
-    `No ${kindText(kind)} is registered as "${name}" (${list}). ` +
-    `Declare it in LimitersModule.forRoot({ ${optionKey(kind)}: { ... } }) (with forRootAsync: in the options ` +
+    `No ${kind.text} is registered as "${name}" (${list}). ` +
+    `Declare it in LimitersModule.forRoot({ ${kind.optionsKey}: { ... } }) (with forRootAsync: in the options ` +
     `its factory returns, and in \`injectable\` if the name is injected before forRootAsync is called) or in ` +
     'LimitersModule.forFeature(...).'
   );
 }
 
-export function conflictingRegistration(kind: LimitKind, name: string): string {
-  return `The ${kindText(kind)} "${name}" is registered twice with different options; give one of them another name.`;
+export function conflictingRegistration(kind: KindWords, name: string): string {
+  return `The ${kind.text} "${name}" is registered twice with different options; give one of them another name.`;
 }
 
 export const KEY_RESULT_REQUIREMENT = 'must return a string, a finite number, or undefined for the shared limit';
@@ -72,9 +73,9 @@ export function breakerClosed(server: string, openMs: number): string {
   return `Circuit breaker for Redis ${server} closed after ${openMs} ms: a probe call got an answer, limits are checked in Redis again.`;
 }
 
-export function conflictingDeclarations(kind: LimitKind, name: string, first: string, second: string): string {
+export function conflictingDeclarations(kind: KindWords, name: string, first: string, second: string): string {
   return (
-    `The ${kindText(kind)} "${name}" is declared with different options on ${first} and on ${second}: ` +
+    `The ${kind.text} "${name}" is declared with different options on ${first} and on ${second}: ` +
     'they would share one limit in Redis, each enforcing its own options on it. Give one of them another name, ' +
     'or register the limiter once in LimitersModule and name it in both decorators.'
   );
@@ -95,8 +96,9 @@ export function notAMethod(decorator: string, where: string): string {
   return `${decorator} is on ${where}, which is not a method (a getter or setter), and would limit nothing.`;
 }
 
-export function secondSemaphore(decorator: string, where: string): string {
-  return `${decorator} is applied twice to ${where}: a method holds one semaphore. Keep one, or put the other on a method it calls.`;
+/** A kind of the 'slot' phase declared twice on one method. */
+export function secondSlot(kind: KindWords, where: string): string {
+  return `${kind.decorator} is applied twice to ${where}: a method holds one ${kind.text}. Keep one, or put the other on a method it calls.`;
 }
 
 export function notLimitedNotStatic(owner: string, provider: string): string {
@@ -124,8 +126,9 @@ export function unknownSkippedLimit(method: string, names: string[], declared: s
   );
 }
 
-export function refundNotMade(limiter: string, reason: string): string {
-  return `Token bucket "${limiter}": the tokens of a call stay spent, as its refundWhen or the refund failed: ${reason}`;
+export function refundNotMade(kind: KindWords, limiter: string, reason: string): string {
+  const text = kind.text[0].toUpperCase() + kind.text.slice(1);
+  return `${text} "${limiter}": the ${kind.amount} of a call stay spent, as its refundWhen or the refund failed: ${reason}`;
 }
 
 export const NOT_AN_OBSERVABLE = 'A method declared to return an Observable returned something else.';
@@ -133,9 +136,9 @@ export const NOT_AN_OBSERVABLE = 'A method declared to return an Observable retu
 export const CLIENT_GONE = 'Client closed the request while it waited for its limit.';
 
 /** The message of a refusal's answer: the declared limit, never the caller's key. */
-export function refusalMessage({ limit, kind, reason }: RefusedLimit): string {
+export function refusalMessage({ limit, reason }: RefusedLimit, kind: KindWords): string {
   if (reason === 'redis-unavailable') return `Limit "${limit}" cannot be checked right now.`;
-  return `${kind === 'token-bucket' ? 'Rate limit' : 'Concurrency limit'} "${limit}" exceeded.`;
+  return `${kind.refusal} "${limit}" exceeded.`;
 }
 
 export function evictingRedis(servers: Array<{ server: string; policy: string }>): string {
@@ -151,8 +154,9 @@ export function redisPolicyUnknown(reason: string): string {
   return `Could not check that Redis keeps limiter keys (maxmemory-policy noeviction): ${reason}.`;
 }
 
-function optionKey(kind: LimitKind): string {
-  return kind === 'semaphore' ? 'semaphores' : 'tokenBuckets';
+/** A kind core knows that lib/nest/kinds has no descriptor of: a bug of the library, not of its user. */
+export function kindWithoutDescriptor(kind: LimitKind): string {
+  return `The limit kind "${kind}" has no descriptor in lib/nest/kinds: limits of it cannot be declared through the module.`;
 }
 
 export function metricsApiMissing(reason: string): string {

@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { LimitersModuleOptions } from './limiters-options.interface';
+import type { LimiterNames, LimitersModuleOptions } from './limiters-options.interface';
 
 export const {
   ConfigurableModuleClass: ConfigurableLimitersModule,
@@ -21,5 +21,5 @@ export type LimitersRootAsyncOptions = typeof LIMITERS_ASYNC_OPTIONS_TYPE & {
    * @InjectTokenBucket. Nest fixes the providers before the factory runs, so they are
    * listed here; all of them are reachable through LimitersService either way.
    */
-  injectable?: { semaphores?: string[]; tokenBuckets?: string[] };
+  injectable?: LimiterNames;
 };

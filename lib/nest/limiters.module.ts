@@ -2,8 +2,9 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { LimitKind } from '../core/limit-kind';
 import { featureNames, injectedNames } from './inject.decorators';
+import { LIMIT_KINDS } from './kinds/limit-kinds';
 import { LimitersCoreModule } from './limiters-core.module';
-import type { LimitersFeatureOptions } from './limiters-options.interface';
+import type { LimiterNames, LimitersFeatureOptions } from './limiters-options.interface';
 import {
   ConfigurableLimitersModule,
   type LimitersRootAsyncOptions,
@@ -23,19 +24,27 @@ import { limitsExports, limitsProviders } from './limits.providers';
  * `LimitersModule.forFeature({ semaphores, tokenBuckets })` in feature modules.
  */
 /** Names injected so far that neither the root's names nor a feature module declare (see injectedNames). */
-function undeclared(names: { semaphores?: string[]; tokenBuckets?: string[] }): Record<LimitKind, string[]> {
-  const left = (kind: LimitKind, declared: string[] = []) =>
-    [...injectedNames[kind]].filter((n) => !featureNames[kind].has(n) && !declared.includes(n));
-  return { semaphore: left('semaphore', names.semaphores), 'token-bucket': left('token-bucket', names.tokenBuckets) };
+function undeclared(names: LimiterNames): Map<LimitKind, string[]> {
+  return new Map(
+    LIMIT_KINDS.map(({ kind, words }) => {
+      const declared = names[words.optionsKey] ?? [];
+      const left = [...injectedNames.of(kind)].filter((n) => !featureNames.of(kind).has(n) && !declared.includes(n));
+      return [kind, left];
+    }),
+  );
+}
+
+/** The names a root or feature module's options declare, by kind. */
+function namesOf(options: LimitersFeatureOptions): LimiterNames {
+  return Object.fromEntries(
+    LIMIT_KINDS.map(({ words }) => [words.optionsKey, Object.keys(options[words.optionsKey] ?? {})]),
+  );
 }
 
 @Module({})
 export class LimitersModule extends ConfigurableLimitersModule {
   static forRoot(options: LimitersRootOptions): DynamicModule {
-    return LimitersModule.withRegistry(super.forRoot(options), {
-      semaphores: Object.keys(options.semaphores ?? {}),
-      tokenBuckets: Object.keys(options.tokenBuckets ?? {}),
-    });
+    return LimitersModule.withRegistry(super.forRoot(options), namesOf(options));
   }
 
   static forRootAsync(options: LimitersRootAsyncOptions): DynamicModule {
@@ -45,17 +54,15 @@ export class LimitersModule extends ConfigurableLimitersModule {
 
   /** Declares named limiters of a feature module, injectable there with @InjectSemaphore / @InjectTokenBucket. */
   static forFeature(feature: LimitersFeatureOptions): DynamicModule {
-    for (const name of Object.keys(feature.semaphores ?? {})) featureNames.semaphore.add(name);
-    for (const name of Object.keys(feature.tokenBuckets ?? {})) featureNames['token-bucket'].add(name);
+    for (const { kind, words } of LIMIT_KINDS) {
+      for (const name of Object.keys(feature[words.optionsKey] ?? {})) featureNames.of(kind).add(name);
+    }
     const providers = featureLimiterProviders(feature);
     return { module: LimitersModule, providers, exports: providers.map((p) => p.provide) };
   }
 
   /** Moves the options providers the builder made into the global core; see LimitersCoreModule. */
-  private static withRegistry(
-    definition: DynamicModule,
-    names: { semaphores?: string[]; tokenBuckets?: string[] },
-  ): DynamicModule {
+  private static withRegistry(definition: DynamicModule, names: LimiterNames): DynamicModule {
     const core: DynamicModule = {
       module: LimitersCoreModule,
       global: true,

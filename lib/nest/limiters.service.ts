@@ -2,10 +2,12 @@ import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/comm
 import { LimiterClosedError, LimiterError } from '../core/errors';
 import { closeOpenCalls } from '../core/open-calls';
 import type { LimitKind } from '../core/limit-kind';
-import { SemaphoreLimiter, type SemaphoreOptions } from '../core/semaphore-limiter';
-import { TokenBucketLimiter, type TokenBucketOptions } from '../core/token-bucket-limiter';
+import type { SemaphoreLimiter, SemaphoreOptions } from '../core/semaphore-limiter';
+import type { TokenBucketLimiter, TokenBucketOptions } from '../core/token-bucket-limiter';
 import { compactKey } from '../core/key-segments';
 import { resolveStore } from '../core/store-resolver';
+import type { Limiter } from './kinds/limit-kind.descriptor';
+import { kindOf, LIMIT_KINDS } from './kinds/limit-kinds';
 import { LimiterCache, stableJson } from './limiter-cache';
 import type {
   RegisteredSemaphoreOptions,
@@ -13,29 +15,12 @@ import type {
   ResolvedLimitersOptions,
 } from './limiters-options.interface';
 import { LIMITERS_OPTIONS } from './limiters-options.provider';
-import { conflictingRegistration } from './limiters.messages';
+import { conflictingRegistration, kindWithoutDescriptor } from './limiters.messages';
 import { withoutUndefined } from './without-undefined';
 import { UnknownLimiterError } from './unknown-limiter.error';
 
 /** Most limiters made at run time kept for reuse; see LimiterCache for why dropping one is safe. */
 const MAX_CACHED_LIMITERS = 10_000;
-
-type Limiter = SemaphoreLimiter | TokenBucketLimiter;
-
-/** How each kind is built: adding a kind is one entry here (and its decorator). */
-const KINDS: Record<
-  LimitKind,
-  { prototype: object; build(store: ResolvedLimitersOptions['store'], options: object): Limiter }
-> = {
-  semaphore: {
-    prototype: SemaphoreLimiter.prototype,
-    build: (store, options) => new SemaphoreLimiter(store, options as SemaphoreOptions),
-  },
-  'token-bucket': {
-    prototype: TokenBucketLimiter.prototype,
-    build: (store, options) => new TokenBucketLimiter(store, options as TokenBucketOptions),
-  },
-};
 
 interface Registration {
   limiter: Limiter;
@@ -52,21 +37,22 @@ interface Registration {
  */
 @Injectable()
 export class LimitersService implements BeforeApplicationShutdown {
-  private readonly registry: Record<LimitKind, Map<string, Registration>> = {
-    semaphore: new Map(),
-    'token-bucket': new Map(),
-  };
+  /** The registered limiters of each kind (see kinds/limit-kinds.ts) by registered name. */
+  private readonly registry = new Map<LimitKind, Map<string, Registration>>(
+    LIMIT_KINDS.map((type) => [type.kind, new Map()]),
+  );
   private readonly madeAtRunTime = new LimiterCache<Limiter>(MAX_CACHED_LIMITERS);
   /**
    * Every limiter made here, also those the cache dropped while a call of theirs was still
    * open, with the options (and key) it was made from.
    */
-  private readonly madeHere = new WeakMap<Limiter, { name: string } & Record<string, unknown>>();
+  private readonly madeHere = new WeakMap<object, { name: string } & Record<string, unknown>>();
   private closed = false;
 
   constructor(@Inject(LIMITERS_OPTIONS) readonly options: ResolvedLimitersOptions) {
-    for (const [name, o] of Object.entries(options.semaphores)) this.register('semaphore', name, o);
-    for (const [name, o] of Object.entries(options.tokenBuckets)) this.register('token-bucket', name, o);
+    for (const type of LIMIT_KINDS) {
+      for (const [name, o] of Object.entries(options[type.words.optionsKey])) this.register(type.kind, name, o);
+    }
   }
 
   /**
@@ -119,11 +105,21 @@ export class LimitersService implements BeforeApplicationShutdown {
     return this.register('token-bucket', name, options) as TokenBucketLimiter;
   }
 
+  /** @internal Registers a limiter of a kind under `name` (forFeature's providers); see registerSemaphore. */
+  registerAs(kind: LimitKind, name: string, options: object): Limiter {
+    return this.register(kind, name, options);
+  }
+
   /** @internal The registered limiter of a kind, or its variant for `key`. */
   registered(kind: LimitKind, name: string, key?: string): Limiter {
-    const found = this.registry[kind].get(name);
-    if (!found) throw new UnknownLimiterError(kind, name, [...this.registry[kind].keys()]);
+    const found = this.registryOf(kind).get(name);
+    if (!found) throw new UnknownLimiterError(kind, name, [...this.registryOf(kind).keys()]);
     return key === undefined ? found.limiter : this.made(kind, found.options, key);
+  }
+
+  /** @internal Every registered limiter of a kind by registered name. */
+  all(kind: LimitKind): Map<string, Limiter> {
+    return new Map([...this.registryOf(kind)].map(([name, r]) => [name, r.limiter]));
   }
 
   /**
@@ -131,10 +127,10 @@ export class LimitersService implements BeforeApplicationShutdown {
    * (see injectedLimiterProviders).
    */
   registeredOrMissing(kind: LimitKind, name: string): Limiter {
-    if (this.registry[kind].has(name)) return this.registered(kind, name);
+    if (this.registryOf(kind).has(name)) return this.registered(kind, name);
     const fail = () => this.registered(kind, name);
     const limiterMethods = new Set(
-      Object.getOwnPropertyNames(KINDS[kind].prototype).filter((p) => p !== 'constructor'),
+      Object.getOwnPropertyNames(kindOf(kind).prototype).filter((p) => p !== 'constructor'),
     );
     return new Proxy(Object.create(null) as Limiter, {
       get: (_, property) => {
@@ -157,11 +153,11 @@ export class LimitersService implements BeforeApplicationShutdown {
     // Not a string: left for the limiter to refuse with InvalidOptionError.
     if (typeof keyed.key === 'string') keyed.key = compactKey(keyed.key);
     const limiter = this.madeAtRunTime.getOrCreate(`${kind} ${stableJson(keyed)}`, () => {
-      const made = KINDS[kind].build(this.options.store, keyed);
+      const made = kindOf(kind).build(this.options.store, keyed);
       this.madeHere.set(made, keyed);
       return made;
     });
-    if (this.closed && limiter instanceof SemaphoreLimiter) limiter.markClosed();
+    if (this.closed) kindOf(kind).close?.(limiter);
     return limiter;
   }
 
@@ -178,7 +174,7 @@ export class LimitersService implements BeforeApplicationShutdown {
    * quitting a client you gave the module, if you quit it before the app closes.
    */
   async close(): Promise<void> {
-    await this.closeSemaphores({ permits: true });
+    await this.closeLimiters({ permits: true });
   }
 
   /**
@@ -187,16 +183,18 @@ export class LimitersService implements BeforeApplicationShutdown {
    * LimitersConnection closes the rest before it closes the connection.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.closeSemaphores({ permits: false });
+    await this.closeLimiters({ permits: false });
   }
 
-  private async closeSemaphores({ permits }: { permits: boolean }): Promise<void> {
+  private async closeLimiters({ permits }: { permits: boolean }): Promise<void> {
     this.closed = true;
-    for (const { limiter } of this.registry.semaphore.values()) (limiter as SemaphoreLimiter).markClosed();
+    for (const type of LIMIT_KINDS) {
+      if (type.close) for (const { limiter } of this.registryOf(type.kind).values()) type.close(limiter as never);
+    }
     await closeOpenCalls(
       // The store the limiters resolved, not the client it may have been given as.
       resolveStore(this.options.store),
-      (semaphore) => this.madeHere.has(semaphore as SemaphoreLimiter),
+      (semaphore) => this.madeHere.has(semaphore),
       (semaphore) => new LimiterClosedError(semaphore.name),
       { permits },
     );
@@ -209,7 +207,8 @@ export class LimitersService implements BeforeApplicationShutdown {
    */
   describe(kind: LimitKind, registered?: string, inline?: { name: string } & object): { name: string; json: string } {
     if (registered !== undefined) this.registered(kind, registered);
-    const options = registered === undefined ? this.merge(kind, inline!) : this.registry[kind].get(registered)!.options;
+    const options =
+      registered === undefined ? this.merge(kind, inline!) : this.registryOf(kind).get(registered)!.options;
     // Functions by identity: one function shared by two declarations is one rule.
     const json = stableJson(options, (v) => (typeof v === 'function' ? `(per call #${functionId(v)})` : v));
     return { name: options.name, json };
@@ -218,30 +217,32 @@ export class LimitersService implements BeforeApplicationShutdown {
   private register(kind: LimitKind, name: string, options: object): Limiter {
     const merged = this.merge(kind, { ...options, name: (options as { name?: string }).name ?? name });
     const json = stableJson(merged);
-    const existing = this.registry[kind].get(name);
-    if (existing && existing.json !== json) throw new LimiterError(conflictingRegistration(kind, name));
+    const existing = this.registryOf(kind).get(name);
+    if (existing && existing.json !== json) throw new LimiterError(conflictingRegistration(kindOf(kind).words, name));
     if (existing) return existing.limiter;
     const limiter = this.made(kind, merged);
-    this.registry[kind].set(name, { limiter, options: merged, json });
+    this.registryOf(kind).set(name, { limiter, options: merged, json });
     return limiter;
   }
 
-  private all(kind: LimitKind): Map<string, Limiter> {
-    return new Map([...this.registry[kind]].map(([name, r]) => [name, r.limiter]));
+  private registryOf(kind: LimitKind): Map<string, Registration> {
+    const registry = this.registry.get(kind);
+    if (!registry) throw new LimiterError(kindWithoutDescriptor(kind));
+    return registry;
   }
 
   private merge(kind: LimitKind, options: object): { name: string } & Record<string, unknown> {
     const { keyPrefix, keySecret, readableKeys, mode, breaker, defaults } = this.options;
-    const ofKind = kind === 'semaphore' ? defaults.semaphore : defaults.tokenBucket;
+    const ofKind = (defaults as Record<string, object>)[kindOf(kind).words.defaultsKey];
     const moduleWide = withoutUndefined({ keyPrefix, keySecret, readableKeys, mode, breaker });
     return { ...moduleWide, ...ofKind, ...withoutUndefined(options) } as { name: string } & Record<string, unknown>;
   }
 }
 
-const functionIds = new WeakMap<Function, number>();
+const functionIds = new WeakMap<object, number>();
 let functionsSeen = 0;
 
-function functionId(fn: Function): number {
+function functionId(fn: object): number {
   let id = functionIds.get(fn);
   if (id === undefined) functionIds.set(fn, (id = ++functionsSeen));
   return id;

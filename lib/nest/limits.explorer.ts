@@ -9,6 +9,7 @@ import { LIMITS_METADATA } from './limits.constants';
 import { classLimitOnProvider, notLimitedNotStatic } from './limiters.messages';
 import { Admission } from './pipeline/admission';
 import { Refusal } from './pipeline/admission-outcome';
+import type { Class, Method } from './decorators/limit-options.interface';
 import { limitsOf, type MethodLimits } from './pipeline/declared-limits';
 import { limitObservable, limitPromise, type GiveUp } from './pipeline/limited-call';
 import { placeHandlerLimits } from './transport/handler-placement';
@@ -51,7 +52,7 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
   ) {
     // Here, not in onModuleInit: Nest builds the routes, reading their guards and interceptors, before that.
     for (const wrapper of [...discovery.getControllers(), ...discovery.getProviders()]) {
-      if (typeof wrapper.metatype === 'function') placeHandlerLimits(wrapper.metatype, scanner);
+      if (typeof wrapper.metatype === 'function') placeHandlerLimits(wrapper.metatype as Class, scanner);
     }
   }
 
@@ -59,8 +60,8 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
     for (const { wrapper, instance, prototype, methodName, limits } of this.limitedMethods(
       this.discovery.getProviders(),
     )) {
-      const owner = prototype.constructor as Function;
-      if (isHandler(owner, prototype[methodName] as Function)) continue;
+      const owner = prototype.constructor as Class;
+      if (isHandler(owner, prototype[methodName] as Method)) continue;
       // A plain service has no handlers: a limit on its class would have nothing to apply to.
       if (Reflect.hasOwnMetadata(LIMITS_METADATA, owner)) throw new LimiterError(classLimitOnProvider(owner.name));
       if (!wrapper.isDependencyTreeStatic()) this.logger.warn(notLimitedNotStatic(limits.owner, wrapper.name));
@@ -84,7 +85,7 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
    * injectedLimiterProviders): fail the start, saying where to declare it.
    */
   private checkInjected(wrapper: InstanceWrapper): void {
-    const metatype = wrapper.metatype as Function | undefined;
+    const metatype = wrapper.metatype as Class | undefined;
     if (typeof metatype !== 'function') return;
     const params: Array<{ param: unknown }> = Reflect.getMetadata('self:paramtypes', metatype) ?? [];
     const properties: Array<{ type: unknown }> = Reflect.getMetadata('self:properties_metadata', metatype) ?? [];
@@ -100,7 +101,7 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
       const prototype = instance && Object.getPrototypeOf(instance);
       if (!prototype) continue;
       for (const methodName of this.scanner.getAllMethodNames(prototype)) {
-        const limits = limitsOf(prototype.constructor, prototype[methodName] as Function, methodName);
+        const limits = limitsOf(prototype.constructor as Class, prototype[methodName] as Method, methodName);
         if (limits) yield { wrapper, instance, prototype, methodName, limits };
       }
     }
@@ -137,7 +138,7 @@ export class LimitsExplorer implements OnModuleInit, OnApplicationBootstrap {
   }
 }
 
-function isHandler(owner: Function, method: Function): boolean {
+function isHandler(owner: Class, method: Method): boolean {
   return (
     HANDLER_METADATA.some((key) => Reflect.hasMetadata(key, method)) ||
     HANDLER_CLASS_METADATA.some((key) => Reflect.hasMetadata(key, owner))

@@ -7,7 +7,12 @@ import { MemoryStore } from '../store/memory/memory-store';
 import { isRedisClient } from '../store/redis/clients/connection-for';
 import { RedisStore } from '../store/redis/redis-store';
 import { withoutUndefined } from './without-undefined';
-import type { LimitersModuleOptions, ResolvedLimitersOptions } from './limiters-options.interface';
+import { LIMIT_KINDS } from './kinds/limit-kinds';
+import type {
+  LimitersFeatureOptions,
+  LimitersModuleOptions,
+  ResolvedLimitersOptions,
+} from './limiters-options.interface';
 import {
   INSTANCES_REQUIREMENT,
   KEY_SECRET_REQUIREMENT,
@@ -19,7 +24,13 @@ import {
   STORE_OPTION_REQUIREMENT,
 } from './limiters.messages';
 
-export const HTTP_DEFAULTS = { tokenBucketStatus: 429, semaphoreStatus: 429, headers: true };
+/** Each kind's refusals answer 429 unless `http` says otherwise. */
+export const HTTP_DEFAULTS = {
+  ...(Object.fromEntries(LIMIT_KINDS.map(({ words }) => [words.statusOption, 429])) as Record<StatusOption, number>),
+  headers: true,
+};
+
+type StatusOption = (typeof LIMIT_KINDS)[number]['words']['statusOption'];
 
 /** Every option LimitersModule takes (forRoot adds isGlobal, which Nest's builder takes off first). */
 const MODULE_OPTIONS = [
@@ -33,14 +44,13 @@ const MODULE_OPTIONS = [
   'http',
   'whenRedisFails',
   'skip',
-  'semaphores',
-  'tokenBuckets',
+  ...LIMIT_KINDS.map(({ words }) => words.optionsKey),
   'metrics',
   'breaker',
   'instances',
 ];
 const METRICS_OPTIONS = ['meter', 'meterProvider', 'attributes', 'stateTimeoutMs'];
-const HTTP_OPTIONS = ['tokenBucketStatus', 'semaphoreStatus', 'headers', 'exceptionFactory'];
+const HTTP_OPTIONS = [...Object.keys(HTTP_DEFAULTS), 'exceptionFactory'];
 
 /** Where the module's limits live, and whether the module owns a Redis connection it must close. */
 export type ModuleStore = Pick<ResolvedLimitersOptions, 'store' | 'redis' | 'ownsRedis'>;
@@ -56,7 +66,8 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
   checkKnownOptions(options, MODULE_OPTIONS, undefined, 'of LimitersModule ');
   checkStoreOptions(options);
   const http = { ...HTTP_DEFAULTS, ...withoutUndefined(options.http ?? {}) };
-  for (const option of ['tokenBucketStatus', 'semaphoreStatus'] as const) {
+  for (const { words } of LIMIT_KINDS) {
+    const option = words.statusOption;
     const status = http[option];
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new InvalidOptionError(
@@ -112,12 +123,15 @@ export function resolveModuleOptions(options: LimitersModuleOptions): Omit<Resol
     keyPrefix: options.keyPrefix,
     keySecret,
     readableKeys,
-    defaults: {
-      semaphore: withoutUndefined(options.defaults?.semaphore ?? {}),
-      tokenBucket: withoutUndefined(options.defaults?.tokenBucket ?? {}),
-    },
-    semaphores: { ...options.semaphores },
-    tokenBuckets: { ...options.tokenBuckets },
+    defaults: Object.fromEntries(
+      LIMIT_KINDS.map(({ words }) => [
+        words.defaultsKey,
+        withoutUndefined(options.defaults?.[words.defaultsKey] ?? {}),
+      ]),
+    ) as ResolvedLimitersOptions['defaults'],
+    ...(Object.fromEntries(
+      LIMIT_KINDS.map(({ words }) => [words.optionsKey, { ...options[words.optionsKey] }]),
+    ) as Required<LimitersFeatureOptions>),
     http,
     whenRedisFails,
     instances,

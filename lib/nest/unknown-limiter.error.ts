@@ -1,5 +1,6 @@
 import { LimiterError } from '../core/errors';
 import type { LimitKind } from '../core/limit-kind';
+import { kindOf } from './kinds/limit-kinds';
 import { unknownLimiter } from './limiters.messages';
 
 /** LimitersService.getSemaphore / getTokenBucket was asked for a name nobody registered. */
@@ -9,6 +10,6 @@ export class UnknownLimiterError extends LimiterError {
     readonly limiter: string,
     readonly known: string[],
   ) {
-    super(unknownLimiter(kind, limiter, known));
+    super(unknownLimiter(kindOf(kind).words, limiter, known));
   }
 }

@@ -1,7 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { LimitKind } from '../../core/limit-kind';
-import type { SemaphoreOptions } from '../../core/semaphore-limiter';
-import type { TokenBucketOptions } from '../../core/token-bucket-limiter';
 
 /**
  * What `key`, `skip` and per-call options are called with:
@@ -12,6 +10,7 @@ import type { TokenBucketOptions } from '../../core/token-bucket-limiter';
  * `@TokenBucket<Request>({...})` types `request` (and so catches `req.usr`); without the type
  * argument the arguments are untyped.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped on purpose: the app's functions name their own types
 export type CallArgs<Req> = unknown extends Req ? any[] : [request: Req, context: ExecutionContext];
 
 /** A value fixed in the decorator, or worked out for each call (sync or async: a plan lookup). */
@@ -22,22 +21,24 @@ export type PerCall<T, Args extends unknown[]> = T | ((...args: Args) => T | Pro
  * goes anywhere (Redis keys, messages, logs). undefined or '' means the shared, unkeyed
  * limit; to exempt a caller use `skip`. A number (a user id) counts as its decimal string.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as CallArgs: a bare LimitKey takes the app's own typed function
 export type LimitKey<Args extends unknown[] = any[]> = (
   ...args: Args
 ) => string | number | undefined | Promise<string | number | undefined>;
 
 /** True: this call is not limited by this limit (health checks, internal callers, an admin plan). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as LimitKey
 export type LimitSkip<Args extends unknown[] = any[]> = (...args: Args) => boolean | Promise<boolean>;
 
 /** What a decorator adds to any limit, inline or registered. */
-export interface CallLimitOptions<Req = any> {
+export interface CallLimitOptions<Req = unknown> {
   key?: LimitKey<CallArgs<Req>>;
   skip?: LimitSkip<CallArgs<Req>>;
   /** Overrides the limiter's maxSleep (ms) for calls of this method. 0: answer at once. */
   maxSleep?: PerCall<number, CallArgs<Req>>;
 }
 
-export interface TokenCost<Req = any> {
+export interface TokenCost<Req = unknown> {
   /** Tokens one call takes (a query's cost, say). Default 1. */
   tokens?: PerCall<number, CallArgs<Req>>;
   /**
@@ -49,7 +50,7 @@ export interface TokenCost<Req = any> {
   refundWhen?: RefundWhen;
 }
 
-export interface SemaphoreCost<Req = any> {
+export interface SemaphoreCost<Req = unknown> {
   /**
    * Permits one call holds (a heavy job takes several of the semaphore's capacity). Default
    * 1; at most the capacity. Waiters are served in arrival order (see SemaphoreLimiter).
@@ -71,24 +72,23 @@ export type CallOutcome = ({ result: unknown; error?: never } | { error: unknown
 
 export type RefundWhen = (outcome: CallOutcome) => boolean | Promise<boolean>;
 
-/** Options that may be worked out per call, keeping whether each is optional. */
-type Dynamic<T, K extends keyof T, Args extends unknown[]> = Omit<T, K | 'name' | 'key'> & {
-  [P in keyof Pick<T, K>]: PerCall<T[P], Args>;
-};
+/**
+ * A limiter's options as a decorator takes them inline: those named in K may be worked out
+ * per call, each keeping whether it is optional; `name` defaults to `Class.method` (or
+ * `Class` on a class).
+ */
+export type InlineOptions<T, K extends keyof T, Req> = Omit<T, K | 'name' | 'key'> & {
+  [P in keyof Pick<T, K>]: PerCall<T[P], CallArgs<Req>>;
+} & { name?: string } & CallLimitOptions<Req>;
 
-/** `@Semaphore({...})`: a semaphore made for this method (or class); `name` defaults to `Class.method` (or `Class`). */
-export type InlineSemaphoreOptions<Req = any> = Dynamic<SemaphoreOptions, 'capacity', CallArgs<Req>> & {
-  name?: string;
-} & CallLimitOptions<Req> &
-  SemaphoreCost<Req>;
+/** A class, as the decorators, the explorer and the pipeline see it. */
+export type Class = abstract new (...args: never[]) => unknown;
 
-/** `@TokenBucket({...})`: a bucket made for this method (or class); `name` defaults to `Class.method` (or `Class`). */
-export type InlineTokenBucketOptions<Req = any> = Dynamic<
-  TokenBucketOptions,
-  'capacity' | 'refillFrequency' | 'refillAmount',
-  CallArgs<Req>
-> & { name?: string } & CallLimitOptions<Req> &
-  TokenCost<Req>;
+/** A method, as they see it. */
+export type Method = (...args: never[]) => unknown;
+
+/** A function of the call, as the pipeline calls it. */
+export type OfCall<T> = (...args: unknown[]) => T;
 
 /** What a decorator records (see limit-metadata.ts): the pipeline reads nothing else. */
 export interface LimitRecord {
@@ -97,23 +97,14 @@ export interface LimitRecord {
   registered?: string;
   /** Options of a limiter made for this declaration; values may be functions of the call. */
   inline?: Record<string, unknown>;
-  key?: LimitKey;
-  skip?: LimitSkip;
-  maxSleep?: PerCall<number, any[]>;
-  tokens?: PerCall<number, any[]>;
+  key?: OfCall<unknown>;
+  skip?: OfCall<boolean | Promise<boolean>>;
+  maxSleep?: PerCall<number, unknown[]>;
+  /** What one call takes: a rate kind's `tokens`, a semaphore's `permits` (its kind's words.amount). */
+  amount?: PerCall<number, unknown[]>;
   refundWhen?: RefundWhen;
-  permits?: PerCall<number, any[]>;
   /** `Class.method` or `Class`: where it is written, for messages. */
   declaredAt: string;
   /** On a class (every handler of it) rather than on one method. */
   onClass: boolean;
 }
-
-/** Options of the decorators that are not the limiter's own. */
-export const CALL_OPTIONS = ['key', 'skip', 'maxSleep', 'tokens'] as const;
-
-/** The call options only a token bucket takes. */
-export const BUCKET_CALL_OPTIONS = [...CALL_OPTIONS, 'refundWhen'] as const;
-
-/** The call options only a semaphore takes. */
-export const SEMAPHORE_CALL_OPTIONS = [...CALL_OPTIONS, 'permits'] as const;

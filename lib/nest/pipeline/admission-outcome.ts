@@ -1,31 +1,37 @@
 import { MaxSleepExceededError, type RedisUnavailableError } from '../../core/errors';
 import type { LimitKind } from '../../core/limit-kind';
-import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
-import type { Reservation } from '../../core/rate-limiter';
-import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
 import type { CallOutcome } from '../decorators/limit-options.interface';
+import type { Limiter } from '../kinds/limit-kind.descriptor';
 import type { DeclaredLimit } from './declared-limits';
 
 /**
  * Gives a call's limits back; safe to call more than once. Given how the call ended, it
- * also refunds the buckets whose refundWhen asks for it (the first outcome given counts).
+ * also refunds the limits whose refundWhen asks for it (the first outcome given counts).
  */
 export type Release = (outcome?: CallOutcome) => void;
 
-/** Tokens a call took from one bucket. No reservation: Redis failed and whenRedisFails let it through. */
-export interface TokensTaken {
+/** A limit as one call uses it: its declaration and the limiter it was worked out to. */
+export interface LimitInUse {
   limit: DeclaredLimit;
-  limiter: TokenBucketLimiter;
-  reservation?: Reservation;
+  limiter: Limiter;
+}
+
+/**
+ * A limit a call entered, and what its kind granted it (a reservation, a permit). No grant:
+ * Redis failed and whenRedisFails let the call through.
+ */
+export interface Entered extends LimitInUse {
+  grant?: unknown;
 }
 
 /** What the pipeline hands a call it admitted: what the transport needs for its answer, and the way back. */
 export interface Admitted {
   release: Release;
-  tokens: TokensTaken[];
-  /** The semaphore the call holds a slot of, if it has one. */
-  slot?: { limit: DeclaredLimit; limiter: SemaphoreLimiter };
-  /** True when a bucket's refundWhen waits for the outcome: release must be given it. */
+  /** In the order entered. */
+  entered: Entered[];
+  /** True when the call holds a slot (a limit of the 'slot' phase) until release. */
+  holds?: boolean;
+  /** True when a limit's refundWhen waits for the outcome: release must be given it. */
   refunds?: boolean;
 }
 
@@ -39,12 +45,12 @@ export interface Admitted {
 export class Refusal {
   constructor(
     readonly limit: DeclaredLimit,
-    readonly limiter: SemaphoreLimiter | TokenBucketLimiter,
+    readonly limiter: Limiter,
     readonly error: MaxSleepExceededError | RedisUnavailableError,
-    /** Tokens taken before it from earlier buckets: spent, and reported in the answer's fields. */
-    readonly tokens: TokensTaken[],
-    /** Every bucket of the call, taken or not: the answer states each one's policy. */
-    readonly buckets: TokensTaken[],
+    /** The limits entered before it: spent, and reported in the answer's fields. */
+    readonly entered: Entered[],
+    /** Every limit of its phase worked out for the call, entered or not (itself too): the answer states each one's policy. */
+    readonly phase: LimitInUse[],
   ) {}
 
   get kind(): LimitKind {
@@ -56,13 +62,9 @@ export class Refusal {
     return this.error instanceof MaxSleepExceededError ? 'limit' : 'redis-unavailable';
   }
 
-  /**
-   * Ms until the call could be admitted, where that is known: a token bucket's exact wait.
-   * A semaphore only knows when its oldest lease would run out, an upper bound that would
-   * make polite clients wait far longer than needed, so it tells none.
-   */
+  /** Ms until the call could be admitted, where its kind knows that (see knowsRetryAfter). */
   get retryAfterMs(): number | undefined {
-    return this.kind === 'token-bucket' && this.error instanceof MaxSleepExceededError
+    return this.limit.type.knowsRetryAfter && this.error instanceof MaxSleepExceededError
       ? this.error.wouldWait
       : undefined;
   }

@@ -1,11 +1,9 @@
 import { Inject, Injectable, Logger, type ExecutionContext } from '@nestjs/common';
 import { InvalidOptionError, LimiterError, MaxSleepExceededError, RedisUnavailableError } from '../../core/errors';
-import type { LimitKind } from '../../core/limit-kind';
 import { publish } from '../../core/events';
 import { OptionReader } from '../../core/options';
-import type { Permit } from '../../core/permit';
-import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
-import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
+import type { OfCall } from '../decorators/limit-options.interface';
+import type { Limiter, LimitKindDescriptor } from '../kinds/limit-kind.descriptor';
 import { LimiterCache } from '../limiter-cache';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
 import type { ResolvedLimitersOptions } from '../limiters-options.interface';
@@ -19,7 +17,7 @@ import { LocalLimits } from '../local-limits';
 import { isOutage } from '../../store/redis/outage';
 import { compactKey } from '../../core/key-segments';
 import { LimitersService } from '../limiters.service';
-import { Refusal, type Admitted, type Release, type TokensTaken } from './admission-outcome';
+import { Refusal, type Admitted, type Entered, type LimitInUse, type Release } from './admission-outcome';
 import type { DeclaredLimit, MethodLimits } from './declared-limits';
 import type { GiveUp } from './limited-call';
 import { OutcomeRefunds } from './outcome-refunds';
@@ -37,9 +35,8 @@ export interface LimitCall {
 }
 
 /** A declared limit worked out for one call. */
-interface CallLimit {
-  limiter: SemaphoreLimiter | TokenBucketLimiter;
-  /** A bucket's tokens, a semaphore's permits. */
+interface CallLimit extends LimitInUse {
+  /** What the call takes of it: a rate's tokens, a semaphore's permits. */
   amount: number;
   maxSleep: number | undefined;
 }
@@ -55,10 +52,11 @@ const NOT_LIMITER_OPTIONS = new Set(['name']);
  * LimitsExplorer) and handlers (through LimitsInterceptor and TokenBucketGuard) all come
  * here; nothing else takes a token or a slot. For each call it
  *   1. asks the module-wide `skip`, then each limit's own;
- *   2. works out each limit for the call: key, per-call options, tokens, maxSleep;
- *   3. takes tokens bucket by bucket in the order declared, then holds the semaphore slot
- *      (a call refused by a rate never occupies a slot another call could use);
+ *   2. works out each limit for the call: key, per-call options, amount, maxSleep;
+ *   3. enters them phase by phase (see LimitPhase): the rates in the order declared, then
+ *      the slot (a call refused by a rate never occupies a slot another call could use);
  *   4. hands back what the transport needs, and how to give the slot back.
+ * What entering means is each kind's (kinds/); this file never asks which kind it holds.
  * A refusal is thrown as a Refusal; whenRedisFails 'allow' lets the call through here, and
  * 'local' sends it to the limiter's in-memory stand-in.
  */
@@ -66,7 +64,7 @@ const NOT_LIMITER_OPTIONS = new Set(['name']);
 export class Admission {
   private readonly logger = new Logger('LimitersModule');
   private lastWarningAt = -Infinity;
-  private readonly picked = new LimiterCache<SemaphoreLimiter | TokenBucketLimiter>(MAX_PICKED);
+  private readonly picked = new LimiterCache<Limiter>(MAX_PICKED);
   private readonly refunds = new OutcomeRefunds(this.logger);
   /** The in-memory stand-ins of whenRedisFails 'local'. */
   private readonly local: LocalLimits;
@@ -79,7 +77,7 @@ export class Admission {
   }
 
   async enter(limits: MethodLimits, call: LimitCall): Promise<Admitted> {
-    const admitted: Admitted = { release: nothingToRelease, tokens: [] };
+    const admitted: Admitted = { release: nothingToRelease, entered: [] };
     if (this.options.skip && (await this.options.skip({ method: limits.owner, args: call.args, ...call.handler }))) {
       return admitted;
     }
@@ -88,32 +86,29 @@ export class Admission {
       if (maxSleep > 0 && call.watch && !stopWatching) stopWatching = call.watch();
     };
     try {
-      // Every bucket is worked out before any is taken: a refusal's answer names them all.
-      const buckets: Array<{ limit: DeclaredLimit; picked: CallLimit }> = [];
-      for (const limit of limits.tokenBuckets) {
-        const picking = this.pick(limit, call.args);
-        const picked = isThenable(picking) ? await picking : picking;
-        if (picked) buckets.push({ limit, picked });
-      }
-      const policies = buckets.map(({ limit, picked }) => ({ limit, limiter: picked.limiter as TokenBucketLimiter }));
-      for (const { limit, picked } of buckets) {
-        const bucket = picked.limiter as TokenBucketLimiter;
-        mayWait(picked.maxSleep ?? bucket.maxSleep);
-        admitted.tokens.push(await this.take(limit, bucket, picked, call, admitted.tokens, policies));
-      }
-      const limit = limits.semaphore;
-      const picking = limit && this.pick(limit, call.args);
-      const picked = isThenable(picking) ? await picking : picking;
-      if (picked) {
-        const semaphore = picked.limiter as SemaphoreLimiter;
-        mayWait(picked.maxSleep ?? semaphore.maxSleep);
-        admitted.release = releaseOf(await this.hold(limit!, semaphore, picked, call, admitted.tokens));
-        admitted.slot = { limit: limit!, limiter: semaphore };
+      for (const phase of limits.phases) {
+        // A phase's limits are all worked out before any is entered: a refusal's answer names them all.
+        const picked: CallLimit[] = [];
+        for (const limit of phase) {
+          const picking = this.pick(limit, call.args);
+          const one = isThenable(picking) ? await picking : picking;
+          if (one) picked.push(one);
+        }
+        for (const one of picked) {
+          mayWait(one.maxSleep ?? one.limiter.maxSleep);
+          const entered = await this.enterOne(one, call, admitted.entered, picked);
+          admitted.entered.push(entered);
+          const { type } = one.limit;
+          if (type.phase === 'slot') admitted.holds = true;
+          if (type.release && entered.grant !== undefined) {
+            admitted.release = withRelease(admitted.release, type, entered.grant);
+          }
+        }
       }
       // `some` first: no array is made for the calls (nearly all) without refundWhen.
-      if (admitted.tokens.some(isRefundable)) {
+      if (admitted.entered.some(isRefundable)) {
         admitted.refunds = true;
-        admitted.release = this.refunds.refundingRelease(admitted.release, admitted.tokens.filter(isRefundable));
+        admitted.release = this.refunds.refundingRelease(admitted.release, admitted.entered.filter(isRefundable));
       }
       return admitted;
     } finally {
@@ -130,8 +125,7 @@ export class Admission {
     const seen = new Map<string, { json: string; declaredAt: string }>();
     for (const limits of methods) {
       this.check(limits);
-      for (const limit of [...limits.tokenBuckets, limits.semaphore]) {
-        if (!limit) continue;
+      for (const limit of limits.limits) {
         const { name, json } = this.limiters.describe(
           limit.kind,
           limit.registered,
@@ -140,7 +134,7 @@ export class Admission {
         const id = `${limit.kind} ${name}`;
         const earlier = seen.get(id);
         if (earlier && earlier.json !== json) {
-          throw new LimiterError(conflictingDeclarations(limit.kind, name, earlier.declaredAt, limit.declaredAt));
+          throw new LimiterError(conflictingDeclarations(limit.type.words, name, earlier.declaredAt, limit.declaredAt));
         }
         seen.set(id, { json, declaredAt: limit.declaredAt });
       }
@@ -153,8 +147,7 @@ export class Admission {
    * the call are checked for being functions; their results are checked per call.
    */
   check(limits: MethodLimits): void {
-    for (const limit of [...limits.tokenBuckets, limits.semaphore]) {
-      if (!limit) continue;
+    for (const limit of limits.limits) {
       for (const option of ['key', 'skip', 'refundWhen'] as const) {
         if (limit[option] !== undefined && typeof limit[option] !== 'function') {
           throw new InvalidOptionError(option, limit.name, 'must be a function', limit[option]);
@@ -162,52 +155,31 @@ export class Admission {
       }
       const probe = this.limiterOf(limit, undefined, placeholders(limit));
       if (typeof limit.maxSleep !== 'function') OptionReader.callMaxSleep(limit.maxSleep, limit.name, probe.maxSleep);
-      if (limit.kind === 'token-bucket' && typeof limit.tokens !== 'function') {
-        (probe as TokenBucketLimiter).validTokens(limit.tokens ?? 1);
-      }
-      if (limit.kind === 'semaphore' && typeof limit.permits !== 'function') {
-        OptionReader.callPermits(limit.permits, limit.name, (probe as SemaphoreLimiter).capacity);
-      }
+      if (typeof limit.amount !== 'function') limit.type.checkAmount(probe, limit.amount ?? 1);
     }
   }
 
-  private async take(
-    limit: DeclaredLimit,
-    bucket: TokenBucketLimiter,
-    { amount: tokens, maxSleep }: CallLimit,
+  /**
+   * Enters one limit for the call. When Redis fails, whenRedisFails decides: refused, let
+   * through (no grant), or entered again on the limiter's in-memory stand-in.
+   */
+  private async enterOne(
+    picked: CallLimit,
     call: LimitCall,
-    taken: TokensTaken[],
-    buckets: TokensTaken[],
-  ): Promise<TokensTaken> {
-    let reservation;
+    entered: Entered[],
+    phase: LimitInUse[],
+  ): Promise<Entered> {
+    const { limit, limiter, amount, maxSleep } = picked;
     try {
-      reservation = await bucket.reserve(tokens, { maxSleep });
+      return { limit, limiter, grant: await limit.type.enter(limiter, amount, maxSleep, call.giveUp) };
     } catch (error) {
-      const instead = this.whenRedisFails(limit, bucket, tokens, error);
-      if (instead === 'refuse') throw refusal(limit, bucket, error, taken, buckets);
-      if (instead === 'allow') return { limit, limiter: bucket };
+      const instead = this.whenRedisFails(limit, limiter, amount, error);
+      if (instead === 'refuse') {
+        throw new Refusal(limit, limiter, error as MaxSleepExceededError | RedisUnavailableError, [...entered], phase);
+      }
+      if (instead === 'allow') return { limit, limiter };
       // The stand-in is in memory: it admits or refuses, and never fails this way.
-      return this.take(limit, instead, { limiter: instead, amount: tokens, maxSleep }, call, taken, buckets);
-    }
-    // The signal only when there is a wait to give up: making one costs more than the rest.
-    if (reservation.wait > 0) await bucket.sleepForTokens(reservation.wait, tokens, call.giveUp?.signal);
-    return { limit, limiter: bucket, reservation };
-  }
-
-  private async hold(
-    limit: DeclaredLimit,
-    semaphore: SemaphoreLimiter,
-    { amount: permits, maxSleep }: CallLimit,
-    call: LimitCall,
-    taken: TokensTaken[],
-  ): Promise<Permit | undefined> {
-    try {
-      return await semaphore.acquire({ maxSleep, permits, signal: call.giveUp?.signal });
-    } catch (error) {
-      const instead = this.whenRedisFails(limit, semaphore, permits, error);
-      if (instead === 'refuse') throw refusal(limit, semaphore, error, taken);
-      if (instead === 'allow') return undefined;
-      return this.hold(limit, instead, { limiter: instead, amount: permits, maxSleep }, call, taken);
+      return this.enterOne({ ...picked, limiter: instead }, call, entered, phase);
     }
   }
 
@@ -229,7 +201,7 @@ export class Admission {
       limit.key?.(...args),
       amountOf(limit, args),
       typeof limit.maxSleep === 'function' ? limit.maxSleep(...args) : limit.maxSleep,
-      ...dynamic.map((option) => (limit.inline![option] as Function)(...args)),
+      ...dynamic.map((option) => (limit.inline![option] as OfCall<unknown>)(...args)),
     ];
     if (values.some(isThenable)) return Promise.all(values).then((settled) => this.pickFrom(limit, dynamic, settled));
     return this.pickFrom(limit, dynamic, values);
@@ -249,14 +221,14 @@ export class Admission {
         ? limit.id
         : `${limit.id} ${key}`;
     const limiter = this.picked.getOrCreate(id, () => this.limiterOf(limit, key, perCall));
-    return { limiter, amount: amount as number, maxSleep: maxSleep as number | undefined };
+    return { limit, limiter, amount: amount as number, maxSleep: maxSleep as number | undefined };
   }
 
   private limiterOf(
     limit: DeclaredLimit,
     key: string | undefined,
     perCall: Record<string, unknown> | undefined,
-  ): SemaphoreLimiter | TokenBucketLimiter {
+  ): Limiter {
     if (limit.registered !== undefined) return this.limiters.registered(limit.kind, limit.registered, key);
     return this.limiters.made(limit.kind, { ...limit.inline, ...perCall, name: limit.name }, key);
   }
@@ -268,19 +240,19 @@ export class Admission {
    * error that is no outage (NOPERM, OOM...), which the stand-in must not hide: refused.
    * Either way the pipeline reports the decision (the limiter reported the Redis error itself).
    */
-  private whenRedisFails<L extends SemaphoreLimiter | TokenBucketLimiter>(
+  private whenRedisFails(
     limit: DeclaredLimit,
-    limiter: L,
+    limiter: Limiter,
     amount: number,
     error: unknown,
-  ): 'refuse' | 'allow' | L {
+  ): 'refuse' | 'allow' | Limiter {
     if (!(error instanceof RedisUnavailableError)) {
       if (error instanceof MaxSleepExceededError) return 'refuse';
       throw error;
     }
     const policy = this.options.whenRedisFails;
     if (policy === 'reject' || (policy === 'local' && !isOutage(error))) {
-      const asked = limiter.identity.kind === 'semaphore' ? { permits: amount } : { tokens: amount };
+      const asked = { [limit.type.words.amount]: amount };
       publish('refuse', () => ({ ...limiter.identity, ...asked, reason: 'redis-unavailable', waitedMs: 0 }));
       return 'refuse';
     }
@@ -292,42 +264,36 @@ export class Admission {
         policy === 'allow' ? letThroughUnlimited(limit.name, error.message) : limitedLocally(limit.name, error.message),
       );
     }
-    return policy === 'allow' ? 'allow' : this.local.standIn(limiter);
+    return policy === 'allow' ? 'allow' : this.local.standIn(limit.type, limiter);
   }
 }
 
 const nothingToRelease: Release = () => undefined;
 
-/** What one call takes: a bucket's `tokens`, a semaphore's `permits` (default 1), fixed or of the call. */
+/** `before`, which also gives back what `type` granted the call. */
+function withRelease(before: Release, type: LimitKindDescriptor, grant: unknown): Release {
+  if (before === nothingToRelease) return () => type.release!(grant);
+  return (outcome) => {
+    before(outcome);
+    type.release!(grant);
+  };
+}
+
+/** What one call takes (a rate's `tokens`, a semaphore's `permits`; default 1), fixed or of the call. */
 function amountOf(limit: DeclaredLimit, args: unknown[]): unknown {
-  const amount = limit.kind === 'semaphore' ? limit.permits : limit.tokens;
+  const amount = limit.amount;
   return typeof amount === 'function' ? amount(...args) : (amount ?? 1);
 }
 
-/** Tokens that refundWhen may give back: taken (not let through by whenRedisFails) from a bucket that has one. */
-function isRefundable(taken: TokensTaken): boolean {
-  return taken.limit.refundWhen !== undefined && taken.reservation !== undefined;
+/** What refundWhen may give back: entered (not let through by whenRedisFails) and with a refundWhen. */
+function isRefundable(entered: Entered): boolean {
+  return entered.limit.refundWhen !== undefined && entered.grant !== undefined;
 }
 
 type Maybe<T> = T | Promise<T>;
 
 function isThenable<T>(value: Maybe<T> | unknown): value is Promise<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
-}
-
-function releaseOf(permit: Permit | undefined): Release {
-  // A release that cannot reach Redis must not fail the call: the lease runs out on its own.
-  return permit ? () => void permit.release().catch(() => undefined) : nothingToRelease;
-}
-
-function refusal(
-  limit: DeclaredLimit,
-  limiter: SemaphoreLimiter | TokenBucketLimiter,
-  error: unknown,
-  taken: TokensTaken[],
-  buckets: TokensTaken[] = taken,
-): Refusal {
-  return new Refusal(limit, limiter, error as MaxSleepExceededError | RedisUnavailableError, [...taken], buckets);
 }
 
 const dynamicCache = new WeakMap<DeclaredLimit, string[]>();
@@ -347,11 +313,7 @@ function dynamicOptions(limit: DeclaredLimit): string[] {
 function placeholders(limit: DeclaredLimit): Record<string, unknown> | undefined {
   const dynamic = dynamicOptions(limit);
   if (dynamic.length === 0) return undefined;
-  const standIns: Record<LimitKind, Record<string, number>> = {
-    semaphore: { capacity: 1 },
-    'token-bucket': { capacity: 1, refillFrequency: 1_000, refillAmount: 1 },
-  };
-  return Object.fromEntries(dynamic.map((o) => [o, standIns[limit.kind][o]]));
+  return Object.fromEntries(dynamic.map((o) => [o, limit.type.placeholders[o]]));
 }
 
 /**

@@ -1,11 +1,11 @@
 import type { Logger } from '@nestjs/common';
 import type { CallOutcome } from '../decorators/limit-options.interface';
 import { refundNotMade } from '../limiters.messages';
-import type { Release, TokensTaken } from './admission-outcome';
+import type { Entered, Release } from './admission-outcome';
 
 /**
- * refundWhen: once a call has settled, asks each of its buckets' refundWhen about the
- * outcome and gives back the tokens of those that say so. Each reservation refunds at
+ * refundWhen: once a call has settled, asks each of its limits' refundWhen about the
+ * outcome and gives back what the call took of those that say so. Each grant refunds at
  * most once (Reservation.refund is idempotent), and a failure never reaches the call,
  * which has already been answered: it is logged, and the tokens stay spent.
  */
@@ -13,21 +13,22 @@ export class OutcomeRefunds {
   constructor(private readonly logger: Logger) {}
 
   /** `release`, which also settles the refunds on the first outcome it is given. */
-  refundingRelease(release: Release, taken: TokensTaken[]): Release {
+  refundingRelease(release: Release, entered: Entered[]): Release {
     let settled = false;
     return (outcome) => {
       release(outcome);
       if (settled || outcome === undefined) return;
       settled = true;
-      for (const bucket of taken) void this.settle(bucket, outcome);
+      for (const limit of entered) void this.settle(limit, outcome);
     };
   }
 
-  private async settle({ limit, reservation }: TokensTaken, outcome: CallOutcome): Promise<void> {
+  private async settle({ limit, grant }: Entered, outcome: CallOutcome): Promise<void> {
     try {
-      if (await limit.refundWhen!(outcome)) await reservation!.refund();
+      if (await limit.refundWhen!(outcome)) await limit.type.refund!(grant);
     } catch (error) {
-      this.logger.warn(refundNotMade(limit.name, error instanceof Error ? error.message : String(error)));
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.warn(refundNotMade(limit.type.words, limit.name, reason));
     }
   }
 }

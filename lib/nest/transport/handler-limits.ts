@@ -8,7 +8,7 @@ import { Admission } from '../pipeline/admission';
 import { Refusal, type Release } from '../pipeline/admission-outcome';
 import { limitsOf, type MethodLimits } from '../pipeline/declared-limits';
 import type { GiveUp } from '../pipeline/limited-call';
-import type { CallOutcome } from '../decorators/limit-options.interface';
+import type { CallOutcome, Class, Method } from '../decorators/limit-options.interface';
 import {
   refusalAnswer,
   writeAdmittedFields,
@@ -17,10 +17,10 @@ import {
   type Transport,
 } from './outcome-mapping';
 
-/** The parts of a handler's limits the guard takes, and what is left for the interceptor. */
+/** The parts of a handler's limits the guard enters (the rates), and what is left for the interceptor. */
 interface Split {
-  tokens: MethodLimits;
-  slot: MethodLimits;
+  rates: MethodLimits;
+  rest: MethodLimits;
 }
 
 /**
@@ -31,8 +31,8 @@ interface Split {
  */
 @Injectable()
 export class HandlerLimits {
-  /** Calls whose tokens the guard took (see invocationOf). */
-  private readonly tokensTaken = new WeakSet<object>();
+  /** Calls whose rates the guard entered (see invocationOf). */
+  private readonly ratesEntered = new WeakSet<object>();
   /** The guard's release of calls whose refundWhen waits for the outcome, which only the interceptor sees. */
   private readonly guardRefunds = new WeakMap<object, Release>();
   private readonly splits = new WeakMap<MethodLimits, Split>();
@@ -43,22 +43,22 @@ export class HandlerLimits {
   ) {}
 
   limitsOf(context: ExecutionContext): MethodLimits | undefined {
-    return limitsOf(context.getClass(), context.getHandler());
+    return limitsOf(context.getClass() as Class, context.getHandler() as Method);
   }
 
   /** The interceptor: every limit not entered yet for this call; resolves with how to give them back. */
   enter(context: ExecutionContext, limits: MethodLimits, giveUp: GiveUp): Promise<Release> {
     const call = invocationOf(context);
-    if (!this.tokensTaken.has(call)) return this.admit(context, limits, giveUp);
-    return this.admit(context, this.split(limits).slot, giveUp, this.guardRefunds.get(call));
+    if (!this.ratesEntered.has(call)) return this.admit(context, limits, giveUp);
+    return this.admit(context, this.split(limits).rest, giveUp, this.guardRefunds.get(call));
   }
 
-  /** The guard: the call's tokens only. */
+  /** The guard: the call's rates only (token buckets). */
   async takeTokens(context: ExecutionContext, limits: MethodLimits): Promise<void> {
     const call = invocationOf(context);
-    if (this.tokensTaken.has(call)) return;
-    this.tokensTaken.add(call);
-    await this.admit(context, this.split(limits).tokens, new LazyAbortController(), undefined, (release) =>
+    if (this.ratesEntered.has(call)) return;
+    this.ratesEntered.add(call);
+    await this.admit(context, this.split(limits).rates, new LazyAbortController(), undefined, (release) =>
       this.guardRefunds.set(call, release),
     );
   }
@@ -91,7 +91,7 @@ export class HandlerLimits {
       }
       const release = byGuard ? bothReleases(byGuard, admitted.release) : admitted.release;
       // A slot is held, and refundWhen reads the status, until the answer is sent.
-      return node && (admitted.slot || admitted.refunds || byGuard) ? releaseWhenSent(release, node) : release;
+      return node && (admitted.holds || admitted.refunds || byGuard) ? releaseWhenSent(release, node) : release;
     } catch (error) {
       throw error instanceof Refusal ? refusalAnswer(call, error, this.options.http) : error;
     }
@@ -100,7 +100,11 @@ export class HandlerLimits {
   private split(limits: MethodLimits): Split {
     let split = this.splits.get(limits);
     if (!split) {
-      split = { tokens: { ...limits, semaphore: undefined }, slot: { ...limits, tokenBuckets: [] } };
+      const part = (rates: boolean): MethodLimits => {
+        const phases = limits.phases.filter((phase) => (phase[0].type.phase === 'rate') === rates);
+        return { ...limits, limits: phases.flat(), phases };
+      };
+      split = { rates: part(true), rest: part(false) };
       this.splits.set(limits, split);
     }
     return split;

@@ -1,5 +1,6 @@
 import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants';
 import type { MetadataScanner } from '@nestjs/core';
+import type { Class, Method } from '../decorators/limit-options.interface';
 import { limitsOf, type MethodLimits } from '../pipeline/declared-limits';
 import { LimitsInterceptor } from './limits.interceptor';
 import { LimitsGuard } from './token-bucket.guard';
@@ -8,33 +9,34 @@ import { LimitsGuard } from './token-bucket.guard';
  * How a limited class's handlers reach the pipeline, decided once at start-up, after Nest
  * has scanned the modules (registering the guards and interceptors it found) and before it
  * builds the routes from them. The decorators put LimitsInterceptor on the class, and
- * LimitsGuard where a bucket is declared; this keeps one of the two:
- * - no handler of the class holds a semaphore slot: the guard, and the interceptor goes.
- *   Token buckets need nothing once the handler runs, and a request through an interceptor
+ * LimitsGuard where a rate (a token bucket) is declared; this keeps one of the two:
+ * - no handler of the class holds a slot (a semaphore's): the guard, and the interceptor goes.
+ *   Rates need nothing once the handler runs, and a request through an interceptor
  *   costs Nest a chain of Observables that a guard does not (app CPU per request,
  *   BENCHMARKS.md section 5). The guard goes last among each handler's own guards, so it
  *   runs after every guard of the app, the class and the handler (an auth guard's
  *   `req.user` is there for `key`), as the interceptor did; it refuses before any
  *   interceptor runs, as a guard does.
- * - otherwise (a slot, or a bucket with refundWhen, which needs the handler's outcome) the
- *   interceptor, which enters every limit of the call, tokens then slot.
+ * - otherwise (a slot, or a rate with refundWhen, which needs the handler's outcome) the
+ *   interceptor, which enters every limit of the call, rates then slot.
  */
-export function placeHandlerLimits(owner: Function, scanner: MetadataScanner): void {
+export function placeHandlerLimits(owner: Class, scanner: MetadataScanner): void {
   const interceptors: unknown[] = Reflect.getMetadata(INTERCEPTORS_METADATA, owner) ?? [];
   if (!interceptors.includes(LimitsInterceptor)) return;
-  const prototype = owner.prototype as Record<string, Function>;
-  const limited: Array<{ method: Function; limits: MethodLimits }> = [];
+  const prototype = owner.prototype as Record<string, Method>;
+  const limited: Array<{ method: Method; limits: MethodLimits }> = [];
   for (const name of scanner.getAllMethodNames(prototype)) {
     const limits = limitsOf(owner, prototype[name], name);
     if (limits) limited.push({ method: prototype[name], limits });
   }
   // refundWhen needs the handler's outcome, which only the interceptor sees.
-  const guardOnly = !limited.some(({ limits }) => limits.semaphore || limits.tokenBuckets.some((b) => b.refundWhen));
+  const guardOnly = !limited.some(({ limits }) =>
+    limits.limits.some((limit) => limit.type.phase !== 'rate' || limit.refundWhen),
+  );
   withoutGuard(owner);
   for (const { method, limits } of limited) {
     const guards = withoutGuard(method);
-    if (guardOnly && limits.tokenBuckets.length > 0)
-      Reflect.defineMetadata(GUARDS_METADATA, [...guards, LimitsGuard], method);
+    if (guardOnly) Reflect.defineMetadata(GUARDS_METADATA, [...guards, LimitsGuard], method);
   }
   if (guardOnly)
     Reflect.defineMetadata(

@@ -9,7 +9,8 @@ import {
 } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { LIMITS_ADMISSION } from '../limits.constants';
-import { MODULE_NOT_IMPORTED_WARNING } from '../limiters.messages';
+import { LIMIT_KINDS } from '../kinds/limit-kinds';
+import { moduleNotImported } from '../limiters.messages';
 import { limitObservable } from '../pipeline/limited-call';
 import type { HandlerLimits } from './handler-limits';
 
@@ -29,7 +30,7 @@ export class LimitsInterceptor implements NestInterceptor {
    * need the module), and says once that nothing is limited.
    */
   constructor(@Optional() @Inject(LIMITS_ADMISSION) private readonly handlers?: HandlerLimits) {
-    if (!handlers) new Logger('LimitersModule').warn(MODULE_NOT_IMPORTED_WARNING);
+    if (!handlers) new Logger('LimitersModule').warn(moduleNotImported(LIMIT_KINDS.map((k) => k.words.decorator)));
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {

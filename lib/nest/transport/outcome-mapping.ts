@@ -1,13 +1,11 @@
 import { HttpStatus } from '@nestjs/common';
 import { MaxSleepExceededError, RedisUnavailableError } from '../../core/errors';
-import type { LimitKind } from '../../core/limit-kind';
-import type { TokenBucketShape } from '../../core/limiter-store';
-import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
-import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
+import type { LeftFields, LimitKindDescriptor, PolicyFields } from '../kinds/limit-kind.descriptor';
+import { kindOf, LIMIT_KINDS } from '../kinds/limit-kinds';
 import type { LimitersHttpOptions } from '../limiters-options.interface';
 import { refusalMessage } from '../limiters.messages';
 import { withoutUndefined } from '../without-undefined';
-import type { Admitted, Refusal, TokensTaken } from '../pipeline/admission-outcome';
+import type { Admitted, Entered, Refusal } from '../pipeline/admission-outcome';
 import { LimitExceededException, type RefusedLimit } from './limit-exceeded.exception';
 
 /**
@@ -53,24 +51,23 @@ export type HttpAnswerOptions = Required<Omit<LimitersHttpOptions, 'exceptionFac
 export function writeAdmittedFields(call: HandlerCall, admitted: Admitted, http: HttpAnswerOptions): void {
   const response = fieldsTarget(call, http);
   if (!response) return;
-  for (const taken of admitted.tokens) writeTokenFields(response, taken);
-  if (admitted.slot) writeSlotPolicy(response, admitted.slot.limit.name, admitted.slot.limiter);
+  for (const entered of admitted.entered) writeFields(response, entered);
 }
 
 /** The answer to throw for a handler call the pipeline refused, with its fields written where they go. */
 export function refusalAnswer(call: HandlerCall, refusal: Refusal, http: HttpAnswerOptions): unknown {
   const response = fieldsTarget(call, http);
+  const type = refusal.limit.type;
   if (response) {
-    for (const { limit, limiter } of refusal.buckets)
-      appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(limit.name, limiter.shape));
-    for (const taken of refusal.tokens) writeTokenFields(response, taken);
-    if (refusal.kind === 'semaphore')
-      writeSlotPolicy(response, refusal.limit.name, refusal.limiter as SemaphoreLimiter);
+    for (const entered of refusal.entered) writeFields(response, entered);
+    for (const { limit, limiter } of refusal.phase) {
+      appendToListHeader(response, RATELIMIT_POLICY, policyMember(limit.name, limit.type.policy(limiter)));
+    }
     const retryAfterMs = refusal.retryAfterMs;
     if (retryAfterMs !== undefined)
-      appendToListHeader(response, RATELIMIT, tokenBucketLimit(refusal.limit.name, 0, retryAfterMs));
+      appendToListHeader(response, RATELIMIT, limitMember(refusal.limit.name, { remaining: 0, nextMs: retryAfterMs }));
   }
-  return answer(call, describe(refusal.limit.name, refusal.kind, refusal.error), refusal.error, http);
+  return answer(call, describe(refusal.limit.name, type, refusal.error), refusal.error, http);
 }
 
 /**
@@ -79,22 +76,37 @@ export function refusalAnswer(call: HandlerCall, refusal: Refusal, http: HttpAns
  */
 export function limiterErrorAnswer(call: HandlerCall, error: unknown, http: HttpAnswerOptions): unknown {
   if (!(error instanceof MaxSleepExceededError) && !(error instanceof RedisUnavailableError)) return undefined;
-  // An error the app made itself may carry no kind: only a bucket's tells a wait.
-  const kind: LimitKind =
-    error.kind ??
-    (error instanceof MaxSleepExceededError && error.wouldWait !== undefined ? 'token-bucket' : 'semaphore');
-  return answer(call, describe(error.limiter, kind, error), error, http);
+  return answer(call, describe(error.limiter, kindOfError(error), error), error, http);
 }
 
-function describe(limit: string, kind: LimitKind, error: MaxSleepExceededError | RedisUnavailableError): RefusedLimit {
-  if (!(error instanceof MaxSleepExceededError)) return { limit, kind, reason: 'redis-unavailable' };
-  // A semaphore only knows when its oldest lease runs out: an upper bound, not a retry time.
-  const retryAfterMs = kind === 'token-bucket' ? error.wouldWait : undefined;
-  return { limit, kind, reason: 'limit', retryAfterMs };
+/**
+ * The kind of a limiter's error. One the app made itself may carry none: a known wait
+ * tells a kind that knows its retry time (a rate), none a kind that does not (a slot).
+ */
+function kindOfError(error: MaxSleepExceededError | RedisUnavailableError): LimitKindDescriptor {
+  if (error.kind !== undefined) return kindOf(error.kind);
+  const knowsWait = error instanceof MaxSleepExceededError && error.wouldWait !== undefined;
+  return LIMIT_KINDS.find((type) => type.knowsRetryAfter === knowsWait) ?? LIMIT_KINDS[0];
 }
 
-function answer(call: HandlerCall, refused: RefusedLimit, cause: Error, http: HttpAnswerOptions): unknown {
-  const message = refusalMessage(refused);
+interface Refused {
+  refused: RefusedLimit;
+  type: LimitKindDescriptor;
+}
+
+function describe(
+  limit: string,
+  type: LimitKindDescriptor,
+  error: MaxSleepExceededError | RedisUnavailableError,
+): Refused {
+  const kind = type.kind;
+  if (!(error instanceof MaxSleepExceededError)) return { refused: { limit, kind, reason: 'redis-unavailable' }, type };
+  const retryAfterMs = type.knowsRetryAfter ? error.wouldWait : undefined;
+  return { refused: { limit, kind, reason: 'limit', retryAfterMs }, type };
+}
+
+function answer(call: HandlerCall, { refused, type }: Refused, cause: Error, http: HttpAnswerOptions): unknown {
+  const message = refusalMessage(refused, type.words);
   const retryAfter = refused.retryAfterMs === undefined ? undefined : seconds(refused.retryAfterMs);
   if (retryAfter !== undefined && call.response && http.headers)
     setHeader(call.response, RETRY_AFTER, String(retryAfter));
@@ -103,7 +115,7 @@ function answer(call: HandlerCall, refused: RefusedLimit, cause: Error, http: Ht
   switch (call.transport) {
     case 'http': {
       if (http.exceptionFactory) return http.exceptionFactory(refused);
-      const status = statusOf(refused, http);
+      const status = statusOf(refused, type, http);
       return new LimitExceededException(
         refused,
         status,
@@ -138,22 +150,17 @@ function answer(call: HandlerCall, refused: RefusedLimit, cause: Error, http: Ht
   }
 }
 
-function statusOf(refused: RefusedLimit, http: HttpAnswerOptions): number {
+function statusOf(refused: RefusedLimit, type: LimitKindDescriptor, http: HttpAnswerOptions): number {
   if (refused.reason === 'redis-unavailable') return HttpStatus.SERVICE_UNAVAILABLE;
-  return refused.kind === 'token-bucket' ? http.tokenBucketStatus : http.semaphoreStatus;
+  return (http as unknown as Record<string, number>)[type.words.statusOption];
 }
 
-function writeTokenFields(response: unknown, { limit, limiter, reservation }: TokensTaken): void {
-  appendToListHeader(response, RATELIMIT_POLICY, tokenBucketPolicy(limit.name, limiter.shape));
-  if (!reservation) return;
-  // r is what the reservation left: 0 after a wait, the tokens having been promised before
-  // they existed. t counts from now, the wait being behind us.
-  const nextRefill = nextRefillIn(reservation.fullIn - reservation.wait, limiter.shape.refillFrequency);
-  appendToListHeader(response, RATELIMIT, tokenBucketLimit(limit.name, reservation.remaining, nextRefill));
-}
-
-function writeSlotPolicy(response: unknown, name: string, semaphore: SemaphoreLimiter): void {
-  appendToListHeader(response, RATELIMIT_POLICY, semaphorePolicy(name, semaphore.capacity));
+/** An entered limit's policy, and what its kind says of the call (a rate's RateLimit member). */
+function writeFields(response: unknown, { limit, limiter, grant }: Entered): void {
+  const type = limit.type;
+  appendToListHeader(response, RATELIMIT_POLICY, policyMember(limit.name, type.policy(limiter)));
+  if (grant === undefined || !type.left) return;
+  appendToListHeader(response, RATELIMIT, limitMember(limit.name, type.left(limiter, grant)));
 }
 
 function fieldsTarget(call: HandlerCall, http: HttpAnswerOptions): unknown {
@@ -188,44 +195,30 @@ function statusText(status: number): string {
  * Members of the RateLimit-Policy and RateLimit header fields of
  * draft-ietf-httpapi-ratelimit-headers (-11): Structured Field lists whose items are a
  * policy name as an sf-string, with integer parameters in whole seconds.
- *   RateLimit-Policy: "api";q=100;w=60      100 requests, the bucket refills in 60 s
+ *   RateLimit-Policy: "api";q=100;w=60      100 requests, the quota is whole again within 60 s
  *   RateLimit: "api";r=42;t=1               42 left; no more than that in the next 1 s
  * The policy is the limiter's base name, never the caller's key: keys are often secrets.
+ * Each kind says what its members hold (kinds/); this file writes them.
  */
 export const RATELIMIT_POLICY = 'RateLimit-Policy';
 export const RATELIMIT = 'RateLimit';
 export const RETRY_AFTER = 'Retry-After';
 
 /**
- * q is the bucket's capacity and w the time an empty bucket takes to fill again, so a
- * client that spends no more than q per w never waits.
+ * q per w, so a client that spends no more than q per w never waits; or q in a unit with
+ * no window (a semaphore's "concurrent-requests").
  */
-export function tokenBucketPolicy(policy: string, shape: Readonly<TokenBucketShape>): string {
-  const refillMs = Math.ceil(shape.capacity / shape.refillAmount) * shape.refillFrequency;
-  return `${sfString(policy)};q=${shape.capacity};w=${Math.max(1, seconds(refillMs))}`;
+export function policyMember(policy: string, fields: PolicyFields): string {
+  const rest = 'unit' in fields ? `qu="${fields.unit}"` : `w=${Math.max(1, seconds(fields.windowMs))}`;
+  return `${sfString(policy)};q=${fields.quota};${rest}`;
 }
 
 /**
- * r tokens left now; t seconds until the next refill adds any. That is the draft's
- * "effective window": until then the client can use no more than r. (Not the time until
- * full: refills before it already add tokens.)
+ * r left now; t seconds until more than that can be had. That is the draft's "effective
+ * window": until then the client can use no more than r.
  */
-export function tokenBucketLimit(policy: string, remaining: number, nextRefillMs: number): string {
-  return `${sfString(policy)};r=${Math.max(0, Math.floor(remaining))};t=${seconds(nextRefillMs)}`;
-}
-
-/**
- * Ms until the next refill, from the ms until the bucket is full. Refills land every
- * refillFrequency, and a bucket fills at one of them, so the next refill is `fullIn`
- * less the whole periods that follow it; a full bucket's next refill is a period away.
- */
-export function nextRefillIn(fullIn: number, refillFrequency: number): number {
-  return fullIn - (Math.ceil(fullIn / refillFrequency) - 1) * refillFrequency;
-}
-
-/** A semaphore's quota is in the draft's "concurrent-requests" unit and has no window. */
-export function semaphorePolicy(policy: string, capacity: number): string {
-  return `${sfString(policy)};q=${capacity};qu="concurrent-requests"`;
+export function limitMember(policy: string, { remaining, nextMs }: LeftFields): string {
+  return `${sfString(policy)};r=${Math.max(0, Math.floor(remaining))};t=${seconds(nextMs)}`;
 }
 
 /** Whole seconds, rounded up: a client told to come back sooner would be refused again. */
