@@ -1,24 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { SemaphoreSnapshot, TokenBucketSnapshot } from '../../core/limiter-store';
 import type { LimitKind } from '../../core/limit-kind';
+import type { BoardShape } from '../kinds/limit-kind.descriptor';
+import type { AnyKind } from '../kinds/limit-kinds';
 import { BoardActivity, RATE_WINDOW_SECONDS, type Activity } from './board-activity';
 import { BOARD_OPTIONS, type ResolvedBoardOptions } from './board-options.interface';
 import { BoardState, type LimiterState, type RegisteredLimiter } from './board-state';
 
+/**
+ * A row's state, as its kind's board summary makes it: a semaphore's holders and waiters
+ * now; a token bucket's tokens now and ms to the next refill and until full.
+ */
+export type BoardRowState = ReturnType<AnyKind['board']['summary']>;
+
 /** One row of the board: a declared name with all its keys, never a key. */
-export interface BoardRow {
+export interface BoardRow extends BoardShape {
   kind: LimitKind;
   name: string;
   registered: boolean;
   shadow: boolean;
-  capacity?: number;
-  /** Token bucket: tokens added each refill and ms between refills. */
-  refill?: { amount: number; everyMs: number };
-  /** Semaphore: holders and waiters now; token bucket: tokens now and ms to the next refill. */
-  state?: { holders: number; waiters: number } | { tokens: number; nextRefillIn: number; fullIn: number };
+  state?: BoardRowState;
   /** Why there is no state: Redis down or slow, or the limit is used per key. */
   stateNote?: string;
-  /** Token bucket known only from events: tokens left after the last call admitted here. */
+  /** A rate known only from events: tokens left after the last call admitted here. */
   remaining?: number;
   admittedPerSecond: number;
   refusedPerSecond: number;
@@ -55,19 +58,12 @@ export class BoardDataSource {
     const rows: BoardRow[] = [];
     const shown = new Set<string>();
     for (const registered of this.state.registered()) {
-      const id = `${registered.kind} ${registered.limiter.name}`;
+      const { kind } = registered.type;
+      const { name } = registered.limiter;
+      const id = `${kind} ${name}`;
       if (shown.has(id)) continue;
       shown.add(id);
-      rows.push(
-        this.row(
-          registered.kind,
-          registered.limiter.name,
-          now,
-          this.activity.get(registered.kind, registered.limiter.name),
-          registered,
-          states.get(id),
-        ),
-      );
+      rows.push(this.row(kind, name, now, this.activity.get(kind, name), registered, states.get(id)));
     }
     for (const activity of this.activity.recent(now)) {
       if (shown.has(`${activity.kind} ${activity.name}`)) continue;
@@ -104,31 +100,16 @@ export class BoardDataSource {
       keys,
       lastSeenMs: activity ? now - activity.lastSeen : undefined,
     };
-    if (registered?.kind === 'semaphore') row.capacity = registered.limiter.capacity;
-    if (registered?.kind === 'token-bucket') {
-      const { capacity, refillAmount, refillFrequency } = registered.limiter.shape;
-      row.capacity = capacity;
-      row.refill = { amount: refillAmount, everyMs: refillFrequency };
-    }
-    if (kind === 'token-bucket' && activity?.remaining !== undefined) row.remaining = activity.remaining;
+    if (registered) Object.assign(row, registered.type.board.shape(registered.limiter));
+    // Only a rate's admits tell what they left.
+    if (activity?.remaining !== undefined) row.remaining = activity.remaining;
     if (!registered) return row;
     // Per-key calls each have their own state in Redis: the unkeyed limiter's would mislead.
     if (keys > 0 && !activity?.unkeyed) row.stateNote = PER_KEY_NOTE;
     else if (state && !state.ok) row.stateNote = state.error;
-    else if (state?.ok) row.state = summary(kind, state.snapshot, now - state.readAt);
+    else if (state?.ok) row.state = registered.type.board.summary(state.snapshot, now - state.readAt) as BoardRowState;
     return row;
   }
-}
-
-function summary(kind: LimitKind, snapshot: SemaphoreSnapshot | TokenBucketSnapshot, ageMs: number): BoardRow['state'] {
-  if (kind === 'semaphore') {
-    const { holders, waiters } = snapshot as SemaphoreSnapshot;
-    // Permits held, out of the capacity: a weighted holder counts as what it holds.
-    return { holders: holders.reduce((sum, h) => sum + h.permits, 0), waiters: waiters.length };
-  }
-  const { tokens, nextRefillIn, fullIn } = snapshot as TokenBucketSnapshot;
-  // The snapshot may be up to refreshMs old: count its times down to now.
-  return { tokens, nextRefillIn: Math.max(0, nextRefillIn - ageMs), fullIn: Math.max(0, fullIn - ageMs) };
 }
 
 function round(perSecond: number): number {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LIMIT_KINDS } from '../kinds/limit-kinds';
 
 /**
  * The board's page: one HTML document with its style and script inline, so it needs no build
@@ -25,15 +26,36 @@ meter { width: 90px; vertical-align: middle; margin-left: 6px; }
 .empty { color: var(--muted); }
 `;
 
+/** The columns every kind has, after its own (see KindBoard). */
+const COUNTS = [
+  { field: 'admittedPerSecond', heading: 'Admitted/s' },
+  { field: 'refusedPerSecond', heading: 'Refused/s' },
+  { field: 'admitted', heading: 'Admitted' },
+  { field: 'refused', heading: 'Refused' },
+  { field: 'keys', heading: 'Keys' },
+  { field: 'lastSeen', heading: 'Last call' },
+];
+
+/** Each kind's columns: the name, its own, then the counts. */
+const columnsOf = (columns: ReadonlyArray<{ field: string; heading: string }>) => [
+  { field: 'name', heading: 'Name' },
+  ...columns,
+  ...COUNTS,
+];
+
+const COLUMNS = JSON.stringify(
+  Object.fromEntries(LIMIT_KINDS.map((k) => [k.kind, columnsOf(k.board.columns).map((c) => c.field)])),
+);
+
+/** Each kind's renderers of its own columns, as its descriptor writes them. */
+const CELLS = `{ ${LIMIT_KINDS.map((k) => `${JSON.stringify(k.kind)}: ${k.board.cells}`).join(',\n')} }`;
+
 const SCRIPT = `
 (function () {
   'use strict';
   var dataUrl = location.pathname.replace(/\\/+$/, '') + '/data' + location.search;
   var statusEl = document.getElementById('status');
-  var COLUMNS = {
-    semaphore: ['name', 'holders', 'waiters', 'admittedPerSecond', 'refusedPerSecond', 'admitted', 'refused', 'keys', 'lastSeen'],
-    'token-bucket': ['name', 'tokens', 'nextRefill', 'admittedPerSecond', 'refusedPerSecond', 'admitted', 'refused', 'keys', 'lastSeen']
-  };
+  var COLUMNS = ${COLUMNS};
   function el(tag, text, cls) {
     var e = document.createElement(tag);
     if (text !== undefined && text !== null) e.textContent = String(text);
@@ -46,27 +68,19 @@ const SCRIPT = `
     td.appendChild(el('span', now + ' / ' + of, 'value'));
     var m = el('meter'); m.min = 0; m.max = of; m.value = now; td.appendChild(m);
   }
+  function noState(td, row) { td.appendChild(el('span', row.stateNote || '\\u2014', 'value note')); }
+  var CELLS = ${CELLS};
   function cell(row, field) {
     var td = el('td');
     td.setAttribute('data-field', field);
     var s = row.state;
+    var own = (CELLS[row.kind] || {})[field];
+    if (own) { own(td, row, s); return td; }
     switch (field) {
       case 'name':
         td.appendChild(el('span', row.name, 'value'));
         td.appendChild(el('span', row.registered ? 'registered' : 'inline', 'tag'));
         if (row.shadow) td.appendChild(el('span', 'shadow', 'tag shadow'));
-        break;
-      case 'holders':
-        if (s) fraction(td, s.holders, row.capacity); else td.appendChild(el('span', row.stateNote || '\\u2014', 'value note'));
-        break;
-      case 'waiters': td.appendChild(el('span', s ? s.waiters : '\\u2014', 'value')); td.className = 'num'; break;
-      case 'tokens':
-        if (s) fraction(td, s.tokens, row.capacity);
-        else if (row.remaining !== undefined) td.appendChild(el('span', row.remaining + ' left after last call', 'value'));
-        else td.appendChild(el('span', row.stateNote || '\\u2014', 'value note'));
-        break;
-      case 'nextRefill':
-        td.appendChild(el('span', s ? 'in ' + ms(s.nextRefillIn) + (s.fullIn > 0 ? ', full in ' + ms(s.fullIn) : ', full') : row.refill ? '+' + row.refill.amount + ' every ' + ms(row.refill.everyMs) : '\\u2014', 'value'));
         break;
       case 'refusedPerSecond': case 'refused':
         td.appendChild(el('span', row[field], row[field] > 0 ? 'value refused' : 'value')); td.className = 'num'; break;
@@ -77,7 +91,7 @@ const SCRIPT = `
     return td;
   }
   function render(data) {
-    ['semaphore', 'token-bucket'].forEach(function (kind) {
+    Object.keys(COLUMNS).forEach(function (kind) {
       var body = document.getElementById(kind + '-rows');
       var rows = data.rows.filter(function (r) { return r.kind === kind; });
       var trs = rows.map(function (row) {
@@ -108,33 +122,10 @@ const SCRIPT = `
 })();
 `;
 
-const HEAD_ROW: Record<string, string[]> = {
-  semaphore: [
-    'Name',
-    'Holders / capacity',
-    'Waiters',
-    'Admitted/s',
-    'Refused/s',
-    'Admitted',
-    'Refused',
-    'Keys',
-    'Last call',
-  ],
-  'token-bucket': [
-    'Name',
-    'Tokens / capacity',
-    'Next refill',
-    'Admitted/s',
-    'Refused/s',
-    'Admitted',
-    'Refused',
-    'Keys',
-    'Last call',
-  ],
-};
-
-function table(kind: string, title: string): string {
-  const head = HEAD_ROW[kind].map((h) => `<th>${h}</th>`).join('');
+function table(kind: string, title: string, columns: ReadonlyArray<{ field: string; heading: string }>): string {
+  const head = columnsOf(columns)
+    .map((c) => `<th>${c.heading}</th>`)
+    .join('');
   return `<h2>${title}</h2>\n<table><thead><tr>${head}</tr></thead><tbody id="${kind}-rows"></tbody></table>`;
 }
 
@@ -150,8 +141,7 @@ export const BOARD_PAGE = `<!doctype html>
 <body>
 <h1>Limiters</h1>
 <div id="status">Loading…</div>
-${table('semaphore', 'Semaphores')}
-${table('token-bucket', 'Token buckets')}
+${LIMIT_KINDS.map((k) => table(k.kind, k.board.title, k.board.columns)).join('\n')}
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { SemaphoreSnapshot, TokenBucketSnapshot } from '../../core/limiter-store';
-import type { SemaphoreLimiter } from '../../core/semaphore-limiter';
-import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
+import type { Limiter, LimitKindDescriptor } from '../kinds/limit-kind.descriptor';
+import { LIMIT_KINDS } from '../kinds/limit-kinds';
 import { LIMITERS_REGISTRY } from '../limiter.providers';
 import { BOARD_STATE_TIMED_OUT, BOARD_STATE_UNAVAILABLE } from '../limiters.messages';
 import type { LimitersService } from '../limiters.service';
@@ -10,11 +9,12 @@ import { BOARD_OPTIONS, type ResolvedBoardOptions } from './board-options.interf
 /** Longest a data request waits for Redis: a board must answer, if only with "unavailable", when Redis is down. */
 const STATE_WAIT_MS = 1_000;
 
-export type RegisteredLimiter =
-  { kind: 'semaphore'; limiter: SemaphoreLimiter } | { kind: 'token-bucket'; limiter: TokenBucketLimiter };
+export interface RegisteredLimiter {
+  type: LimitKindDescriptor;
+  limiter: Limiter;
+}
 
-export type LimiterState =
-  { ok: true; snapshot: SemaphoreSnapshot | TokenBucketSnapshot; readAt: number } | { ok: false; error: string };
+export type LimiterState = { ok: true; snapshot: unknown; readAt: number } | { ok: false; error: string };
 
 /**
  * The state of every registered limiter, read from Redis at most once per refreshMs however
@@ -34,11 +34,11 @@ export class BoardState {
     @Inject(BOARD_OPTIONS) private readonly options: ResolvedBoardOptions,
   ) {}
 
+  /** Every registered limiter, kind by kind. */
   registered(): RegisteredLimiter[] {
-    return [
-      ...[...this.registry.getSemaphores().values()].map((limiter) => ({ kind: 'semaphore' as const, limiter })),
-      ...[...this.registry.getTokenBuckets().values()].map((limiter) => ({ kind: 'token-bucket' as const, limiter })),
-    ];
+    return LIMIT_KINDS.flatMap((type) =>
+      [...this.registry.all(type.kind).values()].map((limiter) => ({ type, limiter })),
+    );
   }
 
   /** The latest states by `${kind} ${name}`, refreshed first when older than refreshMs. */
@@ -52,7 +52,7 @@ export class BoardState {
   }
 
   private async readAll(): Promise<void> {
-    await Promise.all(this.registered().map((r) => this.readOne(`${r.kind} ${r.limiter.name}`, r)));
+    await Promise.all(this.registered().map((r) => this.readOne(`${r.type.kind} ${r.limiter.name}`, r)));
   }
 
   private async readOne(id: string, { limiter }: RegisteredLimiter): Promise<void> {

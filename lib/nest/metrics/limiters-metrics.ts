@@ -1,6 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Meter } from '@opentelemetry/api';
 import { LimiterError } from '../../core/errors';
+import type { RateLimiter } from '../../core/rate-limiter';
+import { LIMIT_KINDS } from '../kinds/limit-kinds';
 import type { ResolvedLimitersOptions } from '../limiters-options.interface';
 import { LIMITERS_OPTIONS } from '../limiters-options.provider';
 import { LimitersService } from '../limiters.service';
@@ -29,8 +31,15 @@ export class LimitersMetrics implements OnModuleInit, OnApplicationShutdown {
     this.stop = recordLimiterMetrics(meter, {
       attributes: metrics.attributes,
       stateTimeoutMs: metrics.stateTimeoutMs,
-      tokenBuckets: () => this.limiters.getTokenBuckets().values(),
+      tokenBuckets: () => this.remainingReported(),
     });
+  }
+
+  /** Every registered limiter of a kind that reports what it has left (see KindMetrics.remaining). */
+  private remainingReported(): RateLimiter[] {
+    return LIMIT_KINDS.filter((type) => type.metrics.remaining).flatMap(
+      (type) => [...this.limiters.all(type.kind).values()] as RateLimiter[],
+    );
   }
 
   /** Unsubscribed at every shutdown: an app started again must not count each event twice. */

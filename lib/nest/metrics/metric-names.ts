@@ -24,7 +24,7 @@ export const METRIC_NAMES = {
 export const METRIC_ATTRIBUTES = {
   /** The limit's declared name. */
   name: 'limiters.name',
-  /** 'semaphore' or 'token-bucket'. */
+  /** The limit's kind (LimitKind): 'semaphore', 'token-bucket'. */
   kind: 'limiters.kind',
   /** 'admitted', 'refused', or 'cancelled' (a semaphore call that gave up in the queue: its signal aborted). */
   result: 'limiters.result',

@@ -1,7 +1,9 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Attributes, Meter, ObservableResult, UpDownCounter } from '@opentelemetry/api';
 import { CHANNEL_NAMES, type LimitEvent, type LimitEvents } from '../../core/events';
-import type { TokenBucketLimiter } from '../../core/token-bucket-limiter';
+import type { LimitKind } from '../../core/limit-kind';
+import type { RateLimiter } from '../../core/rate-limiter';
+import { findKind, LIMIT_KINDS } from '../kinds/limit-kinds';
 import {
   DURATION_BUCKETS_S,
   METRIC_ATTRIBUTES as A,
@@ -20,8 +22,8 @@ export interface LimiterMetricsOptions {
    * attribute set.
    */
   attributes?: (event: LimitEvent, type: keyof LimitEvents) => Attributes;
-  /** Token buckets whose tokens `limiters.tokens.remaining` reports; read on every collection. */
-  tokenBuckets?: () => Iterable<TokenBucketLimiter>;
+  /** Token buckets (any rate limiter) whose tokens `limiters.tokens.remaining` reports; read on every collection. */
+  tokenBuckets?: () => Iterable<RateLimiter>;
   /** Longest one collection waits for a bucket's state (ms); a bucket that does not answer is left out. Default 1000. */
   stateTimeoutMs?: number;
 }
@@ -81,6 +83,14 @@ function limitId(event: LimitEvent): string {
   return `${event.kind} ${event.name} ${event.keyId ?? ''}`;
 }
 
+/** The kinds whose calls wait in a queue (see KindMetrics.waits), and those whose admits start a lease. */
+const QUEUED = kindsWhere((metrics) => metrics.waits === 'queue');
+const LEASED = kindsWhere((metrics) => metrics.leases);
+
+function kindsWhere(test: (metrics: (typeof LIMIT_KINDS)[number]['metrics']) => boolean): Set<LimitKind> {
+  return new Set(LIMIT_KINDS.filter((type) => test(type.metrics)).map((type) => type.kind));
+}
+
 /**
  * Records the limiters' events (node:diagnostics_channel, see events.ts) as OpenTelemetry
  * metrics on `meter`, from every limiter of this process, with or without Nest. Returns a
@@ -124,15 +134,15 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
   const count = (event: LimitEvent, type: keyof LimitEvents, result: MetricResult, reason?: MetricReason) =>
     requests.add(1, { ...base(event, type), [A.result]: result, ...(reason && { [A.reason]: reason }) });
 
-  /** Semaphore calls of this process that published `wait` and whose admit, refusal or cancel is still to come. */
+  /** Queued calls (a semaphore's) of this process that published `wait` and whose admit, refusal or cancel is still to come. */
   const queued = new PerLimit();
   /** Permits whose lease was lost (already counted off) and whose release is still to come. */
   const lost = new PerLimit();
-  /** Token-bucket calls asleep for their tokens: no event marks their waking, a timer does (or their `cancel`). */
+  /** Sleeping calls (a rate's) asleep for their tokens: no event marks their waking, a timer does (or their `cancel`). */
   const sleepers = new Set<Sleeper>();
 
   /**
-   * Whether a semaphore admit or refusal ends a call this process saw queue. Events carry
+   * Whether a queued kind's admit or refusal ends a call this process saw queue. Events carry
    * no call id: a call that never queued (tryAcquire, maxSleep 0) reports exactly 0 ms and
    * is told apart; one that asked with maxSleep and found a slot at once cannot be, but
    * slots go to the queue in order, so it may only end another call's wait early.
@@ -142,19 +152,18 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
   const handlers: { [K in keyof LimitEvents]: (event: LimitEvents[K]) => void } = {
     admit(event) {
       count(event, 'admit', 'admitted');
-      if (event.kind !== 'semaphore') return;
-      if (endsWait(event)) {
+      if (QUEUED.has(event.kind) && endsWait(event)) {
         queueWaiting.add(-1, base(event, 'admit'));
         waitDuration.record(event.waitedMs / 1_000, { ...base(event, 'admit'), [A.result]: 'admitted' });
       }
-      leasesActive.add(event.permits ?? 1, base(event, 'admit'));
+      if (LEASED.has(event.kind)) leasesActive.add(event.permits ?? 1, base(event, 'admit'));
     },
     refuse(event) {
       // Shadow mode never refuses: the call ran, and the reason says it would not have.
       if (event.reason === 'redis-unavailable') count(event, 'refuse', 'refused', 'redis_unavailable');
       else if (event.shadow) count(event, 'refuse', 'admitted', 'shadow');
       else count(event, 'refuse', 'refused', 'limit');
-      if (event.kind === 'semaphore' && endsWait(event)) {
+      if (QUEUED.has(event.kind) && endsWait(event)) {
         queueWaiting.add(-1, base(event, 'refuse'));
         waitDuration.record(event.waitedMs / 1_000, { ...base(event, 'refuse'), [A.result]: 'refused' });
       }
@@ -164,11 +173,11 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
       if (event.shadow) return;
       const attributes = base(event, 'wait');
       queueWaiting.add(1, attributes);
-      if (event.kind === 'semaphore') {
+      if (QUEUED.has(event.kind)) {
         queued.increment(event);
         return;
       }
-      // A token bucket's wait is known exactly when it starts: the admit follows at once, the waking is not published.
+      // A sleeping call's wait is known exactly when it starts: the admit follows at once, the waking is not published.
       waitDuration.record(event.maxWaitMs / 1_000, { ...attributes, [A.result]: 'admitted' });
       const sleeper: Sleeper = {
         limit: limitId(event),
@@ -184,7 +193,7 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
       sleepers.add(sleeper);
     },
     cancel(event) {
-      if (event.kind === 'semaphore') {
+      if (QUEUED.has(event.kind)) {
         // Its wait ends with neither an admit nor a refusal: without this the gauge only grows.
         count(event, 'cancel', 'cancelled');
         if (queued.take(event)) {
@@ -193,7 +202,7 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
         }
         return;
       }
-      // A bucket's call was counted admitted with its reservation; only its sleep ends early.
+      // A sleeping call was counted admitted with its reservation; only its sleep ends early.
       // Events carry no call id: the sleeper of this limit that started nearest that call did.
       const startedAt = performance.now() - event.waitedMs;
       const limit = limitId(event);
@@ -215,7 +224,7 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
     },
     redisError(event) {
       // The refusal (or fallback) that follows is published by whoever decided it; a queued call ends here.
-      if (event.kind === 'semaphore' && queued.take(event)) queueWaiting.add(-1, base(event, 'redisError'));
+      if (QUEUED.has(event.kind) && queued.take(event)) queueWaiting.add(-1, base(event, 'redisError'));
     },
     fallback(event) {
       // A call limited locally is counted by the stand-in's own admit or refuse.
@@ -229,11 +238,13 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
   });
   const stateTimeoutMs = options.stateTimeoutMs ?? STATE_TIMEOUT_MS;
   const observeTokens = async (result: ObservableResult) => {
-    const buckets = [...(options.tokenBuckets?.() ?? [])];
+    const limiters = [...(options.tokenBuckets?.() ?? [])];
     await Promise.all(
-      buckets.map(async (bucket) => {
-        const state = await within(stateTimeoutMs, bucket.state()).catch(() => undefined);
-        if (state) result.observe(Math.max(0, state.tokens), { [A.name]: bucket.name, [A.kind]: 'token-bucket' });
+      limiters.map(async (limiter) => {
+        const remaining = findKind(limiter.identity.kind)?.metrics.remaining?.(limiter);
+        const tokens = remaining && (await within(stateTimeoutMs, remaining).catch(() => undefined));
+        const attributes = { [A.name]: limiter.name, [A.kind]: limiter.identity.kind };
+        if (tokens !== undefined) result.observe(Math.max(0, tokens), attributes);
       }),
     );
   };
