@@ -113,7 +113,7 @@ export interface LimitersModuleOptions extends LimitersFeatureOptions {
    * When Redis cannot be reached: 'reject' (default: fail closed, HTTP 503), 'allow'
    * (fail open: run the call without a limit, logging a warning), or 'local' (limit the
    * call in this process's memory with its share of the limit: capacity and rate divided
-   * by `instances`; see docs/reliability.md for what that can and cannot promise). An
+   * by `instances`; see docs/failures.md for what that can and cannot promise). An
    * in-memory store never fails this way, so there it changes nothing.
    */
   whenRedisFails?: WhenRedisFails;
