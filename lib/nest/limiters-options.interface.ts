@@ -71,6 +71,7 @@ export interface LimitedCallInfo {
   /** What the limits' `key` functions get: `(request, context)` for a handler, a service method's own arguments. */
   args: unknown[];
   /** A handler's request (for GraphQL, the HTTP request behind it); absent for a service method. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the app's own request type, which skip reads as it likes
   request?: any;
   /** A handler's execution context; absent for a service method. */
   context?: ExecutionContext;

@@ -205,6 +205,7 @@ export function adoptStore({ redis, store }: Pick<LimitersModuleOptions, 'redis'
  */
 function loadIoredis(redis: unknown): typeof Redis {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional: only this path needs ioredis
     return (require('ioredis') as typeof import('ioredis')).Redis;
   } catch (error) {
     if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error;

@@ -1,4 +1,5 @@
 /** Options of `LimitersBoardModule.forRoot`. Every duration is in milliseconds. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped by default: authorize reads the app's own request
 export interface LimitersBoardOptions<Req = any> {
   /** Where the page is served; its data is at `${path}/data`. Default `'limiters'` (under any global prefix). */
   path?: string;

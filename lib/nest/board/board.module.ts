@@ -25,6 +25,7 @@ import { BoardAuthorizeGuard } from './board.guard';
  */
 @Module({})
 export class LimitersBoardModule {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as LimitersBoardOptions
   static forRoot<Req = any>(options: LimitersBoardOptions<Req> = {}): DynamicModule {
     const resolved = resolveBoardOptions(options as LimitersBoardOptions);
     return {

@@ -34,7 +34,7 @@ export function placeHandlerLimits(owner: Class, scanner: MetadataScanner): void
     limits.limits.some((limit) => limit.type.phase !== 'rate' || limit.refundWhen),
   );
   withoutGuard(owner);
-  for (const { method, limits } of limited) {
+  for (const { method } of limited) {
     const guards = withoutGuard(method);
     if (guardOnly) Reflect.defineMetadata(GUARDS_METADATA, [...guards, LimitsGuard], method);
   }

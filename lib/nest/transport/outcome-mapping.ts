@@ -111,7 +111,8 @@ function answer(call: HandlerCall, { refused, type }: Refused, cause: Error, htt
   if (retryAfter !== undefined && call.response && http.headers)
     setHeader(call.response, RETRY_AFTER, String(retryAfter));
   const code = refused.reason === 'limit' ? 'TOO_MANY_REQUESTS' : 'SERVICE_UNAVAILABLE';
-  const fields = { message, code, limit: refused.limit, kind: refused.kind, retryAfter };
+  const extensions = { code, limit: refused.limit, kind: refused.kind, retryAfter };
+  const fields = { message, ...extensions };
   switch (call.transport) {
     case 'http': {
       if (http.exceptionFactory) return http.exceptionFactory(refused);
@@ -125,7 +126,6 @@ function answer(call: HandlerCall, { refused, type }: Refused, cause: Error, htt
     }
     case 'graphql': {
       const { GraphQLError } = optional<typeof import('graphql')>('graphql') ?? {};
-      const { message: _, ...extensions } = fields;
       // With no response to write to (Fastify's default context has no reply), Retry-After
       // goes through Apollo Server, which sets the headers of an error's `http` extension
       // on the HTTP answer and leaves the extension out of the body. Only where Apollo
@@ -173,6 +173,7 @@ const loaded = new Map<string, unknown>();
 function optional<T>(name: string): T | undefined {
   if (!loaded.has(name)) {
     try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, and only if installed
       loaded.set(name, require(name));
     } catch {
       loaded.set(name, undefined);

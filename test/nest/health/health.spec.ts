@@ -9,7 +9,7 @@ import type { INestApplication } from '@nestjs/common';
 import { LimitersHealthIndicator } from '../../../lib';
 import { connectAs, createUser, limiterUserRules } from '../../harness/acl-users';
 import { restartRedis } from '../../harness/redis-servers';
-import { clientTargets, targets, useClients, useLimiterClients } from '../../harness/redis-targets';
+import { clientTargets, useLimiterClients } from '../../harness/redis-targets';
 import { useOwnCluster } from '../../harness/own-cluster';
 import { useOwnRedis } from '../../harness/own-redis';
 import { now } from '../../harness/timing';
@@ -119,7 +119,6 @@ describe('GET /health on a standalone Redis of its own', () => {
 
     await restartRedis(server());
     const back = await untilHealth(app, 200, UP_AGAIN_WITHIN_MS);
-    // eslint-disable-next-line no-console
     console.log(
       JSON.stringify({
         standalone: {
@@ -146,7 +145,6 @@ describe('GET /health on a 3-master Cluster of its own', () => {
     await killRedis(killed);
     const down = await untilHealth(app, 503, DOWN_WITHIN_MS);
     expect(down.answer.body.error.limiters).toEqual({ status: 'down', store: 'redis', message: expect.any(String) });
-    // eslint-disable-next-line no-console
     console.log(
       JSON.stringify({
         cluster: { killTo503Ms: down.afterMs, killedPort: killed.port, cause: down.answer.body.error.limiters.message },

@@ -432,9 +432,13 @@ describe('A start that fails on a mistake', () => {
     @Injectable()
     class Shared {
       @TokenBucket({ name: 'plan-api', capacity: byPlan, ...minute })
-      a(_plan: string): void {}
+      a(plan: string): string {
+        return plan;
+      }
       @TokenBucket({ name: 'plan-api', capacity: byPlan, ...minute })
-      b(_plan: string): void {}
+      b(plan: string): string {
+        return plan;
+      }
     }
     await nest.start({
       imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
@@ -443,9 +447,13 @@ describe('A start that fails on a mistake', () => {
     @Injectable()
     class Different {
       @TokenBucket({ name: 'plan-api', capacity: byPlan, ...minute })
-      a(_plan: string): void {}
+      a(plan: string): string {
+        return plan;
+      }
       @TokenBucket({ name: 'plan-api', capacity: (plan: string) => (plan === 'pro' ? 20 : 2), ...minute })
-      b(_plan: string): void {}
+      b(plan: string): string {
+        return plan;
+      }
     }
     await expect(
       nest.start({
