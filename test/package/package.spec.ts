@@ -135,6 +135,8 @@ describe('the packed package', () => {
       ['nest/limiters.service.d.ts', 'registeredOrMissing'],
       ['nest/limiters.service.d.ts', 'describe'],
       ['nest/limiters.service.d.ts', 'optionsOf'],
+      ['nest/limiters.service.d.ts', 'registerAs'],
+      ['nest/limiters.service.d.ts', 'all'],
     ];
     it.each(internals)('%s has no public %s', async (file, member) => {
       const types = await readFile(join(installed, 'dist', file), 'utf8');
