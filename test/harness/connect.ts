@@ -1,9 +1,10 @@
 /**
  * The one place test clients are built, shared by specs (redis-targets.ts) and worker
- * processes (processes.ts), so both talk to the harness servers the same way.
+ * processes (processes.ts), so both talk to the harness servers the same way. node-redis
+ * clients are in node-redis.ts: worker processes use ioredis only, and loading node-redis
+ * too cost each of them a third more CPU time to start.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { createClient, createCluster, type RedisClientType, type RedisClusterType } from 'redis';
 
 export type RedisClient = Redis | Cluster;
 export type TargetName = 'standalone' | 'cluster';
@@ -12,7 +13,7 @@ export type TargetName = 'standalone' | 'cluster';
 export const ENV_REDIS_URL = 'LIMITERS_TEST_REDIS_URL';
 export const ENV_CLUSTER_NODES = 'LIMITERS_TEST_CLUSTER_NODES';
 
-function requireEnv(name: string): string {
+export function requireEnv(name: string): string {
   const value = process.env[name];
   if (!value)
     throw new Error(`${name} is not set: run tests through jest so test/harness/global-setup.ts starts Redis`);
@@ -42,37 +43,4 @@ export function closeClient(client: RedisClient): Promise<unknown> {
   return client.status === 'ready'
     ? client.quit().catch(() => client.disconnect())
     : Promise.resolve(client.disconnect());
-}
-
-/** The client libraries a limiter is built on in the suites. */
-export type ClientLibrary = 'ioredis' | 'node-redis';
-
-/** A node-redis v5 client or Cluster, as an app makes them with createClient() / createCluster(). */
-export type NodeRedis = RedisClientType | RedisClusterType;
-
-/**
- * A node-redis client of the same deployment. It is not connected: node-redis connects only
- * on connect(), which the caller calls (useLimiterClients does, once its tests run).
- */
-export function connectNodeRedis(target: TargetName): NodeRedis {
-  if (target === 'standalone') return nodeRedisAt(requireEnv(ENV_REDIS_URL));
-  const cluster = createCluster({
-    rootNodes: parseNodes(requireEnv(ENV_CLUSTER_NODES)).map(({ host, port }) => ({ url: `redis://${host}:${port}` })),
-  });
-  cluster.on('error', () => undefined);
-  return cluster as unknown as NodeRedis;
-}
-
-/** A node-redis client of the server at `url`, not connected yet. */
-export function nodeRedisAt(url: string): RedisClientType {
-  const client = createClient({ url }) as RedisClientType;
-  // Errors while a server restarts reach the limiters through their calls; an 'error' event
-  // without a listener would throw in the test process.
-  client.on('error', () => undefined);
-  return client;
-}
-
-/** Closes a node-redis client, whether or not it ever connected. */
-export async function closeNodeRedis(client: NodeRedis): Promise<void> {
-  if (client.isOpen) await client.close().catch(() => (client.isOpen ? client.destroy() : undefined));
 }

@@ -4,18 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Cluster, type Redis, type RedisOptions } from 'ioredis';
-import {
-  closeClient,
-  closeNodeRedis,
-  connect,
-  connectNodeRedis,
-  type ClientLibrary,
-  type NodeRedis,
-  type RedisClient,
-  type TargetName,
-} from './connect';
+import { closeClient, connect, type RedisClient, type TargetName } from './connect';
+import { closeNodeRedis, connectNodeRedis, type ClientLibrary, type NodeRedis } from './node-redis';
 
-export type { ClientLibrary, NodeRedis, RedisClient, TargetName } from './connect';
+export type { RedisClient, TargetName } from './connect';
+export type { ClientLibrary, NodeRedis } from './node-redis';
 
 export interface RedisTarget {
   name: TargetName;

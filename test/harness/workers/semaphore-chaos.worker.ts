@@ -7,12 +7,11 @@
  *   "ev A <permit> <t>" holds, work starts   "ev R <permit> <t>" work ends, release follows
  * Times are wall-clock ms (harness now(), aligned on Redis's clock), comparable across processes.
  */
-import type { SemaphoreOptions } from '../../../lib';
 import { randomUUID } from 'node:crypto';
-// lib/core directly, not the package index: the Nest half is not needed in a worker.
+// lib/core directly, not the package index: the Nest half is not needed in a worker (see core-limiters.ts).
 import { MaxSleepExceededError, RedisUnavailableError } from '../../../lib/core/errors';
 import type { Permit } from '../../../lib/core/permit';
-import { SemaphoreLimiter } from '../../../lib';
+import { SemaphoreLimiter, type SemaphoreOptions } from '../core-limiters';
 import { connectTo, type RedisAddress } from '../redis-address';
 import { runWorker, limiterOptions } from '../processes';
 import { alignClock, now, sleep } from '../timing';

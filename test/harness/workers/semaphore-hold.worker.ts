@@ -1,6 +1,5 @@
 /** Takes a slot and never lets go: the test kills this process to play a crashed holder. */
-import type { SemaphoreOptions } from '../../../lib';
-import { SemaphoreLimiter } from '../../../lib';
+import { SemaphoreLimiter, type SemaphoreOptions } from '../core-limiters';
 import { connectFromEnv, runWorker, limiterOptions } from '../processes';
 import type { TargetName } from '../redis-targets';
 

@@ -1,5 +1,5 @@
 /** One deploy's callers on a semaphore: reports each job's interval (test/harness/admissions.ts). */
-import { SemaphoreLimiter } from '../../../lib';
+import { SemaphoreLimiter } from '../core-limiters';
 import { holdJobs } from '../admissions';
 import { startTogether } from '../barrier';
 import { connectFromEnv, runWorker } from '../processes';

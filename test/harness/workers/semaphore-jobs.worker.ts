@@ -2,8 +2,7 @@
  * Runs `jobs` jobs on each of `waiters` concurrent callers through one semaphore.
  * Peak concurrency is counted independently of the library: a plain INCR/DECR counter.
  */
-import type { SemaphoreOptions } from '../../../lib';
-import { SemaphoreLimiter } from '../../../lib';
+import { SemaphoreLimiter, type SemaphoreOptions } from '../core-limiters';
 import { connectFromEnv, runWorker, limiterOptions } from '../processes';
 import type { TargetName } from '../redis-targets';
 import { now, sleep } from '../timing';

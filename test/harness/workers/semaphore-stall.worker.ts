@@ -3,8 +3,7 @@
  * while its grant arrives. Reports when acquire() resolved and whether Redis listed the
  * permit then.
  */
-import type { SemaphoreOptions } from '../../../lib';
-import { SemaphoreLimiter } from '../../../lib';
+import { SemaphoreLimiter, type SemaphoreOptions } from '../core-limiters';
 import { connectFromEnv, runWorker, limiterOptions } from '../processes';
 import type { TargetName } from '../redis-targets';
 import { now, waitUntil } from '../timing';

@@ -3,7 +3,7 @@
  * does, and reports when each call was admitted and how its refusals were answered.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { CHANNEL_NAMES, TokenBucketLimiter, type RefuseEvent, type TokenBucketOptions } from '../../../lib';
+import { CHANNEL_NAMES, TokenBucketLimiter, type RefuseEvent, type TokenBucketOptions } from '../core-limiters';
 import type { TokenBucketShape } from '../../../lib/core/limiter-store';
 import { connectFromEnv, limiterOptions, runWorker } from '../processes';
 import type { TargetName } from '../redis-targets';

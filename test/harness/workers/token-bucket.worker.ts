@@ -1,6 +1,5 @@
 /** Takes `takes` tokens one after another and reports when each was admitted. */
-import type { TokenBucketOptions } from '../../../lib';
-import { TokenBucketLimiter } from '../../../lib';
+import { TokenBucketLimiter, type TokenBucketOptions } from '../core-limiters';
 import { connectFromEnv, runWorker, limiterOptions } from '../processes';
 import type { TargetName } from '../redis-targets';
 import { takeTokens } from '../admissions';

@@ -10,7 +10,7 @@ import { RedisRefusedError, RedisUnavailableError, SemaphoreLimiter, TokenBucket
 import { probeRedis } from '../../../lib/store/redis/health-probe';
 import { useOwnRedis } from '../../harness/own-redis';
 import { createUser, limiterUserRules } from '../../harness/acl-users';
-import { closeNodeRedis, nodeRedisAt } from '../../harness/connect';
+import { closeNodeRedis, nodeRedisAt } from '../../harness/node-redis';
 import { uniqueName } from '../../harness/redis-targets';
 import { now } from '../../harness/timing';
 

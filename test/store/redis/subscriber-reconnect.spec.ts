@@ -7,7 +7,7 @@
  */
 import type Redis from 'ioredis';
 import { SemaphoreLimiter } from '../../../lib';
-import { closeNodeRedis, nodeRedisAt, type ClientLibrary, type NodeRedis } from '../../harness/connect';
+import { closeNodeRedis, nodeRedisAt, type ClientLibrary, type NodeRedis } from '../../harness/node-redis';
 import { uniqueName, type LimiterClient } from '../../harness/redis-targets';
 import { now, sleep } from '../../harness/timing';
 import { useOwnRedis } from '../../harness/own-redis';
