@@ -1,41 +1,13 @@
-import { InvalidOptionError, MaxSleepExceededError, TokenBucketLimiter, type TokenBucketOptions } from '../../lib';
-import type { StoreOrClient } from '../../lib/store/resolve-store';
-import { limiterKey } from '../../lib/store/redis/keys';
-import { busiestWindow, steadyRate } from '../harness/admissions';
-import { spawnWorker } from '../harness/processes';
-import { clientTargets, uniqueName, useLimiterClients } from '../harness/redis-targets';
+/**
+ * A token bucket on every store: refusals and reservations with their times, the refill
+ * rate under saturation, the refill phase, capacity as a ceiling, weighted takes, maxSleep
+ * and aborts. Its Redis keys: token-bucket-redis.spec.ts; other processes and clocks:
+ * token-bucket-processes.spec.ts.
+ */
+import { InvalidOptionError, MaxSleepExceededError } from '../../lib';
+import { bucketsOn, expectRefillRate } from '../harness/buckets';
 import { storeTargets } from '../harness/store-targets';
 import { now, sleep } from '../harness/timing';
-
-/**
- * Checks admissions under saturation: after the first burst of `capacity`, every token
- * was paid for by a refill, at the bucket's rate, and no second saw more than it allows.
- */
-function expectRefillRate(
-  admitted: number[],
-  shape: { capacity: number; refillFrequency: number; refillAmount: number },
-) {
-  const paid = admitted.slice(shape.capacity);
-  const perSecond = (shape.refillAmount * 1000) / shape.refillFrequency;
-  // Taken from first to last, a process stalled at the end (a busy 2-core machine) moved
-  // the rate by all of its stall: the median over pairs of admissions does not.
-  const rate = steadyRate(paid);
-  expect(rate).toBeGreaterThan(perSecond * 0.95);
-  expect(rate).toBeLessThan(perSecond * 1.05);
-  // Over the whole run, no more than the refills due in it (plus one at each end).
-  const span = (paid[paid.length - 1] - paid[0]) / 1000;
-  expect(paid.length).toBeLessThanOrEqual(span * perSecond + 2 * shape.refillAmount);
-  // No second holds more than a full bucket plus the refills due in it; one extra
-  // refill's worth covers timers waking late on a busy machine.
-  const allowed = shape.capacity + shape.refillAmount * (Math.floor(1000 / shape.refillFrequency) + 1);
-  expect(busiestWindow(admitted, 1000)).toBeLessThanOrEqual(allowed + shape.refillAmount);
-}
-
-/** Builds buckets on `store`, each with a name no other test uses. */
-const bucketsOn =
-  (store: StoreOrClient) =>
-  (options: Partial<TokenBucketOptions> = {}) =>
-    new TokenBucketLimiter(store, { name: uniqueName('bucket'), capacity: 3, refillFrequency: 200, ...options });
 
 describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
   const bucket = bucketsOn(target.store());
@@ -227,87 +199,5 @@ describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
     // Already aborted: nothing is reserved at all.
     await expect(b.take(1, { signal: controller.signal })).rejects.toEqual(new Error('caller left'));
     expect((await b.state()).tokens).toBe(-1);
-  });
-});
-
-describe.each(clientTargets)('TokenBucketLimiter on $name Redis', (target) => {
-  const { client, admin } = useLimiterClients(target);
-  // What the test reads in Redis goes through an ioredis client of its own.
-  const redis = admin();
-  const bucket = bucketsOn(client());
-
-  it('admits exactly refillAmount per refillFrequency under saturation from several processes', async () => {
-    const name = uniqueName('bucket');
-    const shape = { capacity: 5, refillFrequency: 50, refillAmount: 2 }; // 40 tokens a second
-    const barrier = { key: uniqueName('barrier'), parties: 4 };
-    const runs = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        spawnWorker('test/harness/workers/token-bucket.worker.ts', {
-          target: target.deployment,
-          name,
-          ...shape,
-          callers: 3,
-          takes: 10,
-          barrier,
-        }),
-      ),
-    );
-    const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
-    expect(admitted).toHaveLength(120);
-    expectRefillRate(admitted, shape);
-  });
-
-  it('reads time only from Redis, so a client with a wrong clock changes nothing', async () => {
-    const name = uniqueName('bucket');
-    const shape = { capacity: 2, refillFrequency: 100, refillAmount: 1 };
-    const barrier = { key: uniqueName('barrier'), parties: 3 };
-    const runs = await Promise.all(
-      [0, 3_600_000, -3_600_000].map((clockSkewMs) =>
-        spawnWorker('test/harness/workers/token-bucket.worker.ts', {
-          target: target.deployment,
-          name,
-          ...shape,
-          callers: 1,
-          takes: 6,
-          clockSkewMs,
-          barrier,
-        }),
-      ),
-    );
-    const admitted: number[] = runs.flatMap((r) => r.admittedAt).sort((a, b) => a - b);
-    const span = admitted[admitted.length - 1] - admitted[0];
-    // 18 tokens with 2 up front: 16 refills of 100 ms.
-    expect(span).toBeGreaterThan(1_500);
-    expect(span).toBeLessThan(2_000);
-  });
-
-  it('keeps its state for as long as a refill period needs, with no fixed TTL', async () => {
-    const b = bucket({ capacity: 2, refillFrequency: 60_000 });
-    await b.take();
-    const ttl = await redis.pttl(limiterKey('limiters', 'token-bucket', b.name));
-    expect(ttl).toBeGreaterThan(60_000);
-    expect(ttl).toBeLessThanOrEqual(2 * 60_000);
-  });
-
-  it('keeps a bucket in one string key, held as an integer, that a refused take leaves as it was', async () => {
-    const b = bucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0 });
-    await b.take(2);
-    const key = limiterKey('limiters', 'token-bucket', b.name);
-    // An integer-encoded string needs no allocation of its own: the least memory per idle bucket.
-    expect(await redis.type(key)).toBe('string');
-    expect(await redis.object('ENCODING', key)).toBe('int');
-    const [value, ttl] = [await redis.get(key), await redis.pttl(key)];
-    expect((await b.tryTake()).allowed).toBe(false);
-    expect(await redis.get(key)).toBe(value);
-    expect(await redis.pttl(key)).toBeLessThanOrEqual(ttl);
-  });
-
-  it('leaves no key behind once the bucket is full again', async () => {
-    const b = bucket({ capacity: 2, refillFrequency: 100 });
-    await b.take(2);
-    const key = limiterKey('limiters', 'token-bucket', b.name);
-    expect(await redis.exists(key)).toBe(1);
-    await sleep(2 * 100 + 100 + 200); // full after two refills, then one period of margin
-    expect(await redis.exists(key)).toBe(0);
   });
 });
