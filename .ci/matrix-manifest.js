@@ -16,7 +16,7 @@ const root = join(__dirname, '..');
 const installed = (name) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
 
 // What the matrix specs load: the module, decorators (with the RPC and WebSocket handlers),
-// HTTP on both adapters, the health indicator, and the core.
+// HTTP on both adapters, the health indicator, GraphQL, and the core.
 const nestPackages = [
   '@nestjs/common', '@nestjs/core', '@nestjs/testing', '@nestjs/platform-express', '@nestjs/platform-fastify',
   '@nestjs/microservices', '@nestjs/websockets',
@@ -32,6 +32,14 @@ for (const name of nestPackages) devDependencies[name] = `^${nest}`;
 // Terminus numbers its majors after Nest's; 11 also serves Nest 10, and is the oldest whose
 // health check reads an indicator's 'down' result (10 wants a thrown HealthCheckError).
 devDependencies['@nestjs/terminus'] = `^${Math.max(nest, 11)}`;
+// @nestjs/graphql and @nestjs/apollo number their majors two above Nest's (12, 13, 14: our peer
+// range). Under Nest 10 it is Apollo Server 4, which brings its Express 4 middleware, and Fastify 4's
+// integration (2); under 11 and 12 Apollo Server 5 with @as-integrations/express5 and Fastify 5's (3).
+devDependencies['@nestjs/graphql'] = `^${nest + 2}`;
+devDependencies['@nestjs/apollo'] = `^${nest + 2}`;
+devDependencies['@apollo/server'] = nest === 10 ? '^4' : '^5';
+devDependencies['@as-integrations/fastify'] = nest === 10 ? '^2' : '^3';
+if (nest > 10) devDependencies['@as-integrations/express5'] = '^1';
 for (const name of tooling) devDependencies[name] = installed(name);
 devDependencies.ioredis = `^${ioredis}`;
 
