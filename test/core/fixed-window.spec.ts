@@ -13,6 +13,7 @@ import { spawnWorker } from '../harness/processes';
 import { clientTargets, uniqueName, useLimiterClients } from '../harness/redis-targets';
 import { storeTargets } from '../harness/store-targets';
 import { now, sleep } from '../harness/timing';
+import { eventsOfEachTest } from '../harness/channel-events';
 import type { RateRun } from '../harness/workers/rate-limiter.worker';
 
 /** Builds windows on `store`, each with a name no other test uses. */
@@ -198,6 +199,24 @@ describe.each(storeTargets)('FixedWindowLimiter on $name store', (target) => {
       const waited = await w.take(); // waits for the next window: admitted, not refused
       expect(waited).toBeLessThan(1_000);
       expect((await w.state()).fullIn).toBeLessThan(1_000);
+    });
+  });
+
+  describe('events', () => {
+    const admits = eventsOfEachTest('admit');
+    const refusals = eventsOfEachTest('refuse');
+
+    it("publish admissions and refusals as the kind 'fixed-window', the refusal with its retry time", async () => {
+      const w = fixedWindow({ limit: 1 });
+      await w.tryTake();
+      const refused = await w.tryTake();
+      const mine = <T extends { name: string }>(events: T[]) => events.filter((e) => e.name === w.name);
+      expect(mine(admits)).toEqual([
+        { name: w.name, kind: 'fixed-window', keyId: undefined, shadow: false, tokens: 1, waitedMs: 0, remaining: 0 },
+      ]);
+      expect(mine(refusals)).toEqual([
+        expect.objectContaining({ kind: 'fixed-window', reason: 'limit', retryAfterMs: refused.retryAfter }),
+      ]);
     });
   });
 
