@@ -6,6 +6,9 @@ export type { SemaphoreOptions, AcquireOptions, TryAcquireOptions } from './core
 export { Permit } from './core/permit';
 export { TokenBucketLimiter } from './core/token-bucket-limiter';
 export type { TokenBucketOptions } from './core/token-bucket-limiter';
+export { FixedWindowLimiter } from './core/fixed-window-limiter';
+export type { FixedWindowOptions } from './core/fixed-window-limiter';
+export type { CalendarPeriod } from './core/calendar-windows';
 export type { RateLimiter, TakeOptions, TryTakeResult, Reservation } from './core/rate-limiter';
 export type { CommonLimiterOptions, LimitMode } from './core/options';
 export { CHANNEL_NAMES, channels } from './core/events';
@@ -43,6 +46,13 @@ export type {
   SemaphoreSnapshot,
   TokenBucketBackend,
   TokenBucketSnapshot,
+  FixedWindowBackend,
+  FixedWindowShape,
+  FixedWindowSnapshot,
+  CalendarPeriods,
+  RateBackend,
+  TakeReply,
+  TokenBucketShape,
 } from './core/limiter-store';
 export { RedisStore } from './store/redis/redis-store';
 export type { NodeRedisClient, NodeRedisCluster } from './store/redis/clients/node-redis';

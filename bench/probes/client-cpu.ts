@@ -80,8 +80,11 @@ async function main(): Promise<void> {
     const rlf = new RateLimiterRedis({ storeClient: redis, keyPrefix: 'probe-rlf', points: 1e9, duration: 1 });
     const ops: Op[] = [
       { name: 'raw EVALSHA (return 1)', once: () => redis.evalsha(sha, 1, 'probe-floor') },
-      // lua/token-bucket-take-1.lua as tryTake() sends it, to a bucket of its own that never runs dry.
-      { name: 'raw take script', once: () => defined[takeCommand]('{probe-raw-tb}', 1e9, 1000, 1e9, 1, 0) },
+      // lua/token-bucket-take-2.lua as tryTake() sends it, to a bucket of its own that never runs dry.
+      {
+        name: 'raw take script',
+        once: () => defined[takeCommand]('{probe-raw-tb}', '{probe-raw-tb}:blocked', 1e9, 1000, 1e9, 1, 0, 0),
+      },
       {
         name: 'raw acquire+release scripts',
         once: async () => {

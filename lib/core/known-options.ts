@@ -17,7 +17,8 @@ const COMMON = [
 /** Every option a limiter of each kind takes: anything else is a mistake, not a default. */
 export const LIMITER_OPTIONS: Record<LimitKind, readonly string[]> = {
   semaphore: [...COMMON, 'capacity', 'expiry'],
-  'token-bucket': [...COMMON, 'capacity', 'refillFrequency', 'refillAmount', 'refusalCache'],
+  'token-bucket': [...COMMON, 'capacity', 'refillFrequency', 'refillAmount', 'refusalCache', 'blockDuration'],
+  'fixed-window': [...COMMON, 'limit', 'window', 'timezone', 'refusalCache', 'blockDuration'],
 };
 
 /**

@@ -30,9 +30,11 @@ export interface BreakerSettings {
   probeInterval: number;
 }
 
+/** One typed method per kind of limit: a store that lacks a kind does not compile. */
 export interface LimiterStore {
   semaphore(ref: LimiterRef): SemaphoreBackend;
   tokenBucket(ref: LimiterRef): TokenBucketBackend;
+  fixedWindow(ref: LimiterRef): FixedWindowBackend;
 }
 
 export type AcquireReply =
@@ -104,8 +106,11 @@ export interface TokenBucketShape {
   capacity: number;
   refillFrequency: number;
   refillAmount: number;
+  /** Ms a refusal keeps the bucket refused (option blockDuration); 0 or absent: never. */
+  blockDuration?: number;
 }
 
+/** What a rate kind's store answers to a take (token bucket, fixed window). */
 export interface TakeReply {
   /** True when the tokens were reserved; the caller may go after `wait` ms. */
   reserved: boolean;
@@ -115,6 +120,27 @@ export interface TakeReply {
   wait: number;
   /** Ms until the bucket is full again: after the reservation when reserved, as of now when refused. */
   fullIn: number;
+  /**
+   * Where the tokens were counted, when the kind can give them back only there (a fixed
+   * window's end on the store's clock): what a refund of this reservation passes back.
+   */
+  slot?: number;
+}
+
+/**
+ * A rate kind's operations on the store. `Shape` is what the limiter's options make of
+ * the limit (sent with every call: deploys may disagree on it), `Snapshot` what its state()
+ * answers.
+ */
+export interface RateBackend<Shape, Snapshot> {
+  /** Reserves `tokens` at the earliest time they can be had, unless that is more than `maxWait` ms away. */
+  take(shape: Shape, tokens: number, maxWait: number): Promise<TakeReply>;
+  inspect(shape: Shape): Promise<Snapshot>;
+  /**
+   * Gives `tokens` back (> 0), where `slot` (a take's TakeReply.slot) says they were
+   * counted, or where the kind counts tokens now. Returns the state after it.
+   */
+  adjust(shape: Shape, tokens: number, slot?: number): Promise<Snapshot>;
 }
 
 export interface TokenBucketSnapshot {
@@ -123,13 +149,51 @@ export interface TokenBucketSnapshot {
   fullIn: number;
 }
 
-export interface TokenBucketBackend {
+export interface TokenBucketBackend extends RateBackend<TokenBucketShape, TokenBucketSnapshot> {
   /** Reserves `tokens` at the earliest refill that pays for them, unless that is more than `maxWait` ms away. */
   take(shape: TokenBucketShape, tokens: number, maxWait: number): Promise<TakeReply>;
-  inspect(shape: TokenBucketShape): Promise<TokenBucketSnapshot>;
   /**
    * Gives `tokens` back (> 0; never above capacity) or takes that many more (< 0; the
    * balance may go below 0), keeping the refill phase. Returns the bucket after it.
    */
   adjust(shape: TokenBucketShape, tokens: number): Promise<TokenBucketSnapshot>;
+}
+
+/** Calendar windows as a store needs them: the period holding an instant, in Unix ms. */
+export interface CalendarPeriods {
+  /** What the periods are, e.g. "month in Europe/Berlin": deploys that disagree on it are different limits. */
+  readonly id: string;
+  /** [start, end) of the period that holds `t`. */
+  at(t: number): readonly [number, number];
+}
+
+export interface FixedWindowShape {
+  /** Most tokens counted in one window. */
+  limit: number;
+  /** Ms of a window that starts at its first admission, or calendar periods. */
+  window: number | CalendarPeriods;
+  /** Ms a refusal keeps the key refused (option blockDuration); 0: never. */
+  blockDuration: number;
+  /**
+   * @internal Ms added to the store's clock for this limiter: lets a test put "now" at a
+   * daylight-saving change or a month's end. 0 otherwise.
+   */
+  clockOffset: number;
+}
+
+export interface FixedWindowSnapshot {
+  /** Tokens a call could take now: 0 while blocked, or while later windows hold reservations. */
+  remaining: number;
+  /** Ms until the window that holds now ends; 0 when no window has begun (the next call starts one). */
+  resetIn: number;
+  /** Ms until every window holding admissions, and any block, is over: the limit whole again. */
+  fullIn: number;
+}
+
+export interface FixedWindowBackend extends RateBackend<FixedWindowShape, FixedWindowSnapshot> {
+  /**
+   * Gives `tokens` back to the window `slot` (a take's TakeReply.slot), or to the window
+   * now when absent, only while that window is the last one holding admissions. Never below 0.
+   */
+  adjust(shape: FixedWindowShape, tokens: number, slot?: number): Promise<FixedWindowSnapshot>;
 }

@@ -141,6 +141,11 @@ export class OptionReader {
     return value as number;
   }
 
+  /** Option blockDuration: whole ms from 1; 0 when left out (no block). */
+  blockDuration(): number {
+    return this.options.blockDuration === undefined ? 0 : this.duration('blockDuration', undefined, { min: 1 });
+  }
+
   /** true or false. */
   boolean(option: string, fallback: boolean): boolean {
     const value = this.value(option, fallback);

@@ -1,21 +1,27 @@
-import type { LimiterStore, TakeReply, TokenBucketShape } from './limiter-store';
+import type { LimiterStore, TakeReply } from './limiter-store';
 import { LruMap } from './lru-map';
 
 /** Most buckets whose last refusal a process remembers, per store. */
 const MAX_ENTRIES = 10_000;
 
 /** What the store said when it refused `tokens`: they cannot exist before `until`. */
-interface Refused {
-  shape: Readonly<TokenBucketShape>;
+export interface Refused {
+  /** The limit's shape (capacity and refill, limit and window...) as a string: another shape may be admitted. */
+  shape: string;
   tokens: number;
   /** Local monotonic ms (performance.now()) before which those tokens cannot exist. */
   until: number;
-  /** The balance the store reported, and the refills it said were still needed. */
+  /** The balance the store reported. */
   balance: number;
-  refillsNeeded: number;
-  /** Ms from `until` to a full bucket, as the store counted them. */
+  /** Ms from `until` to a full limit, as the store counted them. */
   fullAfter: number;
 }
+
+/**
+ * A kind's estimate of the balance a cached refusal of `tokens` leaves `left` ms before it
+ * ends, for the answer's `remaining`: never as many as were asked for.
+ */
+export type BalanceEstimate = (refused: Refused, tokens: number, left: number) => number;
 
 /** A refund went through at local time `clearedAt`: refusals sent before then may predate it. */
 interface Cleared {
@@ -26,15 +32,17 @@ interface Cleared {
  * The refusals a token bucket store gave, kept so that calls that cannot succeed either are
  * refused without asking it again (one caller hammering one key costs the store nothing).
  *
- * Exact, not a guess: tokens come back only with refills (and refunds). A store that refused
+ * Exact, not a guess: tokens come back only with time (a bucket's refills, a window's end)
+ * and with refunds. A store that refused
  * `tokens` with "they exist in `wait` ms" ran the script no earlier than the request was sent,
  * so on the local monotonic clock they cannot exist before `sent + wait`: the entry can only
  * end early, never late. Until then a call wanting at least as many tokens, with the same
- * capacity and refill, that may wait less than what is left, would be refused by the store too.
+ * shape, that may wait less than what is left, would be refused by the store too.
  * A call wanting fewer tokens, allowed to wait longer, or of another shape asks the store.
  *
- * One cache per store (so per Redis client, or per MemoryStore): limiters of one name on
- * one store share it, and a refund through any of them clears it.
+ * One cache per store (so per Redis client, or per MemoryStore): limiters of one kind and
+ * name on one store share it, and a refund through any of them clears it. The ids name
+ * the kind too: a bucket and a window of one name are two limits.
  */
 export class RefusalCache {
   /**
@@ -49,10 +57,11 @@ export class RefusalCache {
   /** The refusal the store would answer now, or undefined when the store must be asked. */
   check(
     bucket: string,
-    shape: Readonly<TokenBucketShape>,
+    shape: string,
     tokens: number,
     maxWait: number,
     now: number,
+    estimate: BalanceEstimate,
   ): TakeReply | undefined {
     const entry = this.entries.get(bucket);
     if (entry === undefined || 'clearedAt' in entry) return undefined;
@@ -62,23 +71,18 @@ export class RefusalCache {
       this.known = this.entries.size;
       return undefined;
     }
-    if (tokens < entry.tokens || left <= maxWait || !sameShape(entry.shape, shape)) return undefined;
+    if (tokens < entry.tokens || left <= maxWait || entry.shape !== shape) return undefined;
     const retryAfter = Math.ceil(left);
-    // Refills that landed since, if nobody took any: never as many as were asked for.
-    const refillsLeft = Math.ceil(left / shape.refillFrequency);
-    const balance = Math.min(tokens - 1, entry.balance + (entry.refillsNeeded - refillsLeft) * shape.refillAmount);
-    return { reserved: false, tokens: balance, wait: retryAfter, fullIn: retryAfter + entry.fullAfter };
+    return {
+      reserved: false,
+      tokens: estimate(entry, tokens, left),
+      wait: retryAfter,
+      fullIn: retryAfter + entry.fullAfter,
+    };
   }
 
   /** Keeps a refusal the store gave to a request sent at local time `sentAt`. */
-  remember(
-    bucket: string,
-    shape: Readonly<TokenBucketShape>,
-    tokens: number,
-    reply: TakeReply,
-    sentAt: number,
-    now: number,
-  ): void {
+  remember(bucket: string, shape: string, tokens: number, reply: TakeReply, sentAt: number, now: number): void {
     const entry = this.entries.get(bucket);
     // The store may have answered before a refund that has since been made: that answer is stale.
     if (sentAt <= this.droppedClearAt || (entry !== undefined && 'clearedAt' in entry && sentAt <= entry.clearedAt))
@@ -91,20 +95,13 @@ export class RefusalCache {
     if (
       entry !== undefined &&
       !('clearedAt' in entry) &&
-      sameShape(entry.shape, shape) &&
+      entry.shape === shape &&
       entry.tokens <= tokens &&
       entry.until >= until
     ) {
       return;
     }
-    this.put(bucket, {
-      shape,
-      tokens,
-      until,
-      balance: reply.tokens,
-      refillsNeeded: Math.ceil((tokens - reply.tokens) / shape.refillAmount),
-      fullAfter: reply.fullIn - reply.wait,
-    });
+    this.put(bucket, { shape, tokens, until, balance: reply.tokens, fullAfter: reply.fullIn - reply.wait });
   }
 
   /**
@@ -121,17 +118,6 @@ export class RefusalCache {
     if (dropped !== undefined && 'clearedAt' in dropped)
       this.droppedClearAt = Math.max(this.droppedClearAt, dropped.clearedAt);
   }
-}
-
-/**
- * Same capacity and refill: another capacity may be admitted where this one was refused,
- * and another refill counts the same state back faster.
- */
-function sameShape(a: Readonly<TokenBucketShape>, b: Readonly<TokenBucketShape>): boolean {
-  return (
-    a === b ||
-    (a.capacity === b.capacity && a.refillFrequency === b.refillFrequency && a.refillAmount === b.refillAmount)
-  );
 }
 
 const caches = new WeakMap<LimiterStore, RefusalCache>();

@@ -8,6 +8,7 @@
 import { InvalidOptionError } from '../../lib/core/errors';
 import { SemaphoreLimiter } from '../../lib';
 import { TokenBucketLimiter } from '../../lib';
+import { FixedWindowLimiter } from '../../lib';
 import { encodeName, limiterKey } from '../../lib/store/redis/keys';
 import type Redis from 'ioredis';
 import { useOwnRedis } from '../harness/own-redis';
@@ -86,9 +87,22 @@ const limiters = {
       { option: 'capacity', required: true, accepts: COUNTS },
       { option: 'refillFrequency', required: true },
       { option: 'refillAmount', accepts: COUNTS },
+      { option: 'blockDuration' },
     ],
     build: (options: object) =>
       new TokenBucketLimiter(redis, { name: 'n', capacity: 5, refillFrequency: 1000, ...options } as never),
+  },
+  // Calendar windows by default, so that `timezone` is read.
+  'fixed window': {
+    options: [
+      ...common,
+      { option: 'limit', required: true, accepts: COUNTS },
+      { option: 'window', required: true },
+      { option: 'timezone' },
+      { option: 'blockDuration' },
+    ],
+    build: (options: object) =>
+      new FixedWindowLimiter(redis, { name: 'n', limit: 5, window: 'day', ...options } as never),
   },
 };
 
@@ -150,6 +164,21 @@ describe('limiter options', () => {
   it.each([null, undefined, 'name', 5, []])('options %p instead of an object: InvalidOptionError', (options) => {
     expect(() => new SemaphoreLimiter(redis, options as never)).toThrow(InvalidOptionError);
     expect(() => new TokenBucketLimiter(redis, options as never)).toThrow(InvalidOptionError);
+    expect(() => new FixedWindowLimiter(redis, options as never)).toThrow(InvalidOptionError);
+  });
+
+  it.each([
+    ['a misspelt option', { blockDurration: 1_000 }, 'blockDurration', /did you mean "blockDuration"/],
+    ['a token bucket option', { capacity: 5 }, 'capacity', /is not an option/],
+    ['a time zone for a window of a length', { window: 60_000, timezone: 'UTC' }, 'timezone', /only to calendar/],
+  ])('fixed window with %s: InvalidOptionError naming it', (_, options, option, message) => {
+    expect.assertions(4);
+    try {
+      limiters['fixed window'].build(options);
+    } catch (e) {
+      expectInvalid(e, option);
+      expect((e as Error).message).toMatch(message);
+    }
   });
 });
 
@@ -159,12 +188,15 @@ describe('per-call arguments', () => {
   const name = 'victim';
   let semaphore: SemaphoreLimiter;
   let bucket: TokenBucketLimiter;
+  let window: FixedWindowLimiter;
   beforeAll(async () => {
-    // Some state for a bad call to disturb: a held permit and a half-drained bucket.
+    // Some state for a bad call to disturb: a held permit, a half-drained bucket and window.
     semaphore = new SemaphoreLimiter(redis, { name, capacity: 2, expiry: 60_000 });
     bucket = new TokenBucketLimiter(redis, { name, capacity: 5, refillFrequency: 60_000 });
+    window = new FixedWindowLimiter(redis, { name, limit: 5, window: 60_000 });
     await semaphore.backend.acquire({ id: 'held', capacity: 2, leaseMs: 60_000, waitMs: 0 });
     await bucket.take(2);
+    await window.take(2);
   });
 
   const calls: Array<{ call: string; option: string; accepts: string[]; run: (value: unknown) => Promise<unknown> }> = [
@@ -199,6 +231,21 @@ describe('per-call arguments', () => {
       option: 'maxSleep',
       accepts: ['0', 'Infinity'],
       run: (v) => bucket.run(() => undefined, { maxSleep: v as number }),
+    },
+    { call: 'window.take(tokens)', option: 'tokens', accepts: [], run: (v) => window.take(v as number) },
+    { call: 'window.tryTake(tokens)', option: 'tokens', accepts: [], run: (v) => window.tryTake(v as number) },
+    { call: 'window.refund(tokens)', option: 'tokens', accepts: [], run: (v) => window.refund(v as number) },
+    {
+      call: 'window.take(1, { maxSleep })',
+      option: 'maxSleep',
+      accepts: ['0', 'Infinity'],
+      run: (v) => window.take(1, { maxSleep: v as number }),
+    },
+    {
+      call: 'window.run(work, { signal })',
+      option: 'signal',
+      accepts: [],
+      run: (v) => window.run(() => undefined, { signal: v as AbortSignal }),
     },
     {
       call: 'semaphore.acquire({ signal })',
@@ -286,6 +333,8 @@ const awkward: Array<[string, string]> = [
   ['the encoded name of a name that needs encoding', encodeName('victim!')],
   ['a hashed-looking name', `h.${encodeName('victim')}`],
   ['the bucket key', limiterKey('limiters', 'token-bucket', 'victim')],
+  ['the window key', limiterKey('limiters', 'fixed-window', 'victim')],
+  ['the block key', `${limiterKey('limiters', 'fixed-window', 'victim')}:blocked`],
 ];
 
 describe('awkward names', () => {
@@ -316,5 +365,13 @@ describe('awkward names', () => {
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).every((r) => r.allowed)).toBe(true);
     expect((await Promise.all(buckets.map((b) => b.tryTake()))).filter((r) => r.allowed)).toEqual([]);
     expect(await redis.keys(`${keyPrefix}:token-bucket:*`)).toHaveLength(names.length);
+
+    const windows = names.map(
+      (n) => new FixedWindowLimiter(redis, { name: n, limit: 1, window: 60_000, keyPrefix, blockDuration: 60_000 }),
+    );
+    expect((await Promise.all(windows.map((w) => w.tryTake()))).every((r) => r.allowed)).toBe(true);
+    expect((await Promise.all(windows.map((w) => w.tryTake()))).filter((r) => r.allowed)).toEqual([]);
+    // A window and its block each: no name reached another's.
+    expect(await redis.keys(`${keyPrefix}:fixed-window:*`)).toHaveLength(2 * names.length);
   });
 });

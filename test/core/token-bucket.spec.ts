@@ -182,6 +182,35 @@ describe.each(storeTargets)('TokenBucketLimiter on $name store', (target) => {
     expect((await b.tryTake()).allowed).toBe(false);
   });
 
+  describe('blockDuration', () => {
+    it('keeps a refused bucket refused that long after the refusal, though refills land meanwhile', async () => {
+      const b = bucket({ capacity: 1, refillFrequency: 100, blockDuration: 1_000 });
+      await b.take();
+      const refused = await b.tryTake();
+      const refusedAt = now();
+      expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+      expect(refused.retryAfter).toBeGreaterThan(900);
+      expect(refused.retryAfter).toBeLessThanOrEqual(1_000);
+      // Full again after one refill, but not whole before the block ends.
+      expect(refused.fullIn).toBe(refused.retryAfter);
+      await sleep(300); // the refill landed: a token exists, and the bucket is still blocked
+      const during = await b.tryTake();
+      expect(during).toMatchObject({ allowed: false, remaining: 0 });
+      // A refusal during the block does not lengthen it.
+      expect(during.retryAfter).toBeLessThanOrEqual(1_000 - (now() - refusedAt) + 50);
+      // A take that may wait long enough is let in when the block ends.
+      expect(await b.take(1, { maxSleep: 2_000 })).toBeGreaterThan(0);
+      expect(now() - refusedAt).toBeGreaterThanOrEqual(900);
+    });
+
+    it('blocks only on a refusal: a take that waits for its refill within maxSleep is no refusal', async () => {
+      const b = bucket({ capacity: 1, refillFrequency: 200, blockDuration: 5_000, maxSleep: 1_000 });
+      await b.take();
+      expect(await b.take()).toBeLessThan(1_000);
+      expect((await b.reserve(1)).wait).toBeLessThanOrEqual(200);
+    });
+  });
+
   it('stops sleeping when the signal aborts, with its reason, the tokens staying spent', async () => {
     const b = bucket({ capacity: 1, refillFrequency: 5_000, maxSleep: 10_000 });
     await b.take();

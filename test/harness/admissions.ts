@@ -3,7 +3,7 @@
  * (timing.now), so a test checks a limit without reading the library's own state. Used
  * in-process (memory store) and by worker processes (Redis) alike.
  */
-import type { SemaphoreLimiter, TokenBucketLimiter } from '../../lib';
+import type { RateLimiter, SemaphoreLimiter } from '../../lib';
 import { now, sleep } from './timing';
 
 /** One job through a semaphore: asked for at `calledAt`, held from `startedAt` to `endedAt`. */
@@ -86,11 +86,11 @@ export function peakPermits(jobs: Array<Pick<HeldJob, 'startedAt' | 'endedAt' | 
 }
 
 /** `callers` concurrent callers, each taking one token `takes` times; returns when each was admitted. */
-export async function takeTokens(bucket: TokenBucketLimiter, { callers, takes }: { callers: number; takes: number }) {
+export async function takeTokens(limiter: RateLimiter, { callers, takes }: { callers: number; takes: number }) {
   const admittedAt: number[] = [];
   const caller = async () => {
     for (let i = 0; i < takes; i++) {
-      await bucket.take();
+      await limiter.take();
       admittedAt.push(now());
     }
   };
@@ -124,4 +124,50 @@ export function steadyRate(sorted: number[]): number {
   }
   rates.sort((a, b) => a - b);
   return rates[rates.length >> 1];
+}
+
+/**
+ * Checks admissions of a fixed window of `limit` per `windowMs` that callers sleeping in
+ * take() saturated, from the callers' own clocks: windows then follow each other from the
+ * first hit, and a caller wakes at its window's start or later, never before. So before the
+ * k-th window boundary at most k windows' worth were admitted. `firstSentAt` (when the
+ * first call was sent, no later than the first hit) places the boundaries no later than
+ * they are; `earlyMs` more: a Node timer may fire up to a millisecond early, the store counts
+ * whole milliseconds, and clocks of several processes agree to within a round trip.
+ * Returns how many windows the admissions spread over.
+ */
+export function expectFixedWindows(
+  admitted: number[],
+  firstSentAt: number,
+  { limit, windowMs, earlyMs = 2 }: { limit: number; windowMs: number; earlyMs?: number },
+): number {
+  const last = Math.max(...admitted);
+  const overAdmitted: Array<{ boundary: number; before: number; allowed: number }> = [];
+  for (let k = 1; firstSentAt + k * windowMs <= last; k++) {
+    const before = admitted.filter((t) => t < firstSentAt + k * windowMs - earlyMs).length;
+    if (before > k * limit) overAdmitted.push({ boundary: k, before, allowed: k * limit });
+  }
+  expect(overAdmitted).toEqual([]);
+  return Math.floor((last - firstSentAt) / windowMs) + 1;
+}
+
+/**
+ * The windows a fixed window of `windowMs` opened for callers calling tryTake() in a loop,
+ * found again from their own record of each admitted call (sent at `sentAt`, answered at
+ * `at`). Calls fast enough fill a window within a few ms of its start and are refused
+ * until it ends, so each window's admissions form one burst, apart from the next by most
+ * of a window: bursts are split at gaps of half a window. Returns each burst's start (its
+ * first answer) and count.
+ */
+export function admissionBursts(
+  admitted: Array<{ sentAt: number; at: number }>,
+  windowMs: number,
+): Array<{ start: number; count: number }> {
+  const times = admitted.map((a) => a.at).sort((a, b) => a - b);
+  const bursts: Array<{ start: number; count: number }> = [];
+  for (const [i, t] of times.entries()) {
+    if (i === 0 || t - times[i - 1] > windowMs / 2) bursts.push({ start: t, count: 0 });
+    bursts[bursts.length - 1].count++;
+  }
+  return bursts;
 }

@@ -1,5 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { CHANNEL_NAMES, type BreakerEvents, type LimitEvents } from '../../lib';
+// From core rather than the package index, which loads lib/nest as well.
+import { CHANNEL_NAMES, type BreakerEvents, type LimitEvents } from '../../lib/core/events';
 
 type Events = LimitEvents & BreakerEvents;
 

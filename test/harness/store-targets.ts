@@ -3,7 +3,9 @@
  * deployments, each through ioredis and node-redis, and the in-memory store (`describe.each(storeTargets)('$name', ...)`).
  * Suites that need Redis itself (worker processes, MONITOR, keys) use `targets`.
  */
-import { MemoryStore } from '../../lib';
+// From its module rather than the package index, which loads lib/nest as well: core and
+// store specs run on core and store alone.
+import { MemoryStore } from '../../lib/store/memory/memory-store';
 import type { StoreOrClient } from '../../lib/store/resolve-store';
 import { clientTargets, useLimiterClients } from './redis-targets';
 

@@ -1,6 +1,14 @@
-import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../../core/limiter-store';
+import type {
+  FixedWindowBackend,
+  LimiterRef,
+  LimiterStore,
+  SemaphoreBackend,
+  TokenBucketBackend,
+} from '../../core/limiter-store';
 import { ExpiringMap } from './expiring-map';
 import { GrantAnnouncer } from './grant-announcer';
+import { MemoryBlocks } from './memory-blocks';
+import { MemoryFixedWindow, type WindowState } from './memory-fixed-window';
 import { MemorySemaphore, type SemaphoreState } from './memory-semaphore';
 import { MemoryTokenBucket, type BucketState } from './memory-token-bucket';
 
@@ -16,20 +24,26 @@ const SWEEP_EVERY_MS = 1_000;
  */
 export class MemoryStore implements LimiterStore {
   /**
-   * The store clock: whole ms, like the Redis TIME the scripts read, so replies are the
-   * same whole numbers. performance.now() never jumps when the wall clock is set.
+   * The store clock: whole ms since 1970, like the Redis TIME the scripts read, so replies
+   * are the same whole numbers and calendar windows fall where they do there. Counted from
+   * the process's start on the monotonic clock, so it never jumps when the wall clock is set.
    */
-  private readonly clock = () => Math.floor(performance.now());
+  private readonly clock = () => Math.floor(performance.timeOrigin + performance.now());
   private readonly semaphores = new ExpiringMap<SemaphoreState>(this.clock, SWEEP_EVERY_MS);
   private readonly buckets = new ExpiringMap<BucketState>(this.clock, SWEEP_EVERY_MS);
+  private readonly bucketBlocks = new MemoryBlocks(this.clock, SWEEP_EVERY_MS);
+  private readonly windows = new ExpiringMap<WindowState>(this.clock, SWEEP_EVERY_MS);
+  private readonly windowBlocks = new MemoryBlocks(this.clock, SWEEP_EVERY_MS);
   private readonly grants = new GrantAnnouncer();
   /** One counter for every semaphore here: strictly increasing for each name, as it is for all. */
   private lastToken = 0n;
   private readonly nextToken = () => ++this.lastToken;
 
-  /** How many limiters have state here: idle ones count until the next sweep drops them. */
+  /** How many limiters (and blocks) have state here: idle ones count until the next sweep drops them. */
   get size(): number {
-    return this.semaphores.size + this.buckets.size;
+    return (
+      this.semaphores.size + this.buckets.size + this.bucketBlocks.size + this.windows.size + this.windowBlocks.size
+    );
   }
 
   semaphore(ref: LimiterRef): SemaphoreBackend {
@@ -40,13 +54,23 @@ export class MemoryStore implements LimiterStore {
   }
 
   tokenBucket(ref: LimiterRef): TokenBucketBackend {
-    return new MemoryTokenBucket({ buckets: this.buckets, clock: this.clock }, stateKey(ref));
+    return new MemoryTokenBucket(
+      { buckets: this.buckets, blocks: this.bucketBlocks, clock: this.clock },
+      stateKey(ref),
+    );
+  }
+
+  fixedWindow(ref: LimiterRef): FixedWindowBackend {
+    return new MemoryFixedWindow(
+      { windows: this.windows, blocks: this.windowBlocks, clock: this.clock },
+      stateKey(ref),
+    );
   }
 }
 
 /**
  * Prefix, name and key kept apart whatever characters they hold, a keyed limit apart from
- * every plain name (a semaphore and a bucket live in separate maps).
+ * every plain name (each kind lives in maps of its own).
  */
 function stateKey(ref: LimiterRef): string {
   return JSON.stringify([ref.keyPrefix, ref.name, ref.keyId ?? null]);

@@ -1,8 +1,9 @@
 import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../../core/limiter-store';
 import type { ExpiringMap } from './expiring-map';
+import type { MemoryBlocks } from './memory-blocks';
 
 /**
- * A bucket as lua/token-bucket-take-1.lua stores it: the tokens spent as of the last
+ * A bucket as lua/token-bucket-take-2.lua stores it: the tokens spent as of the last
  * refill boundary `at`, not a balance, so limiters of one name with different capacities
  * each see their own capacity minus what was spent (more spent than that: promised to
  * callers sleeping until their refill). Redis keeps the two in one string
@@ -16,10 +17,11 @@ export interface BucketState {
 
 export interface TokenBucketContext {
   buckets: ExpiringMap<BucketState>;
+  blocks: MemoryBlocks;
   clock: () => number;
 }
 
-/** One token bucket's operations, each a port of its script in lua/ (token-bucket-*.lua: take, inspect, adjust). */
+/** One token bucket's operations, each a port of its script in lua/ (token-bucket-*.lua: take, inspect, adjust), and its block. */
 export class MemoryTokenBucket implements TokenBucketBackend {
   constructor(
     private readonly context: TokenBucketContext,
@@ -29,10 +31,23 @@ export class MemoryTokenBucket implements TokenBucketBackend {
   async take(shape: TokenBucketShape, wanted: number, maxWait: number): Promise<TakeReply> {
     const now = this.context.clock();
     const { tokens, at } = this.refill(shape, now);
-    const wait = timeUntil(shape, tokens, wanted, at, now);
-    // A refused call writes nothing: it owes no tokens and moves no refill.
-    if (wait > maxWait)
-      return { reserved: false, tokens, wait, fullIn: timeUntil(shape, tokens, shape.capacity, at, now) };
+    const blockMs = shape.blockDuration ?? 0;
+    let blocked = blockMs > 0 ? this.context.blocks.until(this.key, now) - now : 0;
+    const wait = Math.max(blocked, timeUntil(shape, tokens, wanted, at, now));
+    // A refused call writes nothing: it owes no tokens and moves no refill. Outside a
+    // block it starts one, as lua/token-bucket-take-2.lua does.
+    if (wait > maxWait) {
+      if (blockMs > 0 && blocked <= 0) blocked = this.context.blocks.start(this.key, now, blockMs) - now;
+      const fullIn = timeUntil(shape, tokens, shape.capacity, at, now);
+      if (blocked > 0)
+        return {
+          reserved: false,
+          tokens: Math.min(0, tokens),
+          wait: Math.max(wait, blocked),
+          fullIn: Math.max(fullIn, blocked),
+        };
+      return { reserved: false, tokens, wait, fullIn };
+    }
     const left = tokens - wanted;
     const fullIn = timeUntil(shape, left, shape.capacity, at, now);
     // Once full again the bucket is the same as a missing one; one more period of life
@@ -42,6 +57,7 @@ export class MemoryTokenBucket implements TokenBucketBackend {
       at,
       expiresAt: now + fullIn + shape.refillFrequency,
     });
+    if (blocked > 0) return { reserved: true, tokens: Math.min(0, left), wait, fullIn: Math.max(fullIn, blocked) };
     return { reserved: true, tokens: left, wait, fullIn };
   }
 

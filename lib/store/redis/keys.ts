@@ -14,3 +14,11 @@ export function limiterKey(keyPrefix: string, kind: LimitKind, name: string, key
   const tag = keyId === undefined ? encodeName(name) : `${encodeName(name)}/${keyId}`;
   return `${keyPrefix}:${kind}:{${tag}}`;
 }
+
+/**
+ * The key that blocks a limiter while a refusal's blockDuration lasts (lua/includes/block.lua):
+ * its own key with a suffix, so in its hash tag.
+ */
+export function blockKey(limiterKey: string): string {
+  return `${limiterKey}:blocked`;
+}

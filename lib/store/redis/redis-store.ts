@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { LimiterError } from '../../core/errors';
-import type { LimiterRef, LimiterStore, SemaphoreBackend, TokenBucketBackend } from '../../core/limiter-store';
+import type {
+  FixedWindowBackend,
+  LimiterRef,
+  LimiterStore,
+  SemaphoreBackend,
+  TokenBucketBackend,
+} from '../../core/limiter-store';
 import { ClientBreakers, type Breaker } from './breaker';
 import { connectionFor, type RedisClientLike } from './clients/connection-for';
 import type { RedisConnection } from './clients/redis-connection';
 import { GrantListener } from './grant-listener';
 import { limiterKey } from './keys';
+import { redisFixedWindow } from './redis-fixed-window';
 import { redisSemaphore } from './redis-semaphore';
 import { redisTokenBucket } from './redis-token-bucket';
 import { ScriptRunner } from './script-runner';
@@ -62,6 +69,11 @@ export class RedisStore implements LimiterStore {
   tokenBucket(ref: LimiterRef): TokenBucketBackend {
     const bucket = limiterKey(ref.keyPrefix, 'token-bucket', ref.name, ref.keyId);
     return redisTokenBucket(new ScriptRunner(this.client, ref, 'token-bucket', this.breaker(ref, bucket)), bucket);
+  }
+
+  fixedWindow(ref: LimiterRef): FixedWindowBackend {
+    const key = limiterKey(ref.keyPrefix, 'fixed-window', ref.name, ref.keyId);
+    return redisFixedWindow(new ScriptRunner(this.client, ref, 'fixed-window', this.breaker(ref, key)), key);
   }
 
   /** The breaker lookup for a limiter whose keys share `slotKey`'s hash tag; none when its options say so. */

@@ -1,17 +1,29 @@
 import type { TakeReply, TokenBucketBackend, TokenBucketShape, TokenBucketSnapshot } from '../../core/limiter-store';
+import { blockKey } from './keys';
 import { numbers, type ScriptRunner } from './script-runner';
 
-/** A token bucket stored in one Redis key (lua/token-bucket-*.lua). */
+/**
+ * A token bucket stored in one Redis key (lua/token-bucket-*.lua), and while a refusal
+ * blocks it (option blockDuration) a second key beside it (lua/includes/block.lua).
+ */
 export function redisTokenBucket(scripts: ScriptRunner, bucket: string): TokenBucketBackend {
   const keys = [bucket];
+  const takeKeys = [bucket, blockKey(bucket)];
   const shapeArgs = (s: TokenBucketShape) => [s.capacity, s.refillFrequency, s.refillAmount];
   return {
     // Runs on every admission: one argument array, and the reply read in place by the runner.
     take: (shape, tokens, maxWait) =>
       scripts.run(
         'tokenBucketTake',
-        keys,
-        [shape.capacity, shape.refillFrequency, shape.refillAmount, tokens, maxWait === Infinity ? -1 : maxWait],
+        takeKeys,
+        [
+          shape.capacity,
+          shape.refillFrequency,
+          shape.refillAmount,
+          tokens,
+          maxWait === Infinity ? -1 : maxWait,
+          shape.blockDuration ?? 0,
+        ],
         takeReply,
       ),
     inspect: (shape) => scripts.run('tokenBucketInspect', keys, shapeArgs(shape), snapshot),

@@ -13,12 +13,29 @@ const OPERATIONS: Record<string, (name: string) => string> = {
   semaphoreRenew: (name) => `renew a permit of semaphore "${name}"`,
   semaphoreCancel: (name) => `cancel a wait for semaphore "${name}"`,
   semaphoreInspect: (name) => `read the state of semaphore "${name}"`,
-  tokenBucketTake: (name) => `take tokens from token bucket "${name}"`,
-  tokenBucketAdjust: (name) => `give back or take extra tokens of token bucket "${name}"`,
-  tokenBucketInspect: (name) => `read the state of token bucket "${name}"`,
   healthProbe: () => 'answer the health probe (a script that only reads TIME)',
   subscribe: (name) => `subscribe to the grants of semaphore "${name}" (SUBSCRIBE)`,
 };
+
+/**
+ * What every rate kind's scripts (<kind>-take, -adjust, -inspect) ask for, before the
+ * kind's own words: a new rate kind's scripts are named without a line here.
+ */
+const RATE_OPERATIONS: Record<string, string> = {
+  Take: 'take tokens from',
+  Adjust: 'give back or take extra tokens of',
+  Inspect: 'read the state of',
+};
+
+/** "Redis refused to <this>": what `operation` of a limiter of `kind` asked for. */
+function describeOperation(operation: Operation, name: string, kind: LimitKind | undefined): string {
+  const phrase = OPERATIONS[operation];
+  if (phrase) return phrase(name);
+  const verb = /(Take|Adjust|Inspect)$/.exec(operation)?.[1];
+  if (verb !== undefined && kind !== undefined) return `${RATE_OPERATIONS[verb]} ${kind.replace(/-/g, ' ')} "${name}"`;
+  // A script added to lua/ without a phrase is still named, by its script name.
+  return `run ${operation} for limiter "${name}"`;
+}
 
 export type Operation = ScriptName | 'subscribe';
 
@@ -131,8 +148,7 @@ export class ScriptRunner {
     if (replied === undefined) return new RedisUnavailableError(name, error, undefined, this.kind);
     const reply = withoutLimiterNames(replied, keyPrefix);
     const code = /^[A-Z]+/.exec(reply)?.[0] ?? 'ERR';
-    // A script added to lua/ without a phrase here is still named, by its script name.
-    const what = OPERATIONS[operation]?.(name) ?? `run ${operation} for limiter "${name}"`;
+    const what = describeOperation(operation, name, this.kind);
     return new RedisRefusedError(name, what, code, explain(code, reply, keyPrefix), reply, error, this.kind);
   }
 }

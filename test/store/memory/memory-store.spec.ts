@@ -1,5 +1,5 @@
 /** What only the in-memory store has to show: it keeps nothing it no longer needs. */
-import { MemoryStore, SemaphoreLimiter, TokenBucketLimiter } from '../../../lib';
+import { FixedWindowLimiter, MemoryStore, SemaphoreLimiter, TokenBucketLimiter } from '../../../lib';
 import { startWorker } from '../../harness/processes';
 import { uniqueName } from '../../harness/redis-targets';
 import { now, sleep } from '../../harness/timing';
@@ -36,6 +36,16 @@ describe('MemoryStore', () => {
     expect(store.size).toBe(1);
     // Full after two refills, kept one more period (as in Redis), then swept.
     await sleep(2 * 100 + 100 + SWEEP_MS + 200);
+    expect(store.size).toBe(0);
+  });
+
+  it('drops a window and its block once they are over, though nobody calls again', async () => {
+    const store = new MemoryStore();
+    const w = new FixedWindowLimiter(store, { name: uniqueName('window'), limit: 1, window: 200, blockDuration: 300 });
+    await w.take();
+    expect((await w.tryTake()).allowed).toBe(false); // blocked from here
+    expect(store.size).toBe(2);
+    await sleep(300 + SWEEP_MS + 200);
     expect(store.size).toBe(0);
   });
 

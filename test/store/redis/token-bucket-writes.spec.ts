@@ -106,7 +106,7 @@ describe.each(targets)('token bucket writes on $name Redis', (target) => {
 describe('token bucket writes, counted on a Redis of their own', () => {
   const own = useOwnRedis();
 
-  it('an admission that leaves the full moment where it was is one INCR; a refusal writes nothing', async () => {
+  it('an admission that leaves the full moment where it was is one INCR; a refusal writes nothing, and reads no block', async () => {
     const redis = own.client();
     const b = new TokenBucketLimiter(redis, {
       name: uniqueName('writes'),
@@ -118,12 +118,34 @@ describe('token bucket writes, counted on a Redis of their own', () => {
     await redis.config('RESETSTAT');
     const calls = async () => {
       const stats = await commandStats(redis);
-      return { incr: stats.get('incr') ?? 0, set: stats.get('set') ?? 0, evalsha: stats.get('evalsha') ?? 0 };
+      const count = (command: string) => stats.get(command) ?? 0;
+      return { incr: count('incr'), set: count('set'), evalsha: count('evalsha'), pttl: count('pttl') };
     };
+    // Without blockDuration the take script looks at no block key (PTTL): the path is as it was.
     for (let i = 0; i < 3; i++) expect((await b.tryTake()).allowed).toBe(true);
-    expect(await calls()).toEqual({ incr: 3, set: 0, evalsha: 3 });
+    expect(await calls()).toEqual({ incr: 3, set: 0, evalsha: 3, pttl: 0 });
     expect((await b.tryTake()).allowed).toBe(false);
-    expect(await calls()).toEqual({ incr: 3, set: 0, evalsha: 4 });
+    expect(await calls()).toEqual({ incr: 3, set: 0, evalsha: 4, pttl: 0 });
+  });
+
+  it('with blockDuration, a refusal writes the block once: a refusal during it writes nothing', async () => {
+    const redis = own.client();
+    const b = new TokenBucketLimiter(redis, {
+      name: uniqueName('writes'),
+      capacity: 1,
+      refillFrequency: 60_000,
+      blockDuration: 30_000,
+      refusalCache: false,
+    });
+    await b.tryTake();
+    await redis.config('RESETSTAT');
+    expect((await b.tryTake()).allowed).toBe(false);
+    expect((await b.tryTake()).allowed).toBe(false);
+    const stats = await commandStats(redis);
+    expect([stats.get('set') ?? 0, stats.get('pttl') ?? 0]).toEqual([1, 2]);
+    const ttl = await redis.pttl(`${keyOf(b)}:blocked`);
+    expect(ttl).toBeGreaterThan(29_000);
+    expect(ttl).toBeLessThanOrEqual(30_000);
   });
 
   it('an admission that moves the full moment rewrites value and TTL in one SET', async () => {
