@@ -12,6 +12,7 @@ import { rateLimit, semaphore, uniqueKey } from '../support/contenders';
 import { lib, scriptCommand } from '../support/limiters';
 import { redisWorkMeter } from '../support/redis-info';
 import { percentile } from '../support/stats';
+import { WINDOW_KINDS, WINDOW_MS, windowOpName } from '../support/window-kinds';
 
 interface Args {
   url: string;
@@ -57,6 +58,22 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   });
   const throttler = new ThrottlerStorageRedisService(redis);
   const throttlerKey = uniqueKey('thr');
+
+  // Windows that never fill: the admission path of each window kind the built library has.
+  type WindowClass = new (
+    client: Redis,
+    options: { name: string; limit: number; window: number },
+  ) => { tryTake(): Promise<{ allowed: boolean }> };
+  const classes = lib as unknown as Record<string, WindowClass | undefined>;
+  const windowOps: Op[] = WINDOW_KINDS.flatMap((kind) => {
+    const Limiter = classes[kind.className];
+    if (!Limiter) return [];
+    const limiter = new Limiter(redis, { name: uniqueKey(kind.className), limit: 1_000_000_000, window: WINDOW_MS });
+    const once = async () => {
+      if (!(await limiter.tryTake()).allowed) throw new Error(`${kind.className} refused where it should admit`);
+    };
+    return [{ group: 'rate' as const, name: windowOpName(kind), once }];
+  });
 
   // Refusals: buckets emptied before the warm-up, refilling only after the run.
   const dry = new lib.TokenBucketLimiter(redis, { name: uniqueKey('tb-dry'), capacity: 1, refillFrequency: 3_600_000 });
@@ -125,6 +142,7 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
       name: 'nestjs-limiters tryTake(), refillAmount 1 every 1 ms',
       once: () => bucketOneToken.tryTake(),
     },
+    ...windowOps,
     { group: 'rate', name: 'rate-limiter-flexible consume()', once: () => rlf.tryTake() },
     { group: 'rate', name: 'bottleneck schedule(noop), reservoir', once: () => bottleneckRate.take() },
     {
