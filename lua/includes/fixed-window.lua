@@ -13,49 +13,25 @@
 -- which has one (Intl), cannot know the server's clock; so the script picks the period
 -- that holds its own clock among those it is sent, and asks for more when none does.
 --
--- The value is usually the digits of the end followed by six digits of the count, which
--- Redis keeps as an integer in the key's object itself, as token-bucket-refill does; a
--- count of a million or more is written "count:end".
-local COUNT_DIGITS_LIMIT = 1000000
+-- The count and the end share one value (see packed-count).
+-- @include packed-count
 
 -- Returns the count and the end of the last window (0, 0 when there is none, or it is
 -- over), and whether the value is in the integer form.
 local function read_window(key, now)
   local stored = redis.call('GET', key)
-  if not stored then return 0, 0 end
-  local count, ends, int_form
-  local colon = string.find(stored, ':', 1, true)
-  if colon then
-    count, ends = string.sub(stored, 1, colon - 1) + 0, string.sub(stored, colon + 1) + 0
-  else
-    count, ends, int_form = string.sub(stored, -6) + 0, string.sub(stored, 1, -7) + 0, true
-  end
-  if ends <= now then return 0, 0 end
+  if not stored then return 0, 0, false end
+  local count, ends, int_form = unpack_count(stored)
+  if ends <= now then return 0, 0, false end
   return count, ends, int_form
 end
 
 -- Writes `count` tokens counted in the window ending at `ends`. `same`: the key holds that
--- window already (its TTL is right); one more token in the integer form is an INCR, done in
--- place. A new window's key lives exactly as long as the window.
+-- window already (its TTL is right), with `stored_count` in it; one more token in the
+-- integer form is an INCR. A new window's key lives exactly as long as the window.
 local function write_window(key, count, ends, now, same, int_form, stored_count)
-  if same then
-    if count == stored_count then return end
-    if int_form and count == stored_count + 1 and count < COUNT_DIGITS_LIMIT then
-      redis.call('INCR', key)
-      return
-    end
-  end
-  local value
-  if count < COUNT_DIGITS_LIMIT then
-    value = string.format('%d%06d', ends, count)
-  else
-    value = string.format('%.17g:%.17g', count, ends)
-  end
-  if same then
-    redis.call('SET', key, value, 'KEEPTTL')
-  else
-    redis.call('SET', key, value, 'PX', ends - now)
-  end
+  if not int_form then stored_count = nil end
+  store_count(key, count, ends, ends - now, same, stored_count)
 end
 
 -- Calendar windows from ARGV[first] on, as {start, end, start, end, ...}; nil for windows of a length.

@@ -8,12 +8,8 @@
 -- with when callers happen to arrive. Spent beyond the caller's capacity (a negative
 -- balance) is tokens already promised to callers sleeping until their reserved refill.
 --
--- Both numbers live in one string key, which costs far less memory per idle bucket
--- than a hash and is read with one GET.
--- Usually it is the digits of `at` followed by six digits of spent (0..999999):
--- a string of digits that fits in 64 bits, which Redis keeps as an integer in
--- the key's object itself (OBJECT ENCODING "int"), with no separate allocation.
--- More spent than that is written "spent:at" instead.
+-- Both numbers live in one string key (see packed-count), which costs far less memory
+-- per idle bucket than a hash and is read with one GET.
 --
 -- Every write leaves the key to expire no sooner than `period` after the bucket is full
 -- again (see store_bucket). Scripts rely on it to leave the TTL alone when a write does
@@ -21,7 +17,7 @@
 --
 -- This runs on every admission: it uses the Lua VM's own arithmetic (strings coerce to
 -- numbers, x % p for floor) where a library call (tonumber, math.floor) would cost more.
-local SPENT_DIGITS_LIMIT = 1000000
+-- @include packed-count
 
 -- Returns the balance this caller sees (its capacity minus what was spent) and the
 -- boundary, as of `now`; a missing bucket is full. Then, for store_bucket, the spent
@@ -31,13 +27,7 @@ local function refill(bucket, now, capacity, period, amount)
   if not stored then
     return capacity, now
   end
-  local spent, at, int_form
-  local colon = string.find(stored, ':', 1, true)
-  if colon then
-    spent, at = string.sub(stored, 1, colon - 1) + 0, string.sub(stored, colon + 1) + 0
-  else
-    spent, at, int_form = string.sub(stored, -6) + 0, string.sub(stored, 1, -7) + 0, true
-  end
+  local spent, at, int_form = unpack_count(stored)
   local stored_spent, stored_at = spent, at
   local elapsed = now - at
   local periods = (elapsed - elapsed % period) / period
@@ -56,29 +46,10 @@ end
 -- `at`, to expire in ttl ms. `keep_ttl`: the key's TTL is already right (the write does
 -- not move when the bucket is full again), so the write leaves it as it is. Given the
 -- stored_spent and stored_at refill returned, a write of one more token spent at the
--- same boundary (the usual admission) is an INCR, which Redis does in place on the
--- integer form; any other write with keep_ttl is a SET ... KEEPTTL, and without it
--- a SET ... PX: one command each time, and none the ACL rule in the README lacks.
+-- same boundary (the usual admission) is an INCR, done in place (see store_count).
 local function store_bucket(bucket, capacity, tokens, at, ttl, keep_ttl, stored_spent, stored_at)
-  local spent = capacity - tokens
-  if keep_ttl and at == stored_at then
-    if spent == stored_spent then return end
-    if spent == stored_spent + 1 and spent < SPENT_DIGITS_LIMIT then
-      redis.call('INCR', bucket)
-      return
-    end
-  end
-  local value
-  if spent < SPENT_DIGITS_LIMIT then
-    value = string.format('%d%06d', at, spent)
-  else
-    value = string.format('%.17g:%.17g', spent, at)
-  end
-  if keep_ttl then
-    redis.call('SET', bucket, value, 'KEEPTTL')
-  else
-    redis.call('SET', bucket, value, 'PX', ttl)
-  end
+  if at ~= stored_at then stored_spent = nil end
+  store_count(bucket, capacity - tokens, at, ttl, keep_ttl, stored_spent)
 end
 
 -- Milliseconds from now until a balance is back at `target`.

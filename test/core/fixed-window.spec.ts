@@ -242,6 +242,23 @@ describe.each(storeTargets)('FixedWindowLimiter on $name store', (target) => {
   });
 });
 
+/** Four worker processes on one fixed window of `target`, started together (test/harness/workers/rate-limiter.worker.ts). */
+function fromFourProcesses(deployment: string, options: object, run: object): Promise<RateRun[]> {
+  const barrier = { key: uniqueName('barrier'), parties: 4 };
+  const name = uniqueName('window');
+  return Promise.all(
+    Array.from({ length: 4 }, () =>
+      spawnWorker('test/harness/workers/rate-limiter.worker.ts', {
+        target: deployment,
+        kind: 'fixed-window',
+        options: { name, ...options },
+        barrier,
+        ...run,
+      }),
+    ),
+  );
+}
+
 describe.each(clientTargets)('FixedWindowLimiter on $name Redis', (target) => {
   const { client, admin } = useLimiterClients(target);
   const redis = admin();
@@ -276,20 +293,10 @@ describe.each(clientTargets)('FixedWindowLimiter on $name Redis', (target) => {
 
   it('admits exactly `limit` per window from several processes sleeping for their turn', async () => {
     const shape = { limit: 8, windowMs: 500, earlyMs: 3 };
-    const barrier = { key: uniqueName('barrier'), parties: 4 };
-    const options = { name: uniqueName('window'), limit: shape.limit, window: shape.windowMs };
-    const runs: RateRun[] = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        spawnWorker('test/harness/workers/rate-limiter.worker.ts', {
-          target: target.deployment,
-          kind: 'fixed-window',
-          options,
-          mode: 'take',
-          callers: 2,
-          takes: 5,
-          barrier,
-        }),
-      ),
+    const runs = await fromFourProcesses(
+      target.deployment,
+      { limit: shape.limit, window: shape.windowMs },
+      { mode: 'take', callers: 2, takes: 5 },
     );
     const admitted = runs.flatMap((r) => r.admitted);
     expect(admitted).toHaveLength(40);
@@ -305,21 +312,10 @@ describe.each(clientTargets)('FixedWindowLimiter on $name Redis', (target) => {
 
   it('admits exactly `limit` per window, a window from the first hit, to processes calling tryTake in a loop', async () => {
     const shape = { limit: 10, windowMs: 1_000 };
-    const barrier = { key: uniqueName('barrier'), parties: 4 };
-    const options = { name: uniqueName('window'), limit: shape.limit, window: shape.windowMs };
-    const runs: RateRun[] = await Promise.all(
-      Array.from({ length: 4 }, () =>
-        spawnWorker('test/harness/workers/rate-limiter.worker.ts', {
-          target: target.deployment,
-          kind: 'fixed-window',
-          options,
-          mode: 'tryTake',
-          callers: 1,
-          durationMs: 3_500,
-          pauseMs: 5,
-          barrier,
-        }),
-      ),
+    const runs = await fromFourProcesses(
+      target.deployment,
+      { limit: shape.limit, window: shape.windowMs },
+      { mode: 'tryTake', callers: 1, durationMs: 3_500, pauseMs: 5 },
     );
     const admitted = runs.flatMap((r) => r.admitted);
     const endedAt = Math.min(...runs.map((r) => r.endedAt));

@@ -4,10 +4,9 @@
  * admitted: `take` sleeps for its turn (maxSleep Infinity), `tryTake` calls in a loop
  * for `durationMs`, keeping only the calls it was allowed.
  */
-import { FixedWindowLimiter } from '../../../lib/core/fixed-window-limiter';
 import type { RateLimiter } from '../../../lib/core/rate-limiter';
 import type { LimiterStore } from '../../../lib/core/limiter-store';
-import '../../../lib/store/resolve-store';
+import { FixedWindowLimiter } from '../core-limiters';
 import { startTogether } from '../barrier';
 import { connectFromEnv, runWorker } from '../processes';
 import type { TargetName } from '../redis-targets';
