@@ -244,7 +244,7 @@ describe.each(clientTargets)('LimitersModule on $name Redis', (target) => {
       const app = await start({ imports: [LimitersModule.forRoot({ redis }), SearchModule] });
       const perKey = app.get(LimitersService).getTokenBucket('search', 'alice');
       expect(perKey.name).toBe('search');
-      expect(perKey.shape).toEqual({ capacity: 2, refillFrequency: HOUR, refillAmount: 1 });
+      expect(perKey.shape).toEqual({ capacity: 2, refillFrequency: HOUR, refillAmount: 1, blockDuration: 0 });
       expect(perKey.maxSleep).toBe(0);
       await perKey.take();
       expect(
