@@ -1,8 +1,11 @@
 /**
  * `npm run bench`: starts a throwaway redis-server (test/harness/redis-servers.ts), compiles
  * the library, runs each scenario against it and writes bench/results/ (results.json,
- * results.md with a Summary table of every scenario's target and result, SVG charts).
- * `npm run bench -- handoff http` runs only those scenarios (results-handoff-http.*);
+ * results.md with the machine, a Summary table of every scenario's target and result and
+ * each scenario's section, SVG charts), then fills BENCHMARKS.md's tables and Summary from
+ * that results.md (bench/support/docs.ts; `npm run bench:docs` does the fill alone).
+ * `npm run bench -- handoff http` runs only those scenarios (results-handoff-http.*) and
+ * leaves BENCHMARKS.md alone: its figures all come from one run of every scenario.
  * BENCH_QUICK=1 shortens everything (to check the bench itself, not for figures).
  */
 import { execFileSync } from 'node:child_process';
@@ -14,7 +17,8 @@ import { startRedis, stopRedis } from '../test/harness/redis-servers';
 import { buildLibrary } from './support/build';
 import type { BenchContext, Section } from './support/context';
 import { info } from './support/redis-info';
-import { summaryMarkdown } from './support/summary';
+import { block, fillBenchmarksMd } from './support/docs';
+import { machineMarkdown, summaryMarkdown } from './support/summary';
 import { hammeredKey } from './scenarios/hammered-key';
 import { handoff } from './scenarios/handoff';
 import { http } from './scenarios/http';
@@ -112,27 +116,36 @@ async function main() {
       sections.push(section);
     }
     const suffix = wanted.length ? `-${selected.join('-')}` : '';
+    const totalSeconds = Math.round((Date.now() - started) / 1000);
+    // Each part between markers, so that BENCHMARKS.md can take it as it is (bench/support/docs.ts).
     const md = [
       `# Bench results${ctx.quick ? ' (QUICK run: not for quoting)' : ''}`,
       '',
-      '```json',
-      JSON.stringify(machine, null, 2),
-      '```',
+      '## Machine and run',
       '',
-      summaryMarkdown(machine, sections),
+      block('machine', machineMarkdown(machine, selected, totalSeconds)),
       '',
-      ...sections.map((s) => `## ${s.title}\n\n${s.markdown}\n`),
+      '## Summary',
+      '',
+      block('summary', summaryMarkdown(machine, sections)),
+      '',
+      ...sections.map((s) => `## ${s.title}\n\n${block(s.id, s.markdown)}\n`),
     ].join('\n');
     fs.writeFileSync(path.join(resultsDir, `results${suffix}.md`), md);
     fs.writeFileSync(
       path.join(resultsDir, `results${suffix}.json`),
       JSON.stringify(
-        { machine, sections: sections.map(({ id, title, summary, data }) => ({ id, title, summary, data })) },
+        {
+          machine,
+          totalSeconds,
+          sections: sections.map(({ id, title, summary, data }) => ({ id, title, summary, data })),
+        },
         null,
         1,
       ),
     );
-    log(`wrote bench/results/results${suffix}.md and .json in ${((Date.now() - started) / 1000).toFixed(0)} s total`);
+    log(`wrote bench/results/results${suffix}.md and .json in ${totalSeconds} s total`);
+    if (!wanted.length) log(`filled ${fillBenchmarksMd()} from bench/results/results.md`);
   } finally {
     admin.disconnect();
     await stopRedis(server);

@@ -1,6 +1,6 @@
 /**
- * What an uncontended acquire + release costs Redis, piece by piece (BENCHMARKS.md section 1,
- * "What an acquire + release costs Redis").
+ * What an uncontended acquire + release costs Redis, piece by piece (bench/probes/README.md,
+ * "The semaphore's scripts, piece by piece").
  *
  *   node --import tsx bench/probes/semaphore-scripts.ts [--before <git revision>] [--only <text>] [--rounds 7]
  *
@@ -32,7 +32,7 @@ function argValue(flag: string, fallback: string): string {
 }
 
 const PAIRS = 5_000;
-// `--rounds n` for more on a busy machine; the tables in BENCHMARKS.md use 7.
+// `--rounds n` for more on a busy machine; the figures in bench/probes/README.md use 7.
 const ROUNDS = Number(argValue('--rounds', '7'));
 const REPO = join(__dirname, '..', '..');
 const KEYS = ['holders', 'queue', 'waiters', 'arrivals', 'weights'].map((k) => `{probe}:${k}`);

@@ -37,8 +37,12 @@ export async function hammeredKey(ctx: BenchContext): Promise<Section> {
       ],
       rows,
     ),
-    '',
-    '"n/a (option not available)": the library measured rejects the option as unknown (the refusal cache is not in it).',
+    ...(results.some((r) => 'unavailable' in r)
+      ? [
+          '',
+          '"n/a (option not available)": the library measured rejects the option as unknown (the refusal cache is not in it).',
+        ]
+      : []),
   ].join('\n');
   const commands = (name: string) => {
     const r = results.find((x) => x.name === name)!;

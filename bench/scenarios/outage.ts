@@ -191,7 +191,7 @@ export async function outage(ctx: BenchContext): Promise<Section> {
   };
   return {
     id: 'outage',
-    title: 'Outage: latency before, during and after a Redis kill, per whenRedisFails policy',
+    title: '9. Outage: latency before, during and after a Redis kill, per whenRedisFails policy',
     markdown,
     summary,
     data: { phases, rows },

@@ -202,7 +202,7 @@ export async function saturated(ctx: BenchContext): Promise<Section> {
       cmdRows,
     ),
     '',
-    '![slots in use over time](bench/results/saturated-concurrency.svg)',
+    '![slots in use over time](saturated-concurrency.svg)',
   ].join('\n');
   const ofIdeal = (name: SemaphoreContenderName) => pct(data[name].rate / ideal, 1);
   const ours = data['nestjs-limiters'].rate;

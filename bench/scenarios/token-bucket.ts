@@ -150,7 +150,7 @@ export async function tokenBucket(ctx: BenchContext): Promise<Section> {
       rows,
     ),
     '',
-    '![admitted per 100 ms](bench/results/token-bucket-admitted.svg)',
+    '![admitted per 100 ms](token-bucket-admitted.svg)',
   ].join('\n');
   const ours = data['nestjs-limiters'];
   const allowed = CONTENDERS.find((c) => c.name === 'nestjs-limiters')!.allowed;

@@ -191,7 +191,7 @@ export async function uncontended(ctx: BenchContext): Promise<Section> {
     '',
     targetLine,
     '',
-    '**Rate limit: one admission, bucket never empty** (ratios against one raw EVALSHA round trip)',
+    '**Rate limit: one admission, from a bucket never empty or a window never full** (ratios against one raw EVALSHA round trip)',
     '',
     table(header('1 RTT'), rateRows),
     '',
