@@ -2,6 +2,10 @@
 import { runBenchWorker, type BenchContext, type Section } from '../support/context';
 import { num, table } from '../support/stats';
 import { verdict } from '../support/summary';
+import type { MemoryByLimit } from '../workers/memory-by-limit.worker';
+
+/** The limits at which one full limit's memory is measured (issue 19: the sliding window's layout). */
+const LIMITS = [10, 100, 1_000, 10_000];
 
 interface Result {
   fillMs: number;
@@ -25,6 +29,16 @@ export async function manyKeys(ctx: BenchContext): Promise<Section> {
     { url: ctx.url, keys, capacity, refillMs, expiryGraceMs: 30_000 },
     600_000,
   );
+  ctx.log(`many keys: memory of one full limit at limits ${LIMITS.join(', ')}`);
+  const byLimit = await runBenchWorker<MemoryByLimit[]>(
+    'memory-by-limit.worker.ts',
+    { url: ctx.url, limits: LIMITS },
+    600_000,
+  );
+  const byLimitRows = byLimit.map((r) => [
+    r.kind,
+    ...r.bytes.map((bytes, i) => `${num(bytes, 0)}${r.keys[i] === 1 ? '' : ` (${r.keys[i]} keys)`}`),
+  ]);
   const rows = Object.entries(results).map(([name, r]) => [
     name,
     num(r.dbsize, 0),
@@ -51,6 +65,11 @@ export async function manyKeys(ctx: BenchContext): Promise<Section> {
       (ours.zeroAfterMs
         ? `(keyspace empty ${num(ours.zeroAfterMs / 1000, 1)} s after the first bucket was made).`
         : '.'),
+    '',
+    '**Memory of one full limit, by its limit** (bytes: MEMORY USAGE … SAMPLES 0 of each of its keys, summed; each ' +
+      'limit made with limit or capacity n and taken n times, one token a call)',
+    '',
+    table(['limit', ...LIMITS.map((n) => `n = ${num(n, 0)}`)], byLimitRows),
   ].join('\n');
   const peers = Object.entries(results).filter(([name]) => name !== 'nestjs-limiters');
   const summary = {
@@ -60,5 +79,11 @@ export async function manyKeys(ctx: BenchContext): Promise<Section> {
       `${verdict(ours.leftAfterExpiry === 0)}: ${ours.leftAfterExpiry} left; ${num(ours.bytesPerKey, 0)} B per key ` +
       `vs ${peers.map(([name, r]) => `${name} ${num(r.bytesPerKey, 0)}`).join(', ')}`,
   };
-  return { id: 'many-keys', title: '6. Many keys: memory and expiry', markdown, summary, data: results };
+  return {
+    id: 'many-keys',
+    title: '6. Many keys: memory and expiry',
+    markdown,
+    summary,
+    data: { keys: results, byLimit },
+  };
 }
