@@ -8,6 +8,8 @@ export { TokenBucketLimiter } from './core/token-bucket-limiter';
 export type { TokenBucketOptions } from './core/token-bucket-limiter';
 export { FixedWindowLimiter } from './core/fixed-window-limiter';
 export type { FixedWindowOptions } from './core/fixed-window-limiter';
+export { SlidingWindowLimiter } from './core/sliding-window-limiter';
+export type { SlidingWindowOptions } from './core/sliding-window-limiter';
 export type { CalendarPeriod } from './core/calendar-windows';
 export type { RateLimiter, TakeOptions, TryTakeResult, Reservation } from './core/rate-limiter';
 export type { CommonLimiterOptions, LimitMode } from './core/options';
@@ -49,6 +51,9 @@ export type {
   FixedWindowBackend,
   FixedWindowShape,
   FixedWindowSnapshot,
+  SlidingWindowBackend,
+  SlidingWindowShape,
+  SlidingWindowSnapshot,
   CalendarPeriods,
   RateBackend,
   TakeReply,

@@ -19,6 +19,7 @@ export const LIMITER_OPTIONS: Record<LimitKind, readonly string[]> = {
   semaphore: [...COMMON, 'capacity', 'expiry'],
   'token-bucket': [...COMMON, 'capacity', 'refillFrequency', 'refillAmount', 'refusalCache', 'blockDuration'],
   'fixed-window': [...COMMON, 'limit', 'window', 'timezone', 'refusalCache', 'blockDuration'],
+  'sliding-window': [...COMMON, 'limit', 'window', 'refusalCache', 'blockDuration'],
 };
 
 /**

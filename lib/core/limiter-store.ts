@@ -35,6 +35,7 @@ export interface LimiterStore {
   semaphore(ref: LimiterRef): SemaphoreBackend;
   tokenBucket(ref: LimiterRef): TokenBucketBackend;
   fixedWindow(ref: LimiterRef): FixedWindowBackend;
+  slidingWindow(ref: LimiterRef): SlidingWindowBackend;
 }
 
 export type AcquireReply =
@@ -196,4 +197,33 @@ export interface FixedWindowBackend extends RateBackend<FixedWindowShape, FixedW
    * now when absent, only while that window is the last one holding admissions. Never below 0.
    */
   adjust(shape: FixedWindowShape, tokens: number, slot?: number): Promise<FixedWindowSnapshot>;
+}
+
+export interface SlidingWindowShape {
+  /** Most tokens admitted in any interval of `window` ms. */
+  limit: number;
+  window: number;
+  /**
+   * Ms of one sub-window, whose admissions are counted together: an admission counts as
+   * long as any part of its sub-window lies in the last `window` ms, so the limit is never
+   * passed and is met within one sub-window.
+   */
+  subWindow: number;
+  /** Ms a refusal keeps the key refused (option blockDuration); 0: never. */
+  blockDuration: number;
+}
+
+export interface SlidingWindowSnapshot {
+  /** Tokens a call could take now: 0 while blocked, or while later sub-windows hold reservations. */
+  remaining: number;
+  /** Ms until no admission counts any more (and any block is over): the limit whole again. */
+  fullIn: number;
+}
+
+export interface SlidingWindowBackend extends RateBackend<SlidingWindowShape, SlidingWindowSnapshot> {
+  /**
+   * Gives `tokens` back to the sub-window `slot` (a take's TakeReply.slot), or, when absent,
+   * to the oldest sub-windows up to now that still count. Never below 0.
+   */
+  adjust(shape: SlidingWindowShape, tokens: number, slot?: number): Promise<SlidingWindowSnapshot>;
 }

@@ -10,3 +10,4 @@ export { CHANNEL_NAMES, type RefuseEvent } from '../../lib/core/events';
 export { SemaphoreLimiter, type SemaphoreOptions } from '../../lib/core/semaphore-limiter';
 export { TokenBucketLimiter, type TokenBucketOptions } from '../../lib/core/token-bucket-limiter';
 export { FixedWindowLimiter, type FixedWindowOptions } from '../../lib/core/fixed-window-limiter';
+export { SlidingWindowLimiter, type SlidingWindowOptions } from '../../lib/core/sliding-window-limiter';

@@ -32,6 +32,7 @@ export function countingStore(target: StoreOrClient): CountingStore {
     semaphore: (ref: LimiterRef) => inner.semaphore(ref),
     tokenBucket: (ref: LimiterRef) => counted(inner.tokenBucket(ref)),
     fixedWindow: (ref: LimiterRef) => counted(inner.fixedWindow(ref)),
+    slidingWindow: (ref: LimiterRef) => counted(inner.slidingWindow(ref)),
   };
   return store;
 }

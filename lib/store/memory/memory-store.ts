@@ -3,12 +3,14 @@ import type {
   LimiterRef,
   LimiterStore,
   SemaphoreBackend,
+  SlidingWindowBackend,
   TokenBucketBackend,
 } from '../../core/limiter-store';
 import { ExpiringMap } from './expiring-map';
 import { GrantAnnouncer } from './grant-announcer';
 import { MemoryBlocks } from './memory-blocks';
 import { MemoryFixedWindow, type WindowState } from './memory-fixed-window';
+import { MemorySlidingWindow, type CountsState } from './memory-sliding-window';
 import { MemorySemaphore, type SemaphoreState } from './memory-semaphore';
 import { MemoryTokenBucket, type BucketState } from './memory-token-bucket';
 
@@ -34,6 +36,8 @@ export class MemoryStore implements LimiterStore {
   private readonly bucketBlocks = new MemoryBlocks(this.clock, SWEEP_EVERY_MS);
   private readonly windows = new ExpiringMap<WindowState>(this.clock, SWEEP_EVERY_MS);
   private readonly windowBlocks = new MemoryBlocks(this.clock, SWEEP_EVERY_MS);
+  private readonly slidingWindows = new ExpiringMap<CountsState>(this.clock, SWEEP_EVERY_MS);
+  private readonly slidingBlocks = new MemoryBlocks(this.clock, SWEEP_EVERY_MS);
   private readonly grants = new GrantAnnouncer();
   /** One counter for every semaphore here: strictly increasing for each name, as it is for all. */
   private lastToken = 0n;
@@ -42,7 +46,13 @@ export class MemoryStore implements LimiterStore {
   /** How many limiters (and blocks) have state here: idle ones count until the next sweep drops them. */
   get size(): number {
     return (
-      this.semaphores.size + this.buckets.size + this.bucketBlocks.size + this.windows.size + this.windowBlocks.size
+      this.semaphores.size +
+      this.buckets.size +
+      this.bucketBlocks.size +
+      this.windows.size +
+      this.windowBlocks.size +
+      this.slidingWindows.size +
+      this.slidingBlocks.size
     );
   }
 
@@ -63,6 +73,13 @@ export class MemoryStore implements LimiterStore {
   fixedWindow(ref: LimiterRef): FixedWindowBackend {
     return new MemoryFixedWindow(
       { windows: this.windows, blocks: this.windowBlocks, clock: this.clock },
+      stateKey(ref),
+    );
+  }
+
+  slidingWindow(ref: LimiterRef): SlidingWindowBackend {
+    return new MemorySlidingWindow(
+      { windows: this.slidingWindows, blocks: this.slidingBlocks, clock: this.clock },
       stateKey(ref),
     );
   }

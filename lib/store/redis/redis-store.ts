@@ -5,6 +5,7 @@ import type {
   LimiterRef,
   LimiterStore,
   SemaphoreBackend,
+  SlidingWindowBackend,
   TokenBucketBackend,
 } from '../../core/limiter-store';
 import { ClientBreakers, type Breaker } from './breaker';
@@ -13,6 +14,7 @@ import type { RedisConnection } from './clients/redis-connection';
 import { GrantListener } from './grant-listener';
 import { limiterKey } from './keys';
 import { redisFixedWindow } from './redis-fixed-window';
+import { redisSlidingWindow } from './redis-sliding-window';
 import { redisSemaphore } from './redis-semaphore';
 import { redisTokenBucket } from './redis-token-bucket';
 import { ScriptRunner } from './script-runner';
@@ -74,6 +76,11 @@ export class RedisStore implements LimiterStore {
   fixedWindow(ref: LimiterRef): FixedWindowBackend {
     const key = limiterKey(ref.keyPrefix, 'fixed-window', ref.name, ref.keyId);
     return redisFixedWindow(new ScriptRunner(this.client, ref, 'fixed-window', this.breaker(ref, key)), key);
+  }
+
+  slidingWindow(ref: LimiterRef): SlidingWindowBackend {
+    const key = limiterKey(ref.keyPrefix, 'sliding-window', ref.name, ref.keyId);
+    return redisSlidingWindow(new ScriptRunner(this.client, ref, 'sliding-window', this.breaker(ref, key)), key);
   }
 
   /** The breaker lookup for a limiter whose keys share `slotKey`'s hash tag; none when its options say so. */
