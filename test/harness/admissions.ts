@@ -171,3 +171,25 @@ export function admissionBursts(
   }
   return bursts;
 }
+
+/**
+ * The most tokens admitted in any interval of `windowMs`, wherever it starts, from the
+ * callers' own record of each admitted call: counted by the store somewhere between when
+ * it was sent and when its answer came (`at`). Intervals are taken shorter by the longest
+ * of those round trips, so that the tokens found in one were counted, on the store's
+ * clock, within an interval of `windowMs`: what a sliding window promises to keep within its limit.
+ */
+export function heaviestInterval(
+  admitted: Array<{ sentAt: number; at: number; tokens: number }>,
+  windowMs: number,
+): { tokens: number; slack: number } {
+  const slack = Math.max(0, ...admitted.map((a) => a.at - a.sentAt));
+  const sorted = [...admitted].sort((a, b) => a.at - b.at);
+  let most = 0;
+  for (let start = 0, end = 0, inside = 0; end < sorted.length; end++) {
+    inside += sorted[end].tokens;
+    while (sorted[end].at - sorted[start].at >= windowMs - slack) inside -= sorted[start++].tokens;
+    most = Math.max(most, inside);
+  }
+  return { tokens: most, slack };
+}
