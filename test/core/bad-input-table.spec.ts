@@ -9,6 +9,7 @@ import { InvalidOptionError } from '../../lib/core/errors';
 import { SemaphoreLimiter } from '../../lib';
 import { TokenBucketLimiter } from '../../lib';
 import { FixedWindowLimiter } from '../../lib';
+import { SlidingWindowLimiter } from '../../lib';
 import { encodeName, limiterKey } from '../../lib/store/redis/keys';
 import type Redis from 'ioredis';
 import { useOwnRedis } from '../harness/own-redis';
@@ -165,6 +166,7 @@ describe('limiter options', () => {
     expect(() => new SemaphoreLimiter(redis, options as never)).toThrow(InvalidOptionError);
     expect(() => new TokenBucketLimiter(redis, options as never)).toThrow(InvalidOptionError);
     expect(() => new FixedWindowLimiter(redis, options as never)).toThrow(InvalidOptionError);
+    expect(() => new SlidingWindowLimiter(redis, options as never)).toThrow(InvalidOptionError);
   });
 
   it.each([
@@ -189,14 +191,17 @@ describe('per-call arguments', () => {
   let semaphore: SemaphoreLimiter;
   let bucket: TokenBucketLimiter;
   let window: FixedWindowLimiter;
+  let sliding: SlidingWindowLimiter;
   beforeAll(async () => {
     // Some state for a bad call to disturb: a held permit, a half-drained bucket and window.
     semaphore = new SemaphoreLimiter(redis, { name, capacity: 2, expiry: 60_000 });
     bucket = new TokenBucketLimiter(redis, { name, capacity: 5, refillFrequency: 60_000 });
     window = new FixedWindowLimiter(redis, { name, limit: 5, window: 60_000 });
+    sliding = new SlidingWindowLimiter(redis, { name, limit: 5, window: 60_000 });
     await semaphore.backend.acquire({ id: 'held', capacity: 2, leaseMs: 60_000, waitMs: 0 });
     await bucket.take(2);
     await window.take(2);
+    await sliding.take(2);
   });
 
   const calls: Array<{ call: string; option: string; accepts: string[]; run: (value: unknown) => Promise<unknown> }> = [
@@ -240,6 +245,15 @@ describe('per-call arguments', () => {
       option: 'maxSleep',
       accepts: ['0', 'Infinity'],
       run: (v) => window.take(1, { maxSleep: v as number }),
+    },
+    { call: 'sliding.take(tokens)', option: 'tokens', accepts: [], run: (v) => sliding.take(v as number) },
+    { call: 'sliding.tryTake(tokens)', option: 'tokens', accepts: [], run: (v) => sliding.tryTake(v as number) },
+    { call: 'sliding.refund(tokens)', option: 'tokens', accepts: [], run: (v) => sliding.refund(v as number) },
+    {
+      call: 'sliding.take(1, { maxSleep })',
+      option: 'maxSleep',
+      accepts: ['0', 'Infinity'],
+      run: (v) => sliding.take(1, { maxSleep: v as number }),
     },
     {
       call: 'window.run(work, { signal })',
@@ -335,6 +349,7 @@ const awkward: Array<[string, string]> = [
   ['the bucket key', limiterKey('limiters', 'token-bucket', 'victim')],
   ['the window key', limiterKey('limiters', 'fixed-window', 'victim')],
   ['the block key', `${limiterKey('limiters', 'fixed-window', 'victim')}:blocked`],
+  ['the sliding window key', limiterKey('limiters', 'sliding-window', 'victim')],
 ];
 
 describe('awkward names', () => {
@@ -373,5 +388,12 @@ describe('awkward names', () => {
     expect((await Promise.all(windows.map((w) => w.tryTake()))).filter((r) => r.allowed)).toEqual([]);
     // A window and its block each: no name reached another's.
     expect(await redis.keys(`${keyPrefix}:fixed-window:*`)).toHaveLength(2 * names.length);
+
+    const slidings = names.map(
+      (n) => new SlidingWindowLimiter(redis, { name: n, limit: 1, window: 60_000, keyPrefix }),
+    );
+    expect((await Promise.all(slidings.map((w) => w.tryTake()))).every((r) => r.allowed)).toBe(true);
+    expect((await Promise.all(slidings.map((w) => w.tryTake()))).filter((r) => r.allowed)).toEqual([]);
+    expect(await redis.keys(`${keyPrefix}:sliding-window:*`)).toHaveLength(names.length);
   });
 });

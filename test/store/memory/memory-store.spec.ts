@@ -1,5 +1,11 @@
 /** What only the in-memory store has to show: it keeps nothing it no longer needs. */
-import { FixedWindowLimiter, MemoryStore, SemaphoreLimiter, TokenBucketLimiter } from '../../../lib';
+import {
+  FixedWindowLimiter,
+  MemoryStore,
+  SemaphoreLimiter,
+  SlidingWindowLimiter,
+  TokenBucketLimiter,
+} from '../../../lib';
 import { startWorker } from '../../harness/processes';
 import { uniqueName } from '../../harness/redis-targets';
 import { now, sleep } from '../../harness/timing';
@@ -46,6 +52,16 @@ describe('MemoryStore', () => {
     expect((await w.tryTake()).allowed).toBe(false); // blocked from here
     expect(store.size).toBe(2);
     await sleep(300 + SWEEP_MS + 200);
+    expect(store.size).toBe(0);
+  });
+
+  it('drops a sliding window once nothing in it counts, though nobody calls again', async () => {
+    const store = new MemoryStore();
+    const w = new SlidingWindowLimiter(store, { name: uniqueName('sliding'), limit: 2, window: 200 });
+    await w.take(2);
+    expect(store.size).toBe(1);
+    // Its admissions count for the window and one sub-window (20 ms) more.
+    await sleep(220 + SWEEP_MS + 200);
     expect(store.size).toBe(0);
   });
 
