@@ -7,7 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { runWorker } from '../../test/harness/processes';
-import { lib } from '../support/limiters';
+import { lib, windowClass } from '../support/limiters';
 import { WINDOW_KINDS, WINDOW_MS } from '../support/window-kinds';
 
 interface Args {
@@ -24,13 +24,11 @@ export interface MemoryByLimit {
 }
 
 type Limit = { tryTake(): Promise<{ allowed: boolean }> };
-type WindowClass = new (client: Redis, options: { name: string; limit: number; window: number }) => Limit;
 
 const IN_FLIGHT = 100;
 
 runWorker<Args>(async ({ url, limits }) => {
   const redis = new Redis(url);
-  const classes = lib as unknown as Record<string, WindowClass | undefined>;
   const kinds: Array<{ kind: string; make: (name: string, limit: number) => Limit }> = [
     {
       kind: 'TokenBucketLimiter (capacity n)',
@@ -38,7 +36,7 @@ runWorker<Args>(async ({ url, limits }) => {
         new lib.TokenBucketLimiter(redis, { name, capacity: limit, refillFrequency: WINDOW_MS, maxSleep: 0 }),
     },
     ...WINDOW_KINDS.flatMap((k) => {
-      const Limiter = classes[k.className];
+      const Limiter = windowClass(k.className);
       return Limiter
         ? [
             {

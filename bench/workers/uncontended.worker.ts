@@ -9,7 +9,7 @@ import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { runWorker } from '../../test/harness/processes';
 import { hrnow } from '../support/clock';
 import { rateLimit, semaphore, uniqueKey } from '../support/contenders';
-import { lib, scriptCommand } from '../support/limiters';
+import { lib, scriptCommand, windowClass } from '../support/limiters';
 import { redisWorkMeter } from '../support/redis-info';
 import { percentile } from '../support/stats';
 import { WINDOW_KINDS, WINDOW_MS, windowOpName } from '../support/window-kinds';
@@ -60,13 +60,8 @@ runWorker<Args>(async ({ url, iterations, warmup, rounds }) => {
   const throttlerKey = uniqueKey('thr');
 
   // Windows that never fill: the admission path of each window kind the built library has.
-  type WindowClass = new (
-    client: Redis,
-    options: { name: string; limit: number; window: number },
-  ) => { tryTake(): Promise<{ allowed: boolean }> };
-  const classes = lib as unknown as Record<string, WindowClass | undefined>;
   const windowOps: Op[] = WINDOW_KINDS.flatMap((kind) => {
-    const Limiter = classes[kind.className];
+    const Limiter = windowClass(kind.className);
     if (!Limiter) return [];
     const limiter = new Limiter(redis, { name: uniqueKey(kind.className), limit: 1_000_000_000, window: WINDOW_MS });
     const once = async () => {
