@@ -86,6 +86,8 @@ export { Semaphore, InjectSemaphore, getSemaphoreToken } from './nest/decorators
 export type { InlineSemaphoreOptions } from './nest/decorators/semaphore.decorator';
 export { TokenBucket, InjectTokenBucket, getTokenBucketToken } from './nest/decorators/token-bucket.decorator';
 export type { InlineTokenBucketOptions } from './nest/decorators/token-bucket.decorator';
+export { FixedWindow, InjectFixedWindow, getFixedWindowToken } from './nest/decorators/fixed-window.decorator';
+export type { InlineFixedWindowOptions, RegisteredFixedWindowOptions } from './nest/decorators/fixed-window.decorator';
 export { SkipLimits } from './nest/decorators/skip-limits.decorator';
 export type {
   CallArgs,

@@ -49,9 +49,10 @@ export interface KindWords {
 
 /**
  * A limit's policy as draft-ietf-httpapi-ratelimit-headers states it (transport/outcome-mapping.ts
- * writes it): `quota` per `windowMs`, or `quota` in a `unit` that has no window.
+ * writes it): `quota` per `windowMs`; `quota` per a window of no fixed length, which the field
+ * then leaves out (its `w` is optional); or `quota` in a `unit` that has no window.
  */
-export type PolicyFields = { quota: number; windowMs: number } | { quota: number; unit: string };
+export type PolicyFields = { quota: number; windowMs?: number } | { quota: number; unit: string };
 
 /** What a call left of a limit: `remaining` now, and ms until more than that can be had. */
 export interface LeftFields {
@@ -59,11 +60,15 @@ export interface LeftFields {
   nextMs: number;
 }
 
-/** What a board row says of a limiter's options. */
+/** What a board row says of a limiter's options: the fields its kind fills in. */
 export interface BoardShape {
   capacity?: number;
   /** A rate's refill: `amount` added every `everyMs`. */
   refill?: { amount: number; everyMs: number };
+  /** Most tokens counted in one window. */
+  limit?: number;
+  /** A window's length in ms, or what its calendar periods are ('month in Europe/Berlin'). */
+  window?: number | string;
 }
 
 export interface KindBoard<L, S> {
@@ -99,7 +104,8 @@ export interface KindMetrics<L> {
  * Everything the Nest layer knows of one kind of limit. The pipeline, the answers, the
  * handler placement, messages, board, metrics, providers and module options read these
  * (kinds/limit-kinds.ts lists them) and never ask which kind they hold.
- * L: its limiter; G: what entering it grants a call; O: its limiter's options; S: its board state.
+ * L: its limiter; G: what entering it grants a call; O: its limiter's options; S: its board state;
+ * K: its LimitKind, kept literal so limit-kinds.ts can tell at compile time that every kind is listed.
  */
 export interface LimitKindDescriptor<
   L extends Limiter = Limiter,
@@ -107,8 +113,9 @@ export interface LimitKindDescriptor<
   O extends object = object,
   W extends KindWords = KindWords,
   S = unknown,
+  K extends LimitKind = LimitKind,
 > {
-  readonly kind: LimitKind;
+  readonly kind: K;
   readonly words: W;
   readonly phase: LimitPhase;
   /** The options its limiter takes. */
@@ -155,8 +162,13 @@ export function shareOf(n: number, instances: number): number {
 }
 
 /** Keeps the literal types of a descriptor's words, which the module options' types are made of. */
-export function defineKind<L extends Limiter, G, O extends object, const W extends KindWords, S>(
-  descriptor: LimitKindDescriptor<L, G, O, W, S>,
-): LimitKindDescriptor<L, G, O, W, S> {
+export function defineKind<
+  L extends Limiter,
+  G,
+  O extends object,
+  const W extends KindWords,
+  S,
+  const K extends LimitKind,
+>(descriptor: LimitKindDescriptor<L, G, O, W, S, K>): LimitKindDescriptor<L, G, O, W, S, K> {
   return descriptor;
 }

@@ -11,14 +11,17 @@ import {
 } from './limit-kind.descriptor';
 
 /** What a rate kind says for itself; rateKind() adds what every rate kind does alike. */
-export interface RateKindSpec<L extends RateLimiter, O extends object, W, S> {
-  kind: LimitKind;
+export interface RateKindSpec<L extends RateLimiter, O extends object, W, S, K extends LimitKind> {
+  kind: K;
   words: W;
   prototype: object;
   placeholders: Readonly<Record<string, unknown>>;
   build(store: StoreOrClient, options: O): L;
-  /** Its RateLimit-Policy: `quota` tokens per `windowMs`, so a client that spends no more never waits. */
-  policy(limiter: L): { quota: number; windowMs: number };
+  /**
+   * Its RateLimit-Policy: `quota` tokens per `windowMs`, so a client that spends no more never
+   * waits; no `windowMs` for a window of no fixed length (see PolicyFields).
+   */
+  policy(limiter: L): { quota: number; windowMs?: number };
   /** Ms until more can be had than what `reservation` left: RateLimit's t (the reservation's wait is behind us). */
   nextIn(limiter: L, reservation: Reservation): number;
   localShare(limiter: L, instances: number): Record<string, number>;
@@ -35,9 +38,13 @@ type RateWords = { readonly amount: 'tokens'; readonly refusal: 'Rate limit' };
  * sleep until the reservation's time, refund, the refusal's exact wait), so that a new
  * rate kind only says what is its own.
  */
-export function rateKind<L extends RateLimiter, O extends object, const W extends Omit<KindWords, keyof RateWords>, S>(
-  spec: RateKindSpec<L, O, W, S>,
-): LimitKindDescriptor<L, Reservation, O, W & RateWords, S> {
+export function rateKind<
+  L extends RateLimiter,
+  O extends object,
+  const W extends Omit<KindWords, keyof RateWords>,
+  S,
+  const K extends LimitKind,
+>(spec: RateKindSpec<L, O, W, S, K>): LimitKindDescriptor<L, Reservation, O, W & RateWords, S, K> {
   const { nextIn, remaining, words, ...own } = spec;
   return defineKind({
     ...own,

@@ -16,7 +16,7 @@ export const METRIC_NAMES = {
   leasesActive: 'limiters.leases.active',
   /** Up-down counter: calls waiting now, queued for a slot or sleeping for tokens. */
   queueWaiting: 'limiters.queue.waiting',
-  /** Observable gauge: tokens left in each registered token bucket, read at collection. */
+  /** Observable gauge: tokens left in each registered rate limit (token bucket, fixed window), read at collection. */
   tokensRemaining: 'limiters.tokens.remaining',
 } as const;
 
@@ -24,7 +24,7 @@ export const METRIC_NAMES = {
 export const METRIC_ATTRIBUTES = {
   /** The limit's declared name. */
   name: 'limiters.name',
-  /** The limit's kind (LimitKind): 'semaphore', 'token-bucket'. */
+  /** The limit's kind (LimitKind): 'semaphore', 'token-bucket', 'fixed-window'. */
   kind: 'limiters.kind',
   /** 'admitted', 'refused', or 'cancelled' (a semaphore call that gave up in the queue: its signal aborted). */
   result: 'limiters.result',

@@ -233,7 +233,7 @@ export function recordLimiterMetrics(meter: Meter, options: LimiterMetricsOption
   };
 
   const tokensRemaining = meter.createObservableGauge(METRIC_NAMES.tokensRemaining, {
-    description: 'Tokens left in each registered token bucket, read from its store at collection.',
+    description: 'Tokens left in each registered rate limit, read from its store at collection.',
     unit: '{token}',
   });
   const stateTimeoutMs = options.stateTimeoutMs ?? STATE_TIMEOUT_MS;

@@ -206,12 +206,14 @@ export const RATELIMIT = 'RateLimit';
 export const RETRY_AFTER = 'Retry-After';
 
 /**
- * q per w, so a client that spends no more than q per w never waits; or q in a unit with
- * no window (a semaphore's "concurrent-requests").
+ * q per w, so a client that spends no more than q per w never waits; q alone for a window
+ * of no fixed length (a calendar month: the draft's w is optional); or q in a unit with no
+ * window (a semaphore's "concurrent-requests").
  */
 export function policyMember(policy: string, fields: PolicyFields): string {
-  const rest = 'unit' in fields ? `qu="${fields.unit}"` : `w=${Math.max(1, seconds(fields.windowMs))}`;
-  return `${sfString(policy)};q=${fields.quota};${rest}`;
+  const quota = `${sfString(policy)};q=${fields.quota}`;
+  if ('unit' in fields) return `${quota};qu="${fields.unit}"`;
+  return fields.windowMs === undefined ? quota : `${quota};w=${Math.max(1, seconds(fields.windowMs))}`;
 }
 
 /**

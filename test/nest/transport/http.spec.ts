@@ -9,11 +9,13 @@ import {
   StreamableFile,
   UseGuards,
   type PipeTransform,
+  type Type,
 } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { TokenBucketLimiter } from '../../../lib';
 import { Semaphore } from '../../../lib/nest/decorators/semaphore.decorator';
+import { FixedWindow } from '../../../lib/nest/decorators/fixed-window.decorator';
 import { TokenBucket } from '../../../lib/nest/decorators/token-bucket.decorator';
 import { TokenBucketGuard } from '../../../lib/nest/transport/token-bucket.guard';
 import type { LimitersModuleOptions } from '../../../lib/nest/limiters-options.interface';
@@ -21,6 +23,8 @@ import { LimitersService } from '../../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients, type RedisClient } from '../../harness/redis-targets';
 import { eventsOfEachTest } from '../../harness/channel-events';
 import { closeClient } from '../../harness/connect';
+import { countingStore } from '../../harness/counting-store';
+import { RATE_KINDS, type RateKind } from '../../harness/rate-kinds';
 import { sleep, waitUntil } from '../../harness/timing';
 import { adapters, InFlight, startHttpApp, unreachableRedis, type AdapterName } from '../../harness/nest/limited-app';
 
@@ -76,62 +80,9 @@ class LimitedController {
     return 'done';
   }
 
-  @Get('search')
-  @TokenBucket({ name: 'search', capacity: 3, refillFrequency: 1_000, maxSleep: 0 })
-  search(): string {
-    counters.searches += 1;
-    return 'found';
-  }
-
   @Get('phase')
   @TokenBucket({ name: 'phase', capacity: 3, refillFrequency: 2_000, maxSleep: 0 })
   phase(): string {
-    return 'ok';
-  }
-
-  @Get('smoothed')
-  @TokenBucket({ name: 'smoothed', capacity: 1, refillFrequency: 2_000, maxSleep: 3_000 })
-  smoothed(): string {
-    return 'ok';
-  }
-
-  @Get('per-key')
-  @TokenBucket({ name: 'per-key', capacity: 2, refillFrequency: 60_000, maxSleep: 0, key: apiKey })
-  perKey(@Headers('x-api-key') key: string): string {
-    return `hello ${key}`;
-  }
-
-  @Get('guarded/:id')
-  @UseGuards(TokenBucketGuard)
-  @TokenBucket({ name: 'guarded', capacity: 2, refillFrequency: 60_000, maxSleep: 0 })
-  guarded(@Param('id', CountingPipe) id: string): string {
-    counters.searches += 1;
-    return id;
-  }
-
-  // 4 uploads a minute, 2 at a time.
-  @Get('upload')
-  @TokenBucket({ name: 'uploads', capacity: 4, refillFrequency: 60_000, maxSleep: 0 })
-  @Semaphore({ name: 'uploads', capacity: 2 })
-  async upload(): Promise<string> {
-    await counters.uploads.during(100);
-    return 'stored';
-  }
-
-  // A burst of 2 within a sustained 3 a minute.
-  @Get('two-rates')
-  @TokenBucket({ name: 'burst', capacity: 2, refillFrequency: 60_000, maxSleep: 0 })
-  @TokenBucket({ name: 'sustained', capacity: 3, refillFrequency: 60_000, maxSleep: 0 })
-  twoRates(): string {
-    counters.searches += 1;
-    return 'ok';
-  }
-
-  // One a second; the others sleep for their token, up to 3 s.
-  @Get('paced')
-  @TokenBucket({ name: 'paced', capacity: 1, refillFrequency: 1_000, maxSleep: 3_000 })
-  paced(): string {
-    counters.pacedRuns += 1;
     return 'ok';
   }
 
@@ -159,15 +110,93 @@ class LimitedController {
   }
 }
 
+/**
+ * The routes of what every rate kind does over HTTP, limited by `rate`'s decorator: its
+ * answers and fields, per key, under the guard, beside a semaphore, waiting for its turn.
+ */
+function rateController(rate: RateKind): Type {
+  const limit = rate.decorator;
+  @Controller('rate')
+  class RateController {
+    @Get('search')
+    @limit({ name: 'search', ...rate.per(3, 1_000), maxSleep: 0 })
+    search(): string {
+      counters.searches += 1;
+      return 'found';
+    }
+
+    // One every 2 s; a request may wait up to 3 s for its turn.
+    @Get('smoothed')
+    @limit({ name: 'smoothed', ...rate.per(1, 2_000), maxSleep: 3_000 })
+    smoothed(): string {
+      return 'ok';
+    }
+
+    @Get('per-key')
+    @limit({ name: 'per-key', ...rate.per(2, 60_000), maxSleep: 0, key: apiKey })
+    perKey(@Headers('x-api-key') key: string): string {
+      return `hello ${key}`;
+    }
+
+    @Get('guarded/:id')
+    @UseGuards(TokenBucketGuard)
+    @limit({ name: 'guarded', ...rate.per(2, 60_000), maxSleep: 0 })
+    guarded(@Param('id', CountingPipe) id: string): string {
+      counters.searches += 1;
+      return id;
+    }
+
+    // 4 uploads a minute, 2 at a time.
+    @Get('upload')
+    @limit({ name: 'uploads', ...rate.per(4, 60_000), maxSleep: 0 })
+    @Semaphore({ name: 'uploads', capacity: 2 })
+    async upload(): Promise<string> {
+      await counters.uploads.during(100);
+      return 'stored';
+    }
+
+    // A burst of 2 within a sustained 3 a minute.
+    @Get('two-rates')
+    @limit({ name: 'burst', ...rate.per(2, 60_000), maxSleep: 0 })
+    @limit({ name: 'sustained', ...rate.per(3, 60_000), maxSleep: 0 })
+    twoRates(): string {
+      counters.searches += 1;
+      return 'ok';
+    }
+
+    // One a second; the others wait for their turn, up to 3 s.
+    @Get('paced')
+    @limit({ name: 'paced', ...rate.per(1, 1_000), maxSleep: 3_000 })
+    paced(): string {
+      counters.pacedRuns += 1;
+      return 'ok';
+    }
+  }
+  return RateController;
+}
+
+const rateControllers = new Map(RATE_KINDS.map((rate) => [rate, rateController(rate)]));
+
+/** A fixed window of a calendar day: its length differs from day to day (23 or 25 hours at DST changes). */
+@Controller('calendar')
+class CalendarController {
+  @Get('daily')
+  @FixedWindow({ name: 'daily', limit: 5, window: 'day', maxSleep: 0 })
+  daily(): string {
+    return 'ok';
+  }
+}
+
 async function withApp(
   adapter: AdapterName,
   redis: RedisClient,
   options: Omit<LimitersModuleOptions, 'redis'>,
   test: (app: INestApplication) => Promise<void>,
+  controllers: Type[] = [],
 ): Promise<void> {
   const app = await startHttpApp(adapter, {
     redis,
-    controllers: [LimitedController],
+    controllers: [LimitedController, ...controllers],
     providers: [CountingPipe],
     options,
   });
@@ -293,25 +322,6 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         expect((await queue.state()).holders).toEqual([]);
       }));
 
-    it('never runs the handler of a request whose client left while it slept for its token', () =>
-      run(async (app) => {
-        const server = app.getHttpServer();
-        expect((await request(server).get('/paced')).status).toBe(200);
-        const startedAt = performance.now();
-        const leaving = requestThatLeaves(app, '/paced');
-        await sleep(200);
-        expect(await leaving.leave()).toBe('aborted');
-        await waitUntil('its sleep ends', () => cancels.length > 0);
-        expect(cancels).toEqual([expect.objectContaining({ kind: 'token-bucket', tokens: 1 })]);
-        // Past the refill its token was reserved for (under 1 s after the first request).
-        await sleep(1_300 - (performance.now() - startedAt));
-        expect(counters.pacedRuns).toBe(1);
-        // The token it reserved is spent: the next one comes a period later.
-        const next = await request(server).get('/paced');
-        expect(next.status).toBe(200);
-        expect(counters.pacedRuns).toBe(2);
-      }));
-
     it('keeps the slot of a request whose client left until its handler is done', () =>
       run(async (app) => {
         const server = app.getHttpServer();
@@ -336,26 +346,6 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         { http: { semaphoreStatus: 503 } },
       ));
 
-    it('answers 429 with Retry-After and RateLimit fields once the bucket is empty, and admits again after a refill', () =>
-      run(async (app) => {
-        const server = app.getHttpServer();
-        for (const remaining of [2, 1, 0]) {
-          const ok = await request(server).get('/search');
-          expect(ok.status).toBe(200);
-          expect(ok.headers['ratelimit-policy']).toBe('"search";q=3;w=3');
-          expect(ok.headers['ratelimit']).toMatch(new RegExp(`^"search";r=${remaining};t=[01]$`));
-        }
-        const refused = await request(server).get('/search');
-        expect(refused.status).toBe(429);
-        expect(refused.headers['retry-after']).toBe('1');
-        expect(refused.headers['ratelimit']).toBe('"search";r=0;t=1');
-        expect(refused.headers['ratelimit-policy']).toBe('"search";q=3;w=3');
-        expect(counters.searches).toBe(3);
-        await sleep(1_100);
-        expect((await request(server).get('/search')).status).toBe(200);
-        expect(counters.searches).toBe(4);
-      }));
-
     it('tells in RateLimit what the bucket holds and when the next refill lands, not when it is full', () =>
       run(async (app) => {
         const server = app.getHttpServer();
@@ -376,86 +366,189 @@ describe.each(targets)('Limits on controllers, $name Redis', (target) => {
         expect(second.headers['ratelimit']).toBe('"phase";r=1;t=1');
       }));
 
-    it('tells a request that waited for its tokens that none are left until the next period', () =>
-      run(async (app) => {
-        const server = app.getHttpServer();
-        expect((await request(server).get('/smoothed')).headers['ratelimit']).toBe('"smoothed";r=0;t=2');
-        await sleep(1_000);
-        // Reserved for the refill ~1 s away, and admitted then: the next refill is a whole period later.
-        const startedAt = performance.now();
-        const waited = await request(server).get('/smoothed');
-        expect(waited.status).toBe(200);
-        expect(performance.now() - startedAt).toBeGreaterThan(500);
-        expect(waited.headers['ratelimit-policy']).toBe('"smoothed";q=1;w=2');
-        expect(waited.headers['ratelimit']).toBe('"smoothed";r=0;t=2');
-      }));
+    describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+      const runRate = (
+        test: (app: INestApplication) => Promise<void>,
+        options: Omit<LimitersModuleOptions, 'redis'> = {},
+      ) => withApp(adapter, redis, { keyPrefix: uniqueName('http'), ...options }, test, [rateControllers.get(rate)!]);
+      /** The app's limit `name` with options `options`, read on its own limiter: tokens it could take now. */
+      const remainingOf = (app: INestApplication, options: { name: string } & Record<string, unknown>) =>
+        rate.remaining(rate.limiter(redis, { ...options, keyPrefix: app.get(LimitersService).options.keyPrefix }));
 
-    it('takes a token from each of two buckets, with the fields of both, and answers for the one that refuses', () =>
-      run(async (app) => {
-        const server = app.getHttpServer();
-        const policies = '"burst";q=2;w=120, "sustained";q=3;w=180';
-        const first = await request(server).get('/two-rates');
-        expect(first.headers['ratelimit-policy']).toBe(policies);
-        // t: whole seconds to the next refill, 60 unless a busy machine let a second pass.
-        expect(first.headers['ratelimit']).toMatch(/^"burst";r=1;t=(59|60), "sustained";r=2;t=(59|60)$/);
-        const second = await request(server).get('/two-rates');
-        expect(second.headers['ratelimit']).toMatch(/^"burst";r=0;t=(59|60), "sustained";r=1;t=(59|60)$/);
-        const refused = await request(server).get('/two-rates');
-        expect(refused.status).toBe(429);
-        expect(refused.body.message).toContain('"burst"');
-        expect(refused.headers['retry-after']).toMatch(/^(59|60)$/);
-        expect(refused.headers['ratelimit-policy']).toBe(policies);
-        expect(refused.headers['ratelimit']).toMatch(/^"burst";r=0;t=(59|60)$/);
-        expect(counters.searches).toBe(2);
-        // The burst refused before the sustained bucket was asked: it still has its last token.
-        const sustained = app
-          .get(LimitersService)
-          .tokenBucket({ name: 'sustained', capacity: 3, refillFrequency: 60_000, maxSleep: 0 });
-        expect((await sustained.state()).tokens).toBe(1);
-      }));
+      it('answers 429 with Retry-After and RateLimit fields once the limit is spent, and admits again after its period', () =>
+        runRate(async (app) => {
+          const server = app.getHttpServer();
+          for (const remaining of [2, 1, 0]) {
+            const ok = await request(server).get('/rate/search');
+            expect(ok.status).toBe(200);
+            expect(ok.headers['ratelimit-policy']).toBe('"search";q=3;w=1');
+            expect(ok.headers['ratelimit']).toMatch(new RegExp(`^"search";r=${remaining};t=[01]$`));
+          }
+          const refused = await request(server).get('/rate/search');
+          expect(refused.status).toBe(429);
+          expect(refused.body).toMatchObject({ statusCode: 429, message: 'Rate limit "search" exceeded.' });
+          expect(refused.headers['retry-after']).toBe('1');
+          expect(refused.headers['ratelimit']).toBe('"search";r=0;t=1');
+          expect(refused.headers['ratelimit-policy']).toBe('"search";q=3;w=1');
+          expect(counters.searches).toBe(3);
+          await sleep(1_100);
+          expect((await request(server).get('/rate/search')).status).toBe(200);
+          expect(counters.searches).toBe(4);
+        }));
 
-    it('gives each API key its own bucket, and names only the policy in headers', () =>
-      run(async (app) => {
-        const server = app.getHttpServer();
-        const get = (key: string) => request(server).get('/per-key').set('x-api-key', key);
-        expect((await get('key-a')).status).toBe(200);
-        expect((await get('key-a')).status).toBe(200);
-        const refused = await get('key-a');
-        expect(refused.status).toBe(429);
-        expect(JSON.stringify(refused.headers) + JSON.stringify(refused.body)).not.toContain('key-a');
-        expect((await get('key-b')).status).toBe(200);
-        expect((await get('key-b')).status).toBe(200);
-        expect((await get('key-b')).status).toBe(429);
-      }));
+      it('answers its refusals with the status configured for its kind in http options', () =>
+        runRate(
+          async (app) => {
+            const server = app.getHttpServer();
+            for (let i = 0; i < 3; i++) expect((await request(server).get('/rate/search')).status).toBe(200);
+            const refused = await request(server).get('/rate/search');
+            expect(refused.status).toBe(503);
+            expect(refused.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable' });
+            expect(refused.headers['retry-after']).toBe('1');
+          },
+          { http: { [rate.statusOption]: 503 } },
+        ));
 
-    it('with TokenBucketGuard, refuses before pipes and the handler run, and takes one token per request', () =>
-      run(async (app) => {
-        const server = app.getHttpServer();
-        // Two tokens, two requests: the interceptor must not take a second token for either.
-        expect((await request(server).get('/guarded/1')).status).toBe(200);
-        expect((await request(server).get('/guarded/2')).status).toBe(200);
-        const refused = await request(server).get('/guarded/3');
-        expect(refused.status).toBe(429);
-        expect(refused.headers['retry-after']).toBe('60');
-        expect(counters.searches).toBe(2);
-        expect(counters.pipes).toBe(2);
-      }));
+      it('answers a refused call again from the refusal cache, without asking the store', async () => {
+        const store = countingStore(redis);
+        const app = await startHttpApp(adapter, {
+          options: { store, keyPrefix: uniqueName('http') },
+          controllers: [rateControllers.get(rate)!],
+          providers: [CountingPipe],
+        });
+        try {
+          const server = app.getHttpServer();
+          for (let i = 0; i < 3; i++) expect((await request(server).get('/rate/search')).status).toBe(200);
+          expect((await request(server).get('/rate/search')).status).toBe(429);
+          const asked = store.takes;
+          for (let i = 0; i < 3; i++) {
+            const again = await request(server).get('/rate/search');
+            expect(again.status).toBe(429);
+            expect(again.headers['retry-after']).toBe('1');
+          }
+          expect(store.takes).toBe(asked);
+          expect(counters.searches).toBe(3);
+        } finally {
+          await app.close();
+        }
+      });
 
-    it('applies a token bucket and a semaphore on one handler together', () =>
-      run(async (app) => {
-        const responses = await Promise.all(
-          Array.from({ length: 6 }, () => request(app.getHttpServer()).get('/upload')),
-        );
-        const statuses = responses.map((r) => r.status).sort();
-        expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
-        // Both policies in one list field, the bucket's first as it is applied first.
-        const admitted = responses.find((r) => r.status === 200)!;
-        expect(admitted.headers['ratelimit-policy']).toBe(
-          '"uploads";q=4;w=240, "uploads";q=2;qu="concurrent-requests"',
-        );
-        expect(counters.uploads.peak).toBe(2);
-        expect(counters.uploads.finished).toBe(4);
-      }));
+      it('never runs the handler of a request whose client left while it waited for its turn', () =>
+        runRate(async (app) => {
+          const server = app.getHttpServer();
+          expect((await request(server).get('/rate/paced')).status).toBe(200);
+          const startedAt = performance.now();
+          const leaving = requestThatLeaves(app, '/rate/paced');
+          await sleep(200);
+          expect(await leaving.leave()).toBe('aborted');
+          await waitUntil('its wait ends', () => cancels.length > 0);
+          expect(cancels).toEqual([expect.objectContaining({ kind: rate.kind, tokens: 1 })]);
+          // Past the turn it was given (under 1 s after the first request).
+          await sleep(1_300 - (performance.now() - startedAt));
+          expect(counters.pacedRuns).toBe(1);
+          // The turn it reserved is spent: the next request waits for the one after.
+          const next = await request(server).get('/rate/paced');
+          expect(next.status).toBe(200);
+          expect(counters.pacedRuns).toBe(2);
+        }));
+
+      it('tells a request that waited for its turn that nothing is left until the period after it', () =>
+        runRate(async (app) => {
+          const server = app.getHttpServer();
+          expect((await request(server).get('/rate/smoothed')).headers['ratelimit']).toBe('"smoothed";r=0;t=2');
+          await sleep(1_000);
+          // Reserved for the next period ~1 s away, and admitted then: more comes a whole period later.
+          const startedAt = performance.now();
+          const waited = await request(server).get('/rate/smoothed');
+          expect(waited.status).toBe(200);
+          expect(performance.now() - startedAt).toBeGreaterThan(500);
+          expect(waited.headers['ratelimit-policy']).toBe('"smoothed";q=1;w=2');
+          expect(waited.headers['ratelimit']).toBe('"smoothed";r=0;t=2');
+        }));
+
+      it('takes from each of two limits, with the fields of both, and answers for the one that refuses', () =>
+        runRate(async (app) => {
+          const server = app.getHttpServer();
+          const policies = '"burst";q=2;w=60, "sustained";q=3;w=60';
+          const first = await request(server).get('/rate/two-rates');
+          expect(first.headers['ratelimit-policy']).toBe(policies);
+          // t: whole seconds until the period ends, 60 unless a busy machine let a second pass.
+          expect(first.headers['ratelimit']).toMatch(/^"burst";r=1;t=(59|60), "sustained";r=2;t=(59|60)$/);
+          const second = await request(server).get('/rate/two-rates');
+          expect(second.headers['ratelimit']).toMatch(/^"burst";r=0;t=(59|60), "sustained";r=1;t=(59|60)$/);
+          const refused = await request(server).get('/rate/two-rates');
+          expect(refused.status).toBe(429);
+          expect(refused.body.message).toContain('"burst"');
+          expect(refused.headers['retry-after']).toMatch(/^(59|60)$/);
+          expect(refused.headers['ratelimit-policy']).toBe(policies);
+          expect(refused.headers['ratelimit']).toMatch(/^"burst";r=0;t=(59|60)$/);
+          expect(counters.searches).toBe(2);
+          // The burst refused before the sustained limit was asked: it still has its last token.
+          expect(await remainingOf(app, { name: 'sustained', ...rate.per(3, 60_000) })).toBe(1);
+        }));
+
+      it('gives each API key its own limit, and names only the policy in headers', () =>
+        runRate(async (app) => {
+          const server = app.getHttpServer();
+          const get = (key: string) => request(server).get('/rate/per-key').set('x-api-key', key);
+          expect((await get('key-a')).status).toBe(200);
+          expect((await get('key-a')).status).toBe(200);
+          const refused = await get('key-a');
+          expect(refused.status).toBe(429);
+          expect(JSON.stringify(refused.headers) + JSON.stringify(refused.body)).not.toContain('key-a');
+          expect((await get('key-b')).status).toBe(200);
+          expect((await get('key-b')).status).toBe(200);
+          expect((await get('key-b')).status).toBe(429);
+        }));
+
+      it('with TokenBucketGuard, refuses before pipes and the handler run, and takes one token per request', () =>
+        runRate(async (app) => {
+          const server = app.getHttpServer();
+          // Two tokens, two requests: the interceptor must not take a second token for either.
+          expect((await request(server).get('/rate/guarded/1')).status).toBe(200);
+          expect((await request(server).get('/rate/guarded/2')).status).toBe(200);
+          const refused = await request(server).get('/rate/guarded/3');
+          expect(refused.status).toBe(429);
+          expect(refused.headers['retry-after']).toMatch(/^(59|60)$/);
+          expect(counters.searches).toBe(2);
+          expect(counters.pipes).toBe(2);
+        }));
+
+      it('applies a rate limit and a semaphore on one handler together', () =>
+        runRate(async (app) => {
+          const responses = await Promise.all(
+            Array.from({ length: 6 }, () => request(app.getHttpServer()).get('/rate/upload')),
+          );
+          const statuses = responses.map((r) => r.status).sort();
+          expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+          // Both policies in one list field, the rate's first as it is applied first.
+          const admitted = responses.find((r) => r.status === 200)!;
+          expect(admitted.headers['ratelimit-policy']).toBe(
+            '"uploads";q=4;w=60, "uploads";q=2;qu="concurrent-requests"',
+          );
+          expect(counters.uploads.peak).toBe(2);
+          expect(counters.uploads.finished).toBe(4);
+        }));
+    });
+
+    it("states a calendar window's policy without w, its length varying, and tells in t when the day ends", () =>
+      withApp(
+        adapter,
+        redis,
+        { keyPrefix: uniqueName('http') },
+        async (app) => {
+          const answer = await request(app.getHttpServer()).get('/calendar/daily');
+          expect(answer.status).toBe(200);
+          expect(answer.headers['ratelimit-policy']).toBe('"daily";q=5');
+          // The day in UTC ends at the next midnight; read before and after, the answer lies between.
+          const toMidnight = () => Math.ceil((86_400_000 - (Date.now() % 86_400_000)) / 1_000);
+          const after = toMidnight();
+          const t = Number(/^"daily";r=4;t=(\d+)$/.exec(answer.headers['ratelimit'])?.[1]);
+          expect(t).toBeGreaterThanOrEqual(after - 1);
+          expect(t).toBeLessThanOrEqual(after + 1);
+        },
+        [CalendarController],
+      ));
   });
 });
 
