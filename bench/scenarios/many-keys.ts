@@ -67,7 +67,8 @@ export async function manyKeys(ctx: BenchContext): Promise<Section> {
         : '.'),
     '',
     '**Memory of one full limit, by its limit** (bytes: MEMORY USAGE … SAMPLES 0 of each of its keys, summed; each ' +
-      'limit made with limit or capacity n and taken n times, one token a call)',
+      'limit made with limit or capacity n and taken n times, one token a call, in ten batches a tenth of its 10 s window ' +
+      'apart: a sliding window holds them spread as a steady caller spreads them)',
     '',
     table(['limit', ...LIMITS.map((n) => `n = ${num(n, 0)}`)], byLimitRows),
   ].join('\n');
