@@ -11,6 +11,7 @@ import { WsException } from '@nestjs/websockets';
 import { LimitersService } from '../../../lib/nest/limiters.service';
 import { targets, uniqueName, useClients } from '../../harness/redis-targets';
 import { closeClient } from '../../harness/connect';
+import { RATE_KINDS, type RateKind } from '../../harness/rate-kinds';
 import { now, sleep, waitUntil } from '../../harness/timing';
 import { InFlight, startContext, unreachableRedis, type AppParts } from '../../harness/nest/limited-app';
 
@@ -54,29 +55,10 @@ class ReportService {
 class TenantService {
   readonly inFlight = new InFlight();
 
-  @TokenBucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0, key: (tenant: string) => tenant })
-  async search(tenant: string, query: string): Promise<string> {
-    return `${tenant}:${query}`;
-  }
-
-  // Two rates at once, taken in the order written: 3 a minute, then 2 a minute.
-  @TokenBucket({ name: 'wide', capacity: 3, refillFrequency: 60_000, maxSleep: 0 })
-  @TokenBucket({ name: 'narrow', capacity: 2, refillFrequency: 60_000, maxSleep: 0 })
-  async twoRates(): Promise<string> {
-    return 'ok';
-  }
-
   // Numeric ids are common; anything else that is not a string is a mistake.
   @TokenBucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0, key: (user: { id: never }) => user.id })
   async forUser(user: { id: unknown }): Promise<unknown> {
     return user.id;
-  }
-
-  // Rate and concurrency together: 4 calls a minute, 2 at a time.
-  @TokenBucket({ capacity: 4, refillFrequency: 60_000, maxSleep: 0 })
-  @Semaphore({ capacity: 2 })
-  async importFile(ms: number): Promise<void> {
-    await this.inFlight.during(ms);
   }
 
   @Semaphore('jobs')
@@ -90,7 +72,38 @@ class TenantService {
   }
 }
 
-describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Redis', (target) => {
+/** What every rate kind does on service methods, limited by `rate`'s decorator. */
+function rateService(rate: RateKind) {
+  const limit = rate.decorator;
+  @Injectable()
+  class RateService {
+    readonly inFlight = new InFlight();
+
+    @limit({ ...rate.per(2, 60_000), maxSleep: 0, key: (tenant: string) => tenant })
+    async search(tenant: string, query: string): Promise<string> {
+      return `${tenant}:${query}`;
+    }
+
+    // Two rates at once, taken in the order written: 3 a minute, then 2 a minute.
+    @limit({ name: 'wide', ...rate.per(3, 60_000), maxSleep: 0 })
+    @limit({ name: 'narrow', ...rate.per(2, 60_000), maxSleep: 0 })
+    async twoRates(): Promise<string> {
+      return 'ok';
+    }
+
+    // Rate and concurrency together: 4 calls a minute, 2 at a time.
+    @limit({ ...rate.per(4, 60_000), maxSleep: 0 })
+    @Semaphore({ capacity: 2 })
+    async importFile(ms: number): Promise<void> {
+      await this.inFlight.during(ms);
+    }
+  }
+  return RateService;
+}
+
+const rateServices = new Map(RATE_KINDS.map((rate) => [rate, rateService(rate)]));
+
+describe.each(targets)('@Semaphore and rate limits on service methods, $name Redis', (target) => {
   const { client } = useClients(target);
   const redis = client();
   const start = (parts: Partial<AppParts> = {}) =>
@@ -225,19 +238,6 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     await app.close();
   });
 
-  it('gives each key its own token bucket', async () => {
-    const app = await start();
-    const tenants = app.get(TenantService);
-    await tenants.search('acme', 'a');
-    await tenants.search('acme', 'b');
-    await expect(tenants.search('acme', 'c')).rejects.toBeInstanceOf(MaxSleepExceededError);
-    // Another tenant's bucket is still full.
-    await expect(tenants.search('globex', 'a')).resolves.toBe('globex:a');
-    await expect(tenants.search('globex', 'b')).resolves.toBe('globex:b');
-    await expect(tenants.search('globex', 'c')).rejects.toBeInstanceOf(MaxSleepExceededError);
-    await app.close();
-  });
-
   it('takes a number from key as its decimal string, and refuses a key that is neither', async () => {
     const app = await start();
     const tenants = app.get(TenantService);
@@ -256,38 +256,6 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     await app.close();
   });
 
-  it('takes a token from each of two buckets, in the order written', async () => {
-    const app = await start();
-    const tenants = app.get(TenantService);
-    const limiters = app.get(LimitersService);
-    await tenants.twoRates();
-    await tenants.twoRates();
-    // The narrow bucket refuses the third call after the wide one gave it a token.
-    const third = await tenants.twoRates().catch((e: unknown) => e);
-    expect(third).toBeInstanceOf(MaxSleepExceededError);
-    expect((third as MaxSleepExceededError).limiter).toBe('narrow');
-    // Now the wide one is empty too, and refuses first.
-    const fourth = await tenants.twoRates().catch((e: unknown) => e);
-    expect((fourth as MaxSleepExceededError).limiter).toBe('wide');
-    const tokens = async (name: string, capacity: number) =>
-      (await limiters.tokenBucket({ name, capacity, refillFrequency: 60_000, maxSleep: 0 }).state()).tokens;
-    expect(await tokens('wide', 3)).toBe(0);
-    expect(await tokens('narrow', 2)).toBe(0);
-    await app.close();
-  });
-
-  it('applies a token bucket and a semaphore on one method together', async () => {
-    const app = await start();
-    const tenants = app.get(TenantService);
-    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => tenants.importFile(80)));
-    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(4);
-    expect(refused).toHaveLength(2);
-    expect(refused.every((e) => e instanceof MaxSleepExceededError)).toBe(true);
-    expect(tenants.inFlight.peak).toBe(2);
-    await app.close();
-  });
-
   it('uses a semaphore registered in forRoot, and per key a copy of it', async () => {
     const app = await start();
     const tenants = app.get(TenantService);
@@ -302,102 +270,162 @@ describe.each(targets)('@Semaphore and @TokenBucket on service methods, $name Re
     await Promise.all(running);
     await app.close();
   });
+  describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+    const RateService = rateServices.get(rate)!;
+    const startRate = () => start({ providers: [RateService] });
+
+    it('gives each key its own limit', async () => {
+      const app = await startRate();
+      const tenants = app.get(RateService);
+      await tenants.search('acme', 'a');
+      await tenants.search('acme', 'b');
+      const refused = await tenants.search('acme', 'c').catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(MaxSleepExceededError);
+      expect(refused).toMatchObject({ limiter: 'RateService.search', kind: rate.kind });
+      // Another tenant's limit is still whole.
+      await expect(tenants.search('globex', 'a')).resolves.toBe('globex:a');
+      await expect(tenants.search('globex', 'b')).resolves.toBe('globex:b');
+      await expect(tenants.search('globex', 'c')).rejects.toBeInstanceOf(MaxSleepExceededError);
+      await app.close();
+    });
+
+    it('takes a token from each of two limits, in the order written', async () => {
+      const app = await startRate();
+      const tenants = app.get(RateService);
+      await tenants.twoRates();
+      await tenants.twoRates();
+      // The narrow limit refuses the third call after the wide one gave it a token.
+      const third = await tenants.twoRates().catch((e: unknown) => e);
+      expect(third).toBeInstanceOf(MaxSleepExceededError);
+      expect((third as MaxSleepExceededError).limiter).toBe('narrow');
+      // Now the wide one is spent too, and refuses first.
+      const fourth = await tenants.twoRates().catch((e: unknown) => e);
+      expect((fourth as MaxSleepExceededError).limiter).toBe('wide');
+      const { keyPrefix } = app.get(LimitersService).options;
+      const left = (name: string, n: number) =>
+        rate.remaining(rate.limiter(redis, { name, keyPrefix, ...rate.per(n, 60_000) }));
+      expect(await left('wide', 3)).toBe(0);
+      expect(await left('narrow', 2)).toBe(0);
+      await app.close();
+    });
+
+    it('applies a rate limit and a semaphore on one method together', async () => {
+      const app = await startRate();
+      const tenants = app.get(RateService);
+      const outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => tenants.importFile(80)));
+      const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(4);
+      expect(refused).toHaveLength(2);
+      expect(refused.every((e) => e instanceof MaxSleepExceededError)).toBe(true);
+      expect(tenants.inFlight.peak).toBe(2);
+      await app.close();
+    });
+  });
 });
 
-/** A message handler, as a microservice or WebSocket gateway would have: no HTTP anywhere. */
-class OrdersHandler {
-  @TokenBucket({
-    capacity: 1,
-    refillFrequency: 60_000,
-    maxSleep: 0,
-    key: (data: { customer: string }) => data.customer,
-  })
-  placeOrder(data: { customer: string }): string {
-    return `placed for ${data.customer}`;
+/** Handlers as a microservice or WebSocket gateway would have them, limited by `rate`'s decorator: no HTTP anywhere. */
+function rateHandlers(rate: RateKind) {
+  const limit = rate.decorator;
+  /** An RPC handler: one order a minute per customer. */
+  class OrdersHandler {
+    @limit({ ...rate.per(1, 60_000), maxSleep: 0, key: (data: { customer: string }) => data.customer })
+    placeOrder(data: { customer: string }): string {
+      return `placed for ${data.customer}`;
+    }
   }
-}
-
-/** A WebSocket gateway's message handler: two messages a minute. */
-class SocketHandler {
-  @TokenBucket({ capacity: 2, refillFrequency: 60_000, maxSleep: 0 })
-  onMessage(): void {}
+  /** A WebSocket gateway's message handler: two messages a minute. */
+  class SocketHandler {
+    @limit({ ...rate.per(2, 60_000), maxSleep: 0 })
+    onMessage(): void {}
+  }
+  return { OrdersHandler, SocketHandler };
 }
 
 describe.each(targets)('Limits on handlers outside HTTP, $name Redis', (target) => {
   const { client } = useClients(target);
   const redis = client();
 
-  it('limits an RPC handler and refuses with an RpcException carrying the limit, not an HTTP answer', async () => {
-    const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
-    // The decorators attach the interceptor to handlers; here it is called by hand, on the app's pipeline.
-    const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
-    const call = (customer: string) => {
-      const context = new ExecutionContextHost([{ customer }], OrdersHandler, OrdersHandler.prototype.placeOrder);
-      context.setType('rpc');
-      const handler = { handle: () => of(new OrdersHandler().placeOrder({ customer })) };
-      return lastValueFrom(interceptor.intercept(context, handler));
-    };
-    await expect(call('acme')).resolves.toBe('placed for acme');
-    const refused = await call('acme').catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(RpcException);
-    expect(refused).not.toBeInstanceOf(HttpException);
-    expect((refused as RpcException).getError()).toMatchObject({
-      code: 'TOO_MANY_REQUESTS',
-      limit: 'OrdersHandler.placeOrder',
-      kind: 'token-bucket',
-      retryAfter: expect.any(Number),
-    });
-    await expect(call('globex')).resolves.toBe('placed for globex');
-    await app.close();
-  });
+  describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+    const { OrdersHandler, SocketHandler } = rateHandlers(rate);
 
-  it('limits every message of a WebSocket client, not only its first', async () => {
-    const app = await startContext({ redis, options: { keyPrefix: uniqueName('ws') } });
-    const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
-    // A gateway handler's arguments are (client, data): the client is the same object for
-    // every message of a connection.
-    const client = { id: 'socket-1' };
-    let handled = 0;
-    const message = () => {
-      const context = new ExecutionContextHost(
-        [client, { customer: 'acme' }],
-        SocketHandler,
-        SocketHandler.prototype.onMessage,
-      );
-      context.setType('ws');
-      return lastValueFrom(interceptor.intercept(context, { handle: () => of(++handled) }));
-    };
-    await expect(message()).resolves.toBe(1);
-    await expect(message()).resolves.toBe(2);
-    const refused = await message().catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(WsException);
-    expect((refused as WsException).getError()).toMatchObject({
-      code: 'TOO_MANY_REQUESTS',
-      limit: 'SocketHandler.onMessage',
+    it('limits an RPC handler and refuses with an RpcException carrying the limit, not an HTTP answer', async () => {
+      const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
+      // The decorators attach the interceptor to handlers; here it is called by hand, on the app's pipeline.
+      const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
+      const call = (customer: string) => {
+        const context = new ExecutionContextHost([{ customer }], OrdersHandler, OrdersHandler.prototype.placeOrder);
+        context.setType('rpc');
+        const handler = { handle: () => of(new OrdersHandler().placeOrder({ customer })) };
+        return lastValueFrom(interceptor.intercept(context, handler));
+      };
+      await expect(call('acme')).resolves.toBe('placed for acme');
+      const refused = await call('acme').catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RpcException);
+      expect(refused).not.toBeInstanceOf(HttpException);
+      const error = (refused as RpcException).getError() as { retryAfter: number };
+      expect(error).toMatchObject({
+        code: 'TOO_MANY_REQUESTS',
+        message: 'Rate limit "OrdersHandler.placeOrder" exceeded.',
+        limit: 'OrdersHandler.placeOrder',
+        kind: rate.kind,
+      });
+      // Whole seconds until the minute is over.
+      expect(error.retryAfter).toBeGreaterThanOrEqual(59);
+      expect(error.retryAfter).toBeLessThanOrEqual(60);
+      await expect(call('globex')).resolves.toBe('placed for globex');
+      await app.close();
     });
-    expect(handled).toBe(2);
-    await app.close();
-  });
 
-  it("names an inherited handler's inline limiter after the class it is called on", async () => {
-    const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
-    const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
-    class RepeatOrdersHandler extends OrdersHandler {}
-    const call = (owner: typeof OrdersHandler) => {
-      const context = new ExecutionContextHost([{ customer: 'acme' }], owner, OrdersHandler.prototype.placeOrder);
-      context.setType('rpc');
-      return lastValueFrom(interceptor.intercept(context, { handle: () => of('placed') }));
-    };
-    // One token each: the two classes share the handler function, not its bucket.
-    await expect(call(OrdersHandler)).resolves.toBe('placed');
-    await expect(call(RepeatOrdersHandler)).resolves.toBe('placed');
-    await expect(call(RepeatOrdersHandler)).rejects.toBeInstanceOf(RpcException);
-    const limiters = app.get(LimitersService);
-    const bucket = (name: string) =>
-      limiters.tokenBucket({ name, key: 'acme', capacity: 1, refillFrequency: 60_000, maxSleep: 0 });
-    expect((await bucket('OrdersHandler.placeOrder').state()).tokens).toBe(0);
-    expect((await bucket('RepeatOrdersHandler.placeOrder').state()).tokens).toBe(0);
-    await app.close();
+    it('limits every message of a WebSocket client, not only its first', async () => {
+      const app = await startContext({ redis, options: { keyPrefix: uniqueName('ws') } });
+      const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
+      // A gateway handler's arguments are (client, data): the client is the same object for
+      // every message of a connection.
+      const client = { id: 'socket-1' };
+      let handled = 0;
+      const message = () => {
+        const context = new ExecutionContextHost(
+          [client, { customer: 'acme' }],
+          SocketHandler,
+          SocketHandler.prototype.onMessage,
+        );
+        context.setType('ws');
+        return lastValueFrom(interceptor.intercept(context, { handle: () => of(++handled) }));
+      };
+      await expect(message()).resolves.toBe(1);
+      await expect(message()).resolves.toBe(2);
+      const refused = await message().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(WsException);
+      expect((refused as WsException).getError()).toMatchObject({
+        code: 'TOO_MANY_REQUESTS',
+        limit: 'SocketHandler.onMessage',
+        kind: rate.kind,
+        retryAfter: expect.any(Number),
+      });
+      expect(handled).toBe(2);
+      await app.close();
+    });
+
+    it("names an inherited handler's inline limiter after the class it is called on", async () => {
+      const app = await startContext({ redis, options: { keyPrefix: uniqueName('rpc') } });
+      const interceptor = new LimitsInterceptor(app.get(LIMITS_ADMISSION));
+      class RepeatOrdersHandler extends OrdersHandler {}
+      const call = (owner: typeof OrdersHandler) => {
+        const context = new ExecutionContextHost([{ customer: 'acme' }], owner, OrdersHandler.prototype.placeOrder);
+        context.setType('rpc');
+        return lastValueFrom(interceptor.intercept(context, { handle: () => of('placed') }));
+      };
+      // One token each: the two classes share the handler function, not its limit.
+      await expect(call(OrdersHandler)).resolves.toBe('placed');
+      await expect(call(RepeatOrdersHandler)).resolves.toBe('placed');
+      await expect(call(RepeatOrdersHandler)).rejects.toBeInstanceOf(RpcException);
+      const { keyPrefix } = app.get(LimitersService).options;
+      const left = (name: string) =>
+        rate.remaining(rate.limiter(redis, { name, key: 'acme', keyPrefix, ...rate.per(1, 60_000) }));
+      expect(await left('OrdersHandler.placeOrder')).toBe(0);
+      expect(await left('RepeatOrdersHandler.placeOrder')).toBe(0);
+      await app.close();
+    });
   });
 });
 
