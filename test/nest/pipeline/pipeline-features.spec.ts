@@ -34,97 +34,115 @@ import {
 import type { LimitedCallInfo } from '../../../lib';
 import { useNestModules } from '../../harness/nest-modules';
 import { targets, uniqueName, useClients, type RedisClient } from '../../harness/redis-targets';
+import { eventsOfEachTest } from '../../harness/channel-events';
+import { RATE_KINDS, type RateKind } from '../../harness/rate-kinds';
 import { sleep } from '../../harness/timing';
 import { adapters, startHttpApp, unreachableRedis, type AdapterName } from '../../harness/nest/limited-app';
 
 const minute = { refillFrequency: 60_000, maxSleep: 0 } as const;
 
-@Controller('skip')
-class SkippingController {
-  @Get('limited')
-  @TokenBucket({ name: 'skip-one', capacity: 1, ...minute })
-  limited(): string {
-    return 'limited';
-  }
-
-  @Get('skipped')
-  @SkipLimits()
-  @TokenBucket({ name: 'skip-two', capacity: 1, ...minute })
-  skipped(): string {
-    return 'skipped';
-  }
-
-  @Get('internal')
-  @TokenBucket({
-    name: 'skip-three',
-    capacity: 1,
-    ...minute,
-    skip: (req: Request) => req.headers['x-internal'] === 'yes',
-  })
-  internal(): string {
-    return 'internal';
-  }
-}
-
-@Controller('plan')
-@TokenBucket({ name: 'plan-class', capacity: 2, ...minute })
-class ClassLevelController {
-  @Get('a')
-  a(): string {
-    return 'a';
-  }
-
-  @Get('b')
-  b(): string {
-    return 'b';
-  }
-
-  /** Another rate for this handler: the class's is dropped by name, this one added. */
-  @Get('own')
-  @SkipLimits('plan-class')
-  @TokenBucket({ name: 'plan-own', capacity: 5, ...minute })
-  own(): string {
-    return 'own';
-  }
-
-  @Get('skipped')
-  @SkipLimits('plan-class')
-  skipped(): string {
-    return 'skipped';
-  }
-}
-
-/** The caller's plan decides its capacity; the lookup is async, as a database's would be. */
-async function planCapacity(req: Request): Promise<number> {
+/** The caller's plan decides its limit; the lookup is async, as a database's would be. */
+async function planLimit(req: Request): Promise<number> {
   await sleep(1);
   return req.headers['x-plan'] === 'pro' ? 4 : 1;
 }
 
-@Controller('dynamic')
-class DynamicController {
-  @Get()
-  @TokenBucket<Request>({
-    name: 'dynamic-plan',
-    capacity: planCapacity,
-    ...minute,
-    key: async (req) => {
-      await sleep(1);
-      return req.headers['x-user'] as string | undefined;
-    },
-    tokens: (req) => Number(req.query.cost ?? 1),
-  })
-  search(): string {
-    return 'ok';
+/** What the pipeline does alike for every rate kind, limited by `rate`'s decorator. */
+function pipelineParts(rate: RateKind) {
+  const limit = rate.decorator;
+  const perMinute = (n: number) => ({ ...rate.per(n, 60_000), maxSleep: 0 });
+
+  @Controller('skip')
+  class SkippingController {
+    @Get('limited')
+    @limit({ name: 'skip-one', ...perMinute(1) })
+    limited(): string {
+      return 'limited';
+    }
+
+    @Get('skipped')
+    @SkipLimits()
+    @limit({ name: 'skip-two', ...perMinute(1) })
+    skipped(): string {
+      return 'skipped';
+    }
+
+    @Get('internal')
+    @limit({ name: 'skip-three', ...perMinute(1), skip: (req: Request) => req.headers['x-internal'] === 'yes' })
+    internal(): string {
+      return 'internal';
+    }
   }
+
+  @Controller('plan')
+  @limit({ name: 'plan-class', ...perMinute(2) })
+  class ClassLevelController {
+    @Get('a')
+    a(): string {
+      return 'a';
+    }
+
+    @Get('b')
+    b(): string {
+      return 'b';
+    }
+
+    /** Another rate for this handler: the class's is dropped by name, this one added. */
+    @Get('own')
+    @SkipLimits('plan-class')
+    @limit({ name: 'plan-own', ...perMinute(5) })
+    own(): string {
+      return 'own';
+    }
+
+    @Get('skipped')
+    @SkipLimits('plan-class')
+    skipped(): string {
+      return 'skipped';
+    }
+  }
+
+  @Controller('dynamic')
+  class DynamicController {
+    @Get()
+    @limit({
+      name: 'dynamic-plan',
+      ...perMinute(4),
+      [rate.limitOption]: planLimit,
+      key: async (req: Request) => {
+        await sleep(1);
+        return req.headers['x-user'] as string | undefined;
+      },
+      tokens: (req: Request) => Number(req.query.cost ?? 1),
+    })
+    search(): string {
+      return 'ok';
+    }
+  }
+
+  @Injectable()
+  class ReportService {
+    @limit({ name: 'reports', ...perMinute(1) })
+    async render(): Promise<string> {
+      return 'report';
+    }
+  }
+
+  /** Not limited itself: it calls a limited service. */
+  @Controller('reports')
+  class ReportController {
+    constructor(private readonly reports: ReportService) {}
+
+    @Get()
+    get(): Promise<string> {
+      return this.reports.render();
+    }
+  }
+
+  return { SkippingController, ClassLevelController, DynamicController, ReportService, ReportController };
 }
 
-@Injectable()
-class ReportService {
-  @TokenBucket({ name: 'reports', capacity: 1, ...minute })
-  async render(): Promise<string> {
-    return 'report';
-  }
-}
+const partsOf = new Map(RATE_KINDS.map((rate) => [rate, pipelineParts(rate)]));
 
 @Injectable()
 class ExportService {
@@ -145,18 +163,14 @@ class ExportController {
   }
 }
 
-/** Not limited itself: it calls a limited service. */
-@Controller('reports')
-class ReportController {
-  constructor(private readonly reports: ReportService) {}
-
-  @Get()
-  get(): Promise<string> {
-    return this.reports.render();
-  }
-}
-
-function pipelineApp(adapter: AdapterName, redis: RedisClient, options: object = {}): Promise<INestApplication> {
+function pipelineApp(
+  adapter: AdapterName,
+  redis: RedisClient,
+  rate: RateKind,
+  options: object = {},
+): Promise<INestApplication> {
+  const { SkippingController, ClassLevelController, DynamicController, ReportController, ReportService } =
+    partsOf.get(rate)!;
   return startHttpApp(adapter, {
     redis,
     options: { keyPrefix: uniqueName('pipeline'), ...options },
@@ -170,57 +184,108 @@ describe.each(targets)('The admission pipeline, $name Redis', (target) => {
   const redis = client();
 
   describe.each(adapters)('%s', (adapter) => {
-    let app: INestApplication;
-    beforeAll(async () => {
-      app = await pipelineApp(adapter, redis, {
-        skip: ({ request }: LimitedCallInfo) => request?.headers['x-health'] === 'probe',
+    describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+      let app: INestApplication;
+      beforeAll(async () => {
+        app = await pipelineApp(adapter, redis, rate, {
+          skip: ({ request }: LimitedCallInfo) => request?.headers['x-health'] === 'probe',
+        });
+      });
+      afterAll(() => app.close());
+      const get = (path: string, headers: Record<string, string> = {}) =>
+        request(app.getHttpServer()).get(path).set(headers);
+
+      it("@SkipLimits() exempts a handler; a limit's skip exempts the calls it picks; the module skip exempts any call", async () => {
+        expect((await get('/skip/limited')).status).toBe(200);
+        expect((await get('/skip/limited')).status).toBe(429);
+        expect((await get('/skip/limited', { 'x-health': 'probe' })).status).toBe(200);
+        for (let i = 0; i < 3; i++) expect((await get('/skip/skipped')).status).toBe(200);
+        expect((await get('/skip/internal')).status).toBe(200);
+        for (let i = 0; i < 3; i++) expect((await get('/skip/internal', { 'x-internal': 'yes' })).status).toBe(200);
+        expect((await get('/skip/internal')).status).toBe(429);
+      });
+
+      it('applies a class-level limit to every handler, shared; @SkipLimits(name) drops it for one handler', async () => {
+        expect((await get('/plan/a')).status).toBe(200);
+        expect((await get('/plan/b')).status).toBe(200);
+        // One limit for the class: the third call, whichever handler, is refused.
+        expect((await get('/plan/a')).status).toBe(429);
+        const own = await get('/plan/own');
+        expect(own.status).toBe(200);
+        expect(own.headers['ratelimit-policy']).toBe('"plan-own";q=5;w=60');
+        for (let i = 0; i < 3; i++) expect((await get('/plan/skipped')).status).toBe(200);
+      });
+
+      it('works out the limit, key and tokens per call, async where they are', async () => {
+        const user = uniqueName('user');
+        // A free plan has 1 token: one call, then 429.
+        expect((await get('/dynamic', { 'x-user': `${user}-free` })).status).toBe(200);
+        expect((await get('/dynamic', { 'x-user': `${user}-free` })).status).toBe(429);
+        // A pro plan has 4: a call costing 3, then one costing 1, then nothing.
+        const pro = { 'x-user': `${user}-pro`, 'x-plan': 'pro' };
+        expect((await get('/dynamic?cost=3', pro)).headers['ratelimit']).toBe('"dynamic-plan";r=1;t=60');
+        expect((await get('/dynamic', pro)).status).toBe(200);
+        const refused = await get('/dynamic', pro);
+        expect(refused.status).toBe(429);
+        expect(refused.headers['ratelimit-policy']).toBe('"dynamic-plan";q=4;w=60');
+      });
+
+      it('answers a refused service method called from an unlimited handler with 429 and Retry-After, not 500', async () => {
+        expect((await get('/reports')).text).toBe('report');
+        const refused = await get('/reports');
+        expect(refused.status).toBe(429);
+        expect(refused.headers['retry-after']).toMatch(/^(59|60)$/);
+        expect(refused.body).toMatchObject({ statusCode: 429, message: 'Rate limit "reports" exceeded.' });
       });
     });
-    afterAll(() => app.close());
-    const get = (path: string, headers: Record<string, string> = {}) =>
-      request(app.getHttpServer()).get(path).set(headers);
+  });
 
-    it("@SkipLimits() exempts a handler; a limit's skip exempts the calls it picks; the module skip exempts any call", async () => {
-      expect((await get('/skip/limited')).status).toBe(200);
-      expect((await get('/skip/limited')).status).toBe(429);
-      expect((await get('/skip/limited', { 'x-health': 'probe' })).status).toBe(200);
-      for (let i = 0; i < 3; i++) expect((await get('/skip/skipped')).status).toBe(200);
-      expect((await get('/skip/internal')).status).toBe(200);
-      for (let i = 0; i < 3; i++) expect((await get('/skip/internal', { 'x-internal': 'yes' })).status).toBe(200);
-      expect((await get('/skip/internal')).status).toBe(429);
+  describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+    const refusals = eventsOfEachTest('refuse');
+
+    it('in shadow mode, refuses no request but reports each would-be refusal', async () => {
+      const app = await pipelineApp('express', redis, rate, { mode: 'shadow' });
+      try {
+        const statuses = [];
+        for (let i = 0; i < 3; i++) statuses.push((await request(app.getHttpServer()).get('/skip/limited')).status);
+        expect(statuses).toEqual([200, 200, 200]);
+        expect(refusals).toEqual([
+          expect.objectContaining({ name: 'skip-one', kind: rate.kind, shadow: true, reason: 'limit' }),
+          expect.objectContaining({ name: 'skip-one', kind: rate.kind, shadow: true, reason: 'limit' }),
+        ]);
+      } finally {
+        await app.close();
+      }
     });
 
-    it('applies a class-level bucket to every handler, shared; @SkipLimits(name) drops it for one handler', async () => {
-      expect((await get('/plan/a')).status).toBe(200);
-      expect((await get('/plan/b')).status).toBe(200);
-      // One bucket for the class: the third call, whichever handler, is refused.
-      expect((await get('/plan/a')).status).toBe(429);
-      const own = await get('/plan/own');
-      expect(own.status).toBe(200);
-      expect(own.headers['ratelimit-policy']).toBe('"plan-own";q=5;w=300');
-      for (let i = 0; i < 3; i++) expect((await get('/plan/skipped')).status).toBe(200);
-    });
-
-    it('works out capacity, key and tokens per call, async where they are', async () => {
-      const user = uniqueName('user');
-      // A free plan has 1 token: one call, then 429.
-      expect((await get('/dynamic', { 'x-user': `${user}-free` })).status).toBe(200);
-      expect((await get('/dynamic', { 'x-user': `${user}-free` })).status).toBe(429);
-      // A pro plan has 4: a call costing 3, then one costing 1, then nothing.
-      const pro = { 'x-user': `${user}-pro`, 'x-plan': 'pro' };
-      expect((await get('/dynamic?cost=3', pro)).headers['ratelimit']).toBe('"dynamic-plan";r=1;t=60');
-      expect((await get('/dynamic', pro)).status).toBe(200);
-      const refused = await get('/dynamic', pro);
-      expect(refused.status).toBe(429);
-      expect(refused.headers['ratelimit-policy']).toBe('"dynamic-plan";q=4;w=240');
-    });
-
-    it('answers a refused service method called from an unlimited handler with 429 and Retry-After, not 500', async () => {
-      expect((await get('/reports')).text).toBe('report');
-      const refused = await get('/reports');
-      expect(refused.status).toBe(429);
-      expect(refused.headers['retry-after']).toMatch(/^(59|60)$/);
-      expect(refused.body).toMatchObject({ statusCode: 429, message: 'Rate limit "reports" exceeded.' });
+    it('answers 503 for a service method whose Redis is away, and lets http.exceptionFactory shape the body', async () => {
+      const { ReportController, ReportService } = partsOf.get(rate)!;
+      const app = await startHttpApp('express', {
+        redis: await unreachableRedis(),
+        options: {
+          keyPrefix: uniqueName('pipeline'),
+          defaults: { [rate.defaultsKey]: { commandTimeout: 200 } },
+          http: {
+            exceptionFactory: (refused) =>
+              new HttpException(
+                { sorry: refused.limit, kind: refused.kind, why: refused.reason },
+                refused.reason === 'limit' ? 429 : 503,
+              ),
+          },
+        },
+        controllers: [ReportController],
+        providers: [ReportService],
+      });
+      try {
+        const startedAt = performance.now();
+        const answer = await request(app.getHttpServer()).get('/reports');
+        expect(answer.status).toBe(503);
+        expect(answer.body).toEqual({ sorry: 'reports', kind: rate.kind, why: 'redis-unavailable' });
+        // The kind's defaults reached it: its commandTimeout, not the default one.
+        expect(performance.now() - startedAt).toBeLessThan(1_500);
+      } finally {
+        await app.close();
+      }
     });
   });
 
@@ -246,29 +311,6 @@ describe.each(targets)('The admission pipeline, $name Redis', (target) => {
       await app.close();
     }
   });
-
-  it('answers 503 for a service method whose Redis is away, and lets http.exceptionFactory shape the body', async () => {
-    const app = await startHttpApp('express', {
-      redis: await unreachableRedis(),
-      options: {
-        keyPrefix: uniqueName('pipeline'),
-        defaults: { tokenBucket: { commandTimeout: 200 } },
-        http: {
-          exceptionFactory: (refused) =>
-            new HttpException({ sorry: refused.limit, why: refused.reason }, refused.reason === 'limit' ? 429 : 503),
-        },
-      },
-      controllers: [ReportController],
-      providers: [ReportService],
-    });
-    try {
-      const answer = await request(app.getHttpServer()).get('/reports');
-      expect(answer.status).toBe(503);
-      expect(answer.body).toEqual({ sorry: 'reports', why: 'redis-unavailable' });
-    } finally {
-      await app.close();
-    }
-  });
 });
 
 /** An app's own filter for LimitExceededException, as a team shapes its error bodies. */
@@ -282,7 +324,7 @@ class OwnLimitFilter implements ExceptionFilter {
   }
 }
 
-describe('LimitExceededException', () => {
+describe.each(RATE_KINDS)('LimitExceededException, every rate kind: $text', (rate) => {
   const { client } = useClients(targets[0]);
   const redis = client();
 
@@ -290,7 +332,7 @@ describe('LimitExceededException', () => {
     const app = await startHttpApp('express', {
       redis,
       options: { keyPrefix: uniqueName('pipeline') },
-      controllers: [SkippingController],
+      controllers: [partsOf.get(rate)!.SkippingController],
       providers: [{ provide: APP_FILTER, useClass: OwnLimitFilter }],
     });
     try {
@@ -299,7 +341,7 @@ describe('LimitExceededException', () => {
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({
         limited: 'skip-one',
-        kind: 'token-bucket',
+        kind: rate.kind,
         retryAfterMs: expect.any(Number),
       });
       expect(refused.body.retryAfterMs).toBeGreaterThan(55_000);
@@ -348,58 +390,77 @@ describe('A start that fails on a mistake', () => {
   const redis = client();
   const nest = useNestModules();
 
-  it('fails when one name is declared with different options, naming both places', async () => {
-    @Injectable()
-    class First {
-      @TokenBucket({ name: 'shared-api', capacity: 5, ...minute })
-      call(): void {}
-    }
-    @Injectable()
-    class Second {
-      @TokenBucket({ name: 'shared-api', capacity: 10, ...minute })
-      call(): void {}
-    }
-    const failed = await nest
-      .start({
-        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
-        providers: [First, Second],
-      })
-      .catch((e: unknown) => e);
-    expect(failed).toBeInstanceOf(LimiterError);
-    expect((failed as Error).message).toContain('"shared-api"');
-    expect((failed as Error).message).toContain('First.call');
-    expect((failed as Error).message).toContain('Second.call');
-  });
+  describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+    const limit = rate.decorator;
+    const perMinute = (n: number) => ({ ...rate.per(n, 60_000), maxSleep: 0 });
 
-  it('starts when one name is declared twice with the same options', async () => {
-    @Injectable()
-    class First {
-      @TokenBucket({ name: 'same-api', capacity: 5, ...minute })
-      call(): void {}
-    }
-    @Injectable()
-    class Second {
-      @TokenBucket({ name: 'same-api', capacity: 5, ...minute })
-      call(): void {}
-    }
-    await nest.start({
-      imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
-      providers: [First, Second],
-    });
-  });
-
-  it('refuses a misspelt decorator option when the class is defined, naming the nearest', () => {
-    const define = () => {
-      class Misspelt {
-        @TokenBucket({ capacity: 5, refillFrequency: 1000, refillAmmount: 2 } as never)
+    it('fails when one name is declared with different options, naming both places', async () => {
+      @Injectable()
+      class First {
+        @limit({ name: 'shared-api', ...perMinute(5) })
         call(): void {}
       }
-      return Misspelt;
-    };
-    expect(define).toThrow(InvalidOptionError);
-    expect(define).toThrow(
-      'Option "refillAmmount" of limiter "Misspelt.call" is not an option (did you mean "refillAmount"?)',
-    );
+      @Injectable()
+      class Second {
+        @limit({ name: 'shared-api', ...perMinute(10) })
+        call(): void {}
+      }
+      const failed = await nest
+        .start({
+          imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+          providers: [First, Second],
+        })
+        .catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(LimiterError);
+      expect((failed as Error).message).toContain(`The ${rate.text} "shared-api" is declared with different options`);
+      expect((failed as Error).message).toContain('First.call');
+      expect((failed as Error).message).toContain('Second.call');
+    });
+
+    it('starts when one name is declared twice with the same options', async () => {
+      @Injectable()
+      class First {
+        @limit({ name: 'same-api', ...perMinute(5) })
+        call(): void {}
+      }
+      @Injectable()
+      class Second {
+        @limit({ name: 'same-api', ...perMinute(5) })
+        call(): void {}
+      }
+      await nest.start({
+        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+        providers: [First, Second],
+      });
+    });
+
+    it('refuses a misspelt decorator option when the class is defined, naming the nearest', () => {
+      const { option, nearest } = rate.misspelt;
+      const define = () => {
+        class Misspelt {
+          @limit({ ...perMinute(5), [option]: 2 })
+          call(): void {}
+        }
+        return Misspelt;
+      };
+      expect(define).toThrow(InvalidOptionError);
+      expect(define).toThrow(
+        `Option "${option}" of limiter "Misspelt.call" is not an option (did you mean "${nearest}"?)`,
+      );
+    });
+
+    it('refuses a service method refused by its limit with the limiter error itself', async () => {
+      const { ReportService } = partsOf.get(rate)!;
+      const app = await nest.start({
+        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
+        providers: [ReportService],
+      });
+      const reports = app.get(ReportService);
+      await reports.render();
+      const refused = await reports.render().catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(MaxSleepExceededError);
+      expect(refused).toMatchObject({ limiter: 'reports', kind: rate.kind });
+    });
   });
 
   it('refuses a misspelt module option, naming the module and the nearest', () => {
@@ -510,15 +571,5 @@ describe('A start that fails on a mistake', () => {
         providers: [PlainService],
       }),
     ).rejects.toThrow('PlainService, a provider that is not a controller, resolver or gateway');
-  });
-
-  it('refuses a service method refused by its limit with the limiter error itself', async () => {
-    const app = await nest.start({
-      imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('strict') })],
-      providers: [ReportService],
-    });
-    const reports = app.get(ReportService);
-    await reports.render();
-    await expect(reports.render()).rejects.toBeInstanceOf(MaxSleepExceededError);
   });
 });
