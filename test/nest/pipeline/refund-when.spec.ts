@@ -13,6 +13,7 @@ import {
   UnauthorizedException,
   UseGuards,
   type INestApplication,
+  type INestApplicationContext,
   type LoggerService,
 } from '@nestjs/common';
 import request from 'supertest';
@@ -29,40 +30,75 @@ import { useNestModules } from '../../harness/nest-modules';
 import { targets, uniqueName, useClients, type RedisClient } from '../../harness/redis-targets';
 import { sleep, waitUntil } from '../../harness/timing';
 import { adapters, startHttpApp } from '../../harness/nest/limited-app';
+import { RATE_KINDS, registered, type RateKind } from '../../harness/rate-kinds';
 
 const HOUR = 3_600_000;
-const login = { capacity: 2, refillFrequency: HOUR, maxSleep: 0 };
 /** Every outcome refundWhen was given, to check what it is told. */
 const outcomes: CallOutcome[] = [];
 
-@Controller('auth')
-class LoginController {
-  @Post('login')
-  @HttpCode(200)
-  @TokenBucket('login', {
-    key: (req: { body: { user: string } }) => req.body.user,
-    refundWhen: (outcome) => {
-      outcomes.push(outcome);
-      return outcome.status! < 400;
-    },
-  })
-  login(@Body() body: { user: string; password: string }): string {
-    if (body.password !== 'right') throw new UnauthorizedException();
-    return 'welcome';
+/** Routes and service methods whose limits refund some outcomes, limited by `rate`'s decorator. */
+function refundParts(rate: RateKind) {
+  const limit = rate.decorator;
+  const half = { ...rate.per(3, HOUR), maxSleep: 0 };
+
+  @Controller('auth')
+  class LoginController {
+    @Post('login')
+    @HttpCode(200)
+    @limit('login', {
+      key: (req: { body: { user: string } }) => req.body.user,
+      refundWhen: (outcome: CallOutcome) => {
+        outcomes.push(outcome);
+        return outcome.status! < 400;
+      },
+    })
+    login(@Body() body: { user: string; password: string }): string {
+      if (body.password !== 'right') throw new UnauthorizedException();
+      return 'welcome';
+    }
+
+    @Post('guarded')
+    @HttpCode(200)
+    @UseGuards(TokenBucketGuard)
+    @limit('login', {
+      key: (req: { body: { user: string } }) => req.body.user,
+      refundWhen: ({ status }: CallOutcome) => status === 200,
+    })
+    guarded(@Body() body: { user: string; password: string }): string {
+      if (body.password !== 'right') throw new UnauthorizedException();
+      return 'welcome';
+    }
   }
 
-  @Post('guarded')
-  @HttpCode(200)
-  @UseGuards(TokenBucketGuard)
-  @TokenBucket('login', {
-    key: (req: { body: { user: string } }) => req.body.user,
-    refundWhen: ({ status }) => status === 200,
-  })
-  guarded(@Body() body: { user: string; password: string }): string {
-    if (body.password !== 'right') throw new UnauthorizedException();
-    return 'welcome';
+  @Injectable()
+  class Lookups {
+    @limit({ name: 'lookups', ...half, refundWhen: ({ result }: CallOutcome) => result === 'from cache' })
+    async lookup(where: 'cache' | 'database'): Promise<string> {
+      return where === 'cache' ? 'from cache' : 'from database';
+    }
+
+    @limit({ name: 'finds', ...half, refundWhen: ({ error }: CallOutcome) => error instanceof NotFoundException })
+    async find(id: number): Promise<number> {
+      if (id < 0) throw new NotFoundException();
+      return id;
+    }
+
+    @limit({
+      name: 'failing-refund',
+      ...half,
+      refundWhen: () => {
+        throw new Error('refundWhen broke');
+      },
+    })
+    async broken(): Promise<string> {
+      return 'answered';
+    }
   }
+
+  return { LoginController, Lookups, half };
 }
+
+const partsOf = new Map(RATE_KINDS.map((rate) => [rate, refundParts(rate)]));
 
 /** The stores a module can keep its limits in: both Redis deployments, and its own memory. */
 const stores: Array<{ name: string; redis: () => RedisClient | undefined }> = [
@@ -73,142 +109,117 @@ const stores: Array<{ name: string; redis: () => RedisClient | undefined }> = [
 describe.each(stores)('refundWhen on $name store', (store) => {
   const redis = store.redis();
 
-  describe.each(adapters)('an HTTP handler on %s', (adapter) => {
-    let app: INestApplication;
-    beforeAll(async () => {
-      app = await startHttpApp(adapter, {
-        redis,
-        options: { keyPrefix: uniqueName('refund-when'), tokenBuckets: { login } },
-        controllers: [LoginController],
-      });
-    });
-    afterAll(() => app.close());
-
-    const tokensOf = (user: string) =>
-      app
-        .get(LimitersService)
-        .getTokenBucket('login', user)
-        .state()
-        .then((s) => s.tokens);
-    const attempt = (path: string, user: string, password: string) =>
-      request(app.getHttpServer())
-        .post(`/auth/${path}`)
-        .send({ user, password })
-        .then((r) => r.status);
-
-    it('counts only failed logins: a success is refunded once its answer is sent, a failure stays counted', async () => {
-      const user = uniqueName('user');
-      outcomes.length = 0;
-      for (let i = 0; i < 4; i++) {
-        expect(await attempt('login', user, 'right')).toBe(200);
-        await waitUntil('the success is refunded', async () => (await tokensOf(user)) === login.capacity);
-      }
-      expect(await attempt('login', user, 'wrong')).toBe(401);
-      expect(await attempt('login', user, 'wrong')).toBe(401);
-      // Two failures spent the bucket: the third attempt is refused, whatever its password.
-      expect(await attempt('login', user, 'wrong')).toBe(429);
-      expect(await attempt('login', user, 'right')).toBe(429);
-      await sleep(100);
-      expect(await tokensOf(user)).toBe(0);
-      // What refundWhen was told: the result or the error, and the status sent.
-      expect(outcomes.slice(0, 4).every((o) => o.result === 'welcome' && o.status === 200)).toBe(true);
-      expect(outcomes[4]).toMatchObject({ status: 401 });
-      expect(outcomes[4].error).toBeInstanceOf(UnauthorizedException);
-      // Refused calls took nothing and have no outcome to judge.
-      expect(outcomes).toHaveLength(6);
-    });
-
-    it('refunds tokens the guard took, once the interceptor saw the outcome', async () => {
-      const user = uniqueName('user');
-      expect(await attempt('guarded', user, 'right')).toBe(200);
-      await waitUntil('the success is refunded', async () => (await tokensOf(user)) === login.capacity);
-      expect(await attempt('guarded', user, 'wrong')).toBe(401);
-      await sleep(100);
-      expect(await tokensOf(user)).toBe(login.capacity - 1);
-    });
-  });
-
-  describe('a service method', () => {
-    const modules = useNestModules();
-    const HALF = { capacity: 3, refillFrequency: HOUR, maxSleep: 0 };
-
-    @Injectable()
-    class Lookups {
-      @TokenBucket({ name: 'lookups', ...HALF, refundWhen: ({ result }) => result === 'from cache' })
-      async lookup(where: 'cache' | 'database'): Promise<string> {
-        return where === 'cache' ? 'from cache' : 'from database';
-      }
-
-      @TokenBucket({ name: 'finds', ...HALF, refundWhen: ({ error }) => error instanceof NotFoundException })
-      async find(id: number): Promise<number> {
-        if (id < 0) throw new NotFoundException();
-        return id;
-      }
-
-      @TokenBucket({
-        name: 'failing-refund',
-        ...HALF,
-        refundWhen: () => {
-          throw new Error('refundWhen broke');
-        },
-      })
-      async broken(): Promise<string> {
-        return 'answered';
-      }
-    }
-
-    const start = async (logger?: LoggerService) => {
-      const module = await modules.start(
-        { imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('refund-when') })], providers: [Lookups] },
-        { logger },
-      );
-      const limiters = module.get(LimitersService);
-      /** Waits until the bucket `name` is full again: the refund settles after the call has returned. */
-      const refunded = (name: string) =>
-        waitUntil(
-          `${name} is refunded`,
-          async () => (await limiters.tokenBucket({ name, ...HALF }).state()).tokens === HALF.capacity,
-        );
-      return { lookups: module.get(Lookups), refunded };
+  describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+    const { LoginController, Lookups, half } = partsOf.get(rate)!;
+    const login = { ...rate.per(2, HOUR), maxSleep: 0 };
+    /** What the limit `name` (for `key`) of `app` could give now, read on its own store. */
+    const tokensIn = (app: INestApplicationContext, options: { name: string } & Record<string, unknown>) => {
+      const { store: own, keyPrefix } = app.get(LimitersService).options;
+      return rate.remaining(rate.limiter(own, { keyPrefix, ...options }));
     };
 
-    it('refunds calls whose result says so: cache hits do not count', async () => {
-      const { lookups, refunded } = await start();
-      for (let i = 0; i < 6; i++) {
-        expect(await lookups.lookup('cache')).toBe('from cache');
-        await refunded('lookups');
-      }
-      for (let i = 0; i < 3; i++) expect(await lookups.lookup('database')).toBe('from database');
-      await expect(lookups.lookup('cache')).rejects.toThrow(/could not admit the call within maxSleep/);
+    describe.each(adapters)('an HTTP handler on %s', (adapter) => {
+      let app: INestApplication;
+      beforeAll(async () => {
+        app = await startHttpApp(adapter, {
+          redis,
+          options: { keyPrefix: uniqueName('refund-when'), ...registered(rate, { login }) },
+          controllers: [LoginController],
+        });
+      });
+      afterAll(() => app.close());
+
+      const tokensOf = (user: string) => tokensIn(app, { name: 'login', key: user, ...login });
+      const attempt = (path: string, user: string, password: string) =>
+        request(app.getHttpServer())
+          .post(`/auth/${path}`)
+          .send({ user, password })
+          .then((r) => r.status);
+
+      it('counts only failed logins: a success is refunded once its answer is sent, a failure stays counted', async () => {
+        const user = uniqueName('user');
+        outcomes.length = 0;
+        for (let i = 0; i < 4; i++) {
+          expect(await attempt('login', user, 'right')).toBe(200);
+          await waitUntil('the success is refunded', async () => (await tokensOf(user)) === 2);
+        }
+        expect(await attempt('login', user, 'wrong')).toBe(401);
+        expect(await attempt('login', user, 'wrong')).toBe(401);
+        // Two failures spent the bucket: the third attempt is refused, whatever its password.
+        expect(await attempt('login', user, 'wrong')).toBe(429);
+        expect(await attempt('login', user, 'right')).toBe(429);
+        await sleep(100);
+        expect(await tokensOf(user)).toBe(0);
+        // What refundWhen was told: the result or the error, and the status sent.
+        expect(outcomes.slice(0, 4).every((o) => o.result === 'welcome' && o.status === 200)).toBe(true);
+        expect(outcomes[4]).toMatchObject({ status: 401 });
+        expect(outcomes[4].error).toBeInstanceOf(UnauthorizedException);
+        // Refused calls took nothing and have no outcome to judge.
+        expect(outcomes).toHaveLength(6);
+      });
+
+      it('refunds tokens the guard took, once the interceptor saw the outcome', async () => {
+        const user = uniqueName('user');
+        expect(await attempt('guarded', user, 'right')).toBe(200);
+        await waitUntil('the success is refunded', async () => (await tokensOf(user)) === 2);
+        expect(await attempt('guarded', user, 'wrong')).toBe(401);
+        await sleep(100);
+        expect(await tokensOf(user)).toBe(1);
+      });
     });
 
-    it('refunds calls whose error says so: a not-found does not count, and its error still reaches the caller', async () => {
-      const { lookups, refunded } = await start();
-      for (let i = 0; i < 5; i++) {
-        await expect(lookups.find(-1)).rejects.toBeInstanceOf(NotFoundException);
-        await refunded('finds');
-      }
-      for (let i = 0; i < 3; i++) expect(await lookups.find(i)).toBe(i);
-      await expect(lookups.find(-1)).rejects.toThrow(/could not admit the call within maxSleep/);
-    });
+    describe('a service method', () => {
+      const modules = useNestModules();
 
-    it('a refundWhen that throws keeps the tokens spent, logs why, and leaves the answer alone', async () => {
-      const warnings: string[] = [];
-      const logger = {
-        log() {},
-        error() {},
-        debug() {},
-        verbose() {},
-        warn: (message: unknown) => void warnings.push(String(message)),
+      const start = async (logger?: LoggerService) => {
+        const module = await modules.start(
+          { imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('refund-when') })], providers: [Lookups] },
+          { logger },
+        );
+        /** Waits until the limit `name` is whole again: the refund settles after the call has returned. */
+        const refunded = (name: string) =>
+          waitUntil(`${name} is refunded`, async () => (await tokensIn(module, { name, ...half })) === 3);
+        return { lookups: module.get(Lookups), refunded };
       };
-      const { lookups } = await start(logger);
-      for (let i = 0; i < 3; i++) expect(await lookups.broken()).toBe('answered');
-      await expect(lookups.broken()).rejects.toThrow(/could not admit the call within maxSleep/);
-      await waitUntil(
-        'the three warnings are logged',
-        () => warnings.filter((w) => /"failing-refund"/.test(w)).length >= 3,
-      );
-      expect(warnings.filter((w) => /"failing-refund".*stay spent.*refundWhen broke/.test(w))).toHaveLength(3);
+
+      it('refunds calls whose result says so: cache hits do not count', async () => {
+        const { lookups, refunded } = await start();
+        for (let i = 0; i < 6; i++) {
+          expect(await lookups.lookup('cache')).toBe('from cache');
+          await refunded('lookups');
+        }
+        for (let i = 0; i < 3; i++) expect(await lookups.lookup('database')).toBe('from database');
+        await expect(lookups.lookup('cache')).rejects.toThrow(/could not admit the call within maxSleep/);
+      });
+
+      it('refunds calls whose error says so: a not-found does not count, and its error still reaches the caller', async () => {
+        const { lookups, refunded } = await start();
+        for (let i = 0; i < 5; i++) {
+          await expect(lookups.find(-1)).rejects.toBeInstanceOf(NotFoundException);
+          await refunded('finds');
+        }
+        for (let i = 0; i < 3; i++) expect(await lookups.find(i)).toBe(i);
+        await expect(lookups.find(-1)).rejects.toThrow(/could not admit the call within maxSleep/);
+      });
+
+      it('a refundWhen that throws keeps the tokens spent, logs why, and leaves the answer alone', async () => {
+        const warnings: string[] = [];
+        const logger = {
+          log() {},
+          error() {},
+          debug() {},
+          verbose() {},
+          warn: (message: unknown) => void warnings.push(String(message)),
+        };
+        const { lookups } = await start(logger);
+        for (let i = 0; i < 3; i++) expect(await lookups.broken()).toBe('answered');
+        await expect(lookups.broken()).rejects.toThrow(/could not admit the call within maxSleep/);
+        await waitUntil(
+          'the three warnings are logged',
+          () => warnings.filter((w) => /"failing-refund"/.test(w)).length >= 3,
+        );
+        expect(warnings.filter((w) => /"failing-refund".*stay spent.*refundWhen broke/.test(w))).toHaveLength(3);
+      });
     });
   });
 });
