@@ -2,6 +2,7 @@ import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import {
   InjectSemaphore,
   InjectTokenBucket,
+  InvalidOptionError,
   LimitersModule,
   LimitersService,
   MemoryStore,
@@ -12,11 +13,13 @@ import {
   TokenBucketLimiter,
   UnknownLimiterError,
   type LimitersModuleOptions,
+  type RateLimiter,
 } from '../../lib';
 import { DEFAULT_KEY_SECRET, keyIdOf } from '../../lib/core/key-segments';
 import { limiterKey } from '../../lib/store/redis/keys';
 import { ENV_REDIS_URL } from '../harness/connect';
 import { useNestModules } from '../harness/nest-modules';
+import { RATE_KINDS, registered } from '../harness/rate-kinds';
 import { clientTargets, pingClient, uniqueName, useLimiterClients, type RedisClient } from '../harness/redis-targets';
 import { sleep, waitUntil } from '../harness/timing';
 
@@ -325,6 +328,116 @@ describe.each(clientTargets)('LimitersModule on $name Redis', (target) => {
         whenRedisFails: 'reject',
         http: { tokenBucketStatus: 429, semaphoreStatus: 503, headers: true },
       });
+    });
+  });
+
+  describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+    const options = (name: string) => ({ name, ...rate.per(1, HOUR) });
+
+    /** Injects the kind's limiter registered as 'quota'. */
+    @Injectable()
+    class Quota {
+      constructor(@rate.inject('quota') readonly limiter: RateLimiter) {}
+    }
+
+    /** One call admitted, the next refused: the injected limiter limits in Redis. */
+    const expectLimiting = async (quota: Quota, name: string) => {
+      expect(quota.limiter.name).toBe(name);
+      expect(quota.limiter.identity.kind).toBe(rate.kind);
+      expect((await quota.limiter.tryTake()).allowed).toBe(true);
+      expect((await quota.limiter.tryTake()).allowed).toBe(false);
+    };
+
+    it('injects a limiter registered in forRoot, by its inject decorator and by its token', async () => {
+      const name = uniqueName('quota');
+      const app = await start({
+        imports: [LimitersModule.forRoot({ redis, ...registered(rate, { quota: options(name) }) })],
+        providers: [Quota],
+      });
+      expect(app.get(rate.token('quota'))).toBe(app.get(Quota).limiter);
+      await expectLimiting(app.get(Quota), name);
+    });
+
+    it('injects one from forRootAsync options listed as injectable, and from a feature module', async () => {
+      const [asyncName, featureName] = [uniqueName('quota'), uniqueName('quota')];
+      const viaAsync = await start({
+        imports: [
+          LimitersModule.forRootAsync({
+            useFactory: () => ({ redis, ...registered(rate, { quota: options(asyncName) }) }),
+            injectable: { [rate.optionsKey]: ['quota'] },
+          }),
+        ],
+        providers: [Quota],
+      });
+      await expectLimiting(viaAsync.get(Quota), asyncName);
+      @Module({
+        imports: [LimitersModule.forFeature(registered(rate, { quota: options(featureName) }))],
+        providers: [Quota],
+      })
+      class FeatureModule {}
+      const viaFeature = await start({ imports: [LimitersModule.forRoot({ redis }), FeatureModule] });
+      await expectLimiting(viaFeature.get(Quota), featureName);
+    });
+
+    it("gives its limiters the module's defaults of its kind, which a limiter's own options override", async () => {
+      const app = await start({
+        imports: [
+          LimitersModule.forRoot({
+            redis,
+            defaults: { [rate.defaultsKey]: { maxSleep: 1234 } },
+            ...registered(rate, {
+              quota: options(uniqueName('quota')),
+              own: { ...options(uniqueName('own')), maxSleep: 5 },
+            }),
+          }),
+        ],
+        providers: [Quota],
+      });
+      expect(app.get(Quota).limiter.maxSleep).toBe(1234);
+      expect(app.get<RateLimiter>(rate.token('own')).maxSleep).toBe(5);
+    });
+
+    it('answers its refusals 429 unless http options say otherwise', async () => {
+      const app = await start({ imports: [LimitersModule.forRoot({ redis })] });
+      expect(app.get(LimitersService).options.http).toMatchObject({ [rate.statusOption]: 429 });
+    });
+
+    it.each([
+      [
+        'a bad option value',
+        (): object => ({ ...rate.per(0, HOUR) }),
+        () => `Option "${rate.limitOption}" of limiter "quota"`,
+      ],
+      [
+        'a misspelt option',
+        (): object => ({ ...rate.per(1, HOUR), [rate.misspelt.option]: 1 }),
+        () =>
+          `Option "${rate.misspelt.option}" of limiter "quota" is not an option (did you mean "${rate.misspelt.nearest}"?)`,
+      ],
+    ])('fails at start on %s, in forRoot and in forFeature, naming it', async (_, bad, message) => {
+      for (const imports of [
+        [LimitersModule.forRoot({ redis, ...registered(rate, { quota: bad() }) })],
+        [LimitersModule.forRoot({ redis }), LimitersModule.forFeature(registered(rate, { quota: bad() }))],
+      ]) {
+        const error = await compileError({ imports });
+        expect(error).toBeInstanceOf(InvalidOptionError);
+        expect(error.message).toContain(message());
+      }
+    });
+
+    it('fails at start on a misspelt registered name, naming the kind and where to declare it', async () => {
+      @Injectable()
+      class Typo {
+        @rate.decorator('quotta')
+        async run(): Promise<void> {}
+      }
+      const error = await start({
+        imports: [LimitersModule.forRoot({ redis, ...registered(rate, { quota: options(uniqueName('quota')) }) })],
+        providers: [Typo],
+      }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(UnknownLimiterError);
+      expect((error as Error).message).toContain(`No ${rate.text} is registered as "quotta" (registered: "quota")`);
+      expect((error as Error).message).toContain(`${rate.optionsKey}: { ... }`);
     });
   });
 
