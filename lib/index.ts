@@ -88,6 +88,11 @@ export { TokenBucket, InjectTokenBucket, getTokenBucketToken } from './nest/deco
 export type { InlineTokenBucketOptions } from './nest/decorators/token-bucket.decorator';
 export { FixedWindow, InjectFixedWindow, getFixedWindowToken } from './nest/decorators/fixed-window.decorator';
 export type { InlineFixedWindowOptions, RegisteredFixedWindowOptions } from './nest/decorators/fixed-window.decorator';
+export { SlidingWindow, InjectSlidingWindow, getSlidingWindowToken } from './nest/decorators/sliding-window.decorator';
+export type {
+  InlineSlidingWindowOptions,
+  RegisteredSlidingWindowOptions,
+} from './nest/decorators/sliding-window.decorator';
 export { SkipLimits } from './nest/decorators/skip-limits.decorator';
 export type {
   CallArgs,

@@ -4,6 +4,7 @@ import type { LimitKind } from '../../core/limit-kind';
 import { fixedWindowKind } from './fixed-window.kind';
 import type { LimitKindDescriptor } from './limit-kind.descriptor';
 import { semaphoreKind } from './semaphore.kind';
+import { slidingWindowKind } from './sliding-window.kind';
 import { tokenBucketKind } from './token-bucket.kind';
 
 /**
@@ -12,7 +13,7 @@ import { tokenBucketKind } from './token-bucket.kind';
  * is the order they are listed in (module options, the board); the order a call enters
  * them is their phase's.
  */
-export const LIMIT_KINDS = [semaphoreKind, tokenBucketKind, fixedWindowKind] as const;
+export const LIMIT_KINDS = [semaphoreKind, tokenBucketKind, fixedWindowKind, slidingWindowKind] as const;
 
 /** Any of them, with the literal types of its words. */
 export type AnyKind = (typeof LIMIT_KINDS)[number];
@@ -21,17 +22,11 @@ export type AnyKind = (typeof LIMIT_KINDS)[number];
 type OnlyNever<T extends never> = T;
 
 /**
- * Kinds core has whose Nest side is still to come (issue 19): the line goes with the
- * kind's line in LIMIT_KINDS. Until then declaring one fails at start (kindOf).
- */
-type NotYetInNest = 'sliding-window';
-
-/**
  * The kinds of core/limit-kind.ts that LIMIT_KINDS lacks. tsc fails here, naming the kind,
  * while any is left out: kindOf() would otherwise only fail at run time, at the first
  * declaration of one.
  */
-export type UndescribedKind = OnlyNever<Exclude<LimitKind, AnyKind['kind'] | NotYetInNest>>;
+export type UndescribedKind = OnlyNever<Exclude<LimitKind, AnyKind['kind']>>;
 
 const byKind = new Map<LimitKind, LimitKindDescriptor>(LIMIT_KINDS.map((d) => [d.kind, d]));
 
