@@ -1,6 +1,6 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { AddressInfo } from 'node:net';
-import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { Controller, Get, type INestApplication, type Type } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { CHANNEL_NAMES } from '../../../lib/core/events';
@@ -8,16 +8,17 @@ import { LimitersBoardModule } from '../../../lib/nest/board/board.module';
 import type { LimitersBoardOptions } from '../../../lib/nest/board/board-options.interface';
 import type { BoardData } from '../../../lib/nest/board/board-data';
 import { Semaphore } from '../../../lib/nest/decorators/semaphore.decorator';
-import { TokenBucket } from '../../../lib/nest/decorators/token-bucket.decorator';
 import { closeClient } from '../../harness/connect';
 import { dumpDom, screenshot } from '../../harness/chromium';
 import { targets, uniqueName, useClients, type RedisClient } from '../../harness/redis-targets';
+import { RATE_KINDS, registered, type RateKind } from '../../harness/rate-kinds';
 import { TcpProxy } from '../../harness/tcp-proxy';
 import { sleep } from '../../harness/timing';
 import { adapters, startHttpApp, unreachableRedis, type AdapterName } from '../../harness/nest/limited-app';
 
 const SEMAPHORE = uniqueName('board-reports');
-const BUCKET = uniqueName('board-search');
+/** Each rate kind's registered limit, 5 per 200 ms. */
+const RATE_NAMES = new Map(RATE_KINDS.map((rate) => [rate, uniqueName(`board-${rate.kind}`)]));
 const IDLE = uniqueName('board-idle');
 const INLINE = uniqueName('board-exports');
 /** A caller's key that must never reach the page or its data. */
@@ -33,12 +34,6 @@ class WorkController {
     return 'ok';
   }
 
-  @Get('search')
-  @TokenBucket(BUCKET)
-  search(): string {
-    return 'ok';
-  }
-
   @Get('export')
   @Semaphore({ name: INLINE, capacity: 2, maxSleep: 0, key: (req: { query: { tenant?: string } }) => req.query.tenant })
   async export(): Promise<string> {
@@ -47,9 +42,35 @@ class WorkController {
   }
 }
 
-const limiterOptions = {
-  semaphores: { [SEMAPHORE]: { capacity: 3, maxSleep: 5_000 }, [IDLE]: { capacity: 7 } },
-  tokenBuckets: { [BUCKET]: { capacity: 5, refillFrequency: 200, maxSleep: 0 } },
+/** A route limited by the rate kind's registered limit: /work/<kind>. */
+function rateController(rate: RateKind): Type {
+  @Controller('work')
+  class RateController {
+    @Get(rate.kind)
+    @rate.decorator(RATE_NAMES.get(rate)!)
+    search(): string {
+      return 'ok';
+    }
+  }
+  return RateController;
+}
+
+const limiterOptions = Object.assign(
+  { semaphores: { [SEMAPHORE]: { capacity: 3, maxSleep: 5_000 }, [IDLE]: { capacity: 7 } } },
+  ...RATE_KINDS.map((rate) => registered(rate, { [RATE_NAMES.get(rate)!]: { ...rate.per(5, 200), maxSleep: 0 } })),
+);
+
+/**
+ * What the page shows in a rate kind's own columns while calls go on, by kind; a kind not
+ * here is checked on the columns every kind has.
+ */
+const OWN_FIELDS: Record<string, Record<string, RegExp>> = {
+  'token-bucket': { tokens: /^[0-5] \/ 5$/, nextRefill: /^in \d+ ms/ },
+  'fixed-window': {
+    used: /^[0-5] \/ 5$/,
+    window: /^200 ms from its first call$/,
+    resetsIn: /^(in \d+ ms|no window open)$/,
+  },
 };
 
 const byToken: LimitersBoardOptions['authorize'] = (req: { query: { token?: string } }) => req.query.token === TOKEN;
@@ -62,7 +83,7 @@ function startBoardApp(
   return startHttpApp(adapter, {
     redis,
     options: limiterOptions,
-    controllers: [WorkController],
+    controllers: [WorkController, ...RATE_KINDS.map(rateController)],
     imports: [LimitersBoardModule.forRoot(board)],
   });
 }
@@ -83,8 +104,7 @@ function driveLoad(base: string): { stop(): Promise<void> } {
     loop('/work/report', 10),
     loop('/work/report', 10),
     loop('/work/report', 10),
-    loop('/work/search', 30),
-    loop('/work/search', 30),
+    ...RATE_KINDS.flatMap((rate) => [loop(`/work/${rate.kind}`, 30), loop(`/work/${rate.kind}`, 30)]),
     loop(`/work/export?tenant=${SECRET_KEY}`, 20),
   ];
   return {
@@ -141,14 +161,21 @@ describe('live board', () => {
           expect(row(dom, 'semaphore', IDLE)).toBeDefined();
           expect(field(row(dom, 'semaphore', IDLE)!, 'holders')).toBe('0 / 7');
           expect(field(row(dom, 'semaphore', SEMAPHORE)!, 'holders')).toMatch(/^[0-3] \/ 3$/);
-          expect(field(row(dom, 'token-bucket', BUCKET)!, 'tokens')).toMatch(/^[0-5] \/ 5$/);
-          expect(field(row(dom, 'token-bucket', BUCKET)!, 'nextRefill')).toMatch(/^in \d+ ms/);
+          for (const [rate, name] of RATE_NAMES) {
+            for (const [own, shown] of Object.entries(OWN_FIELDS[rate.kind] ?? {})) {
+              expect({ kind: rate.kind, own, value: field(row(dom, rate.kind, name)!, own) }).toEqual({
+                kind: rate.kind,
+                own,
+                value: expect.stringMatching(shown),
+              });
+            }
+          }
           expect(row(dom, 'semaphore', INLINE)).toBeDefined();
           expect(field(row(dom, 'semaphore', INLINE)!, 'keys')).toBe('1');
         }
         for (const [kind, name] of [
           ['semaphore', SEMAPHORE],
-          ['token-bucket', BUCKET],
+          ...[...RATE_NAMES].map(([rate, name]) => [rate.kind, name]),
           ['semaphore', INLINE],
         ]) {
           const before = Number(field(row(first, kind, name)!, 'admitted'));
@@ -156,8 +183,10 @@ describe('live board', () => {
           expect(before).toBeGreaterThan(0);
           expect(after).toBeGreaterThan(before);
         }
-        expect(Number(field(row(second, 'token-bucket', BUCKET)!, 'refused'))).toBeGreaterThan(0);
-        expect(Number(field(row(second, 'token-bucket', BUCKET)!, 'admittedPerSecond'))).toBeGreaterThan(0);
+        for (const [rate, name] of RATE_NAMES) {
+          expect(Number(field(row(second, rate.kind, name)!, 'refused'))).toBeGreaterThan(0);
+          expect(Number(field(row(second, rate.kind, name)!, 'admittedPerSecond'))).toBeGreaterThan(0);
+        }
 
         for (const text of [first, second, data]) expect(text).not.toContain('SECRETKEY');
       } finally {
@@ -220,11 +249,15 @@ describe('live board', () => {
         capacity: 7,
         state: { holders: 0, waiters: 0 },
       });
-      expect(data.rows.find((r) => r.name === BUCKET)).toMatchObject({
-        kind: 'token-bucket',
-        capacity: 5,
-        state: { tokens: expect.any(Number) },
-      });
+      for (const [rate, name] of RATE_NAMES) {
+        const { shape, state } = rate.boardRow(5, 200);
+        expect(data.rows.find((r) => r.name === name)).toMatchObject({
+          kind: rate.kind,
+          registered: true,
+          ...shape,
+          state,
+        });
+      }
     });
 
     it('answers its data within a few seconds when Redis is down, saying so', async () => {
