@@ -7,7 +7,14 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { Controller, Get, Injectable, type INestApplication, type INestApplicationContext } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  type INestApplication,
+  type INestApplicationContext,
+  type Type,
+} from '@nestjs/common';
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Request } from 'express';
 import { Redis } from 'ioredis';
@@ -20,8 +27,10 @@ import {
   TokenBucket,
   TokenBucketLimiter,
   type LimitEvent,
+  type RateLimiter,
 } from '../../../lib';
 import type { LimitersModuleOptions } from '../../../lib';
+import { RATE_KINDS, registered, type RateKind } from '../../harness/rate-kinds';
 import { targets, uniqueName, useClients } from '../../harness/redis-targets';
 import { sleep, waitUntil } from '../../harness/timing';
 import { startContext, startHttpApp, unreachableRedis } from '../../harness/nest/limited-app';
@@ -95,13 +104,22 @@ function recordKeyIds(): Set<string> {
 const SECRET = 'sk_live_METRICSKEY7';
 const minute = { refillFrequency: 60_000, maxSleep: 0 } as const;
 
-@Controller('quote')
-class QuoteController {
-  @Get()
-  @TokenBucket({ name: 'm-http', capacity: 3, ...minute, key: (req: Request) => req.headers['x-api-key'] as string })
-  quote(): string {
-    return 'ok';
+/** A route limited to 3 a minute per API key by `rate`'s decorator. */
+function quoteController(rate: RateKind): Type {
+  @Controller('quote')
+  class QuoteController {
+    @Get()
+    @rate.decorator({
+      name: 'm-http',
+      ...rate.per(3, 60_000),
+      maxSleep: 0,
+      key: (req: Request) => req.headers['x-api-key'] as string,
+    })
+    quote(): string {
+      return 'ok';
+    }
   }
+  return QuoteController;
 }
 
 @Injectable()
@@ -125,30 +143,6 @@ describe.each(targets)('Metrics on $name', (target) => {
     started.push(app);
     return app.get(LimitersService);
   }
-
-  it('counts 3 admitted and 2 refused (limit) requests of a bucket of capacity 3 through an HTTP route', async () => {
-    const { meterProvider, collect, value } = meters();
-    const app = await startHttpApp('express', {
-      redis: client(),
-      options: { keyPrefix: uniqueName('metrics'), metrics: { meterProvider } },
-      controllers: [QuoteController],
-    });
-    started.push(app);
-    const statuses: number[] = [];
-    for (let i = 0; i < 5; i++)
-      statuses.push((await request(app.getHttpServer()).get('/quote').set('x-api-key', SECRET)).status);
-    expect(statuses).toEqual([200, 200, 200, 429, 429]);
-
-    const requests = METRIC_NAMES.requests;
-    expect(await value(requests, 'm-http', { 'limiters.result': 'admitted', 'limiters.kind': 'token-bucket' })).toBe(3);
-    expect(await value(requests, 'm-http', { 'limiters.result': 'refused', 'limiters.reason': 'limit' })).toBe(2);
-    expect(await value(requests, 'm-http')).toBe(5);
-    // The key is neither an attribute nor in one, as itself or as its hash.
-    expect(keyIds.size).toBe(1);
-    const attributes = JSON.stringify((await collect()).map((p) => p.attributes));
-    expect(attributes).not.toContain(SECRET);
-    for (const keyId of keyIds) expect(attributes).not.toContain(keyId);
-  });
 
   it('counts a semaphore’s active leases up to 2 and back to 0, with one lease duration per release', async () => {
     const { meterProvider, value } = meters();
@@ -184,24 +178,6 @@ describe.each(targets)('Metrics on $name', (target) => {
     expect(waits).toHaveLength(1);
     expect(await value(METRIC_NAMES.leasesActive, 'm-queue')).toBe(0);
     expect(await value(METRIC_NAMES.leaseDuration, 'm-queue')).toBe(4);
-  });
-
-  it('records one wait duration, in seconds, per call that sleeps for its tokens', async () => {
-    const { meterProvider, value } = meters();
-    const limiters = await context({
-      metrics: { meterProvider },
-      tokenBuckets: { 'm-sleep': { capacity: 1, refillFrequency: 100, maxSleep: 5_000 } },
-    });
-    const bucket = limiters.getTokenBucket('m-sleep');
-    await bucket.take();
-    const sleeping = [bucket.take(), bucket.take()];
-    await sleep(20);
-    expect(await value(METRIC_NAMES.queueWaiting, 'm-sleep')).toBe(2);
-    await Promise.all(sleeping);
-    await sleep(20);
-    expect(await value(METRIC_NAMES.queueWaiting, 'm-sleep')).toBe(0);
-    expect(await value(METRIC_NAMES.waitDuration, 'm-sleep')).toBe(2);
-    expect(await value(METRIC_NAMES.requests, 'm-sleep', { 'limiters.result': 'admitted' })).toBe(3);
   });
 
   it('takes a call that gives up waiting off the queue gauge at once: a queued semaphore call counted cancelled, a bucket sleeper early', async () => {
@@ -247,29 +223,82 @@ describe.each(targets)('Metrics on $name', (target) => {
     await holder.release();
   });
 
-  it('reports the tokens left in a registered bucket at each collection', async () => {
-    const { meterProvider, value } = meters();
-    const limiters = await context({
-      metrics: { meterProvider },
-      tokenBuckets: { 'm-left': { capacity: 5, ...minute } },
-    });
-    expect(await value(METRIC_NAMES.tokensRemaining, 'm-left')).toBe(5);
-    await limiters.getTokenBucket('m-left').take(2);
-    expect(await value(METRIC_NAMES.tokensRemaining, 'm-left')).toBe(3);
-  });
+  describe.each(RATE_KINDS)('every rate kind: $text', (rate) => {
+    /** An app context whose module registers `limiters` of this kind, with metrics on `meterProvider`. */
+    async function withLimits(meterProvider: MeterProvider, limiters: Record<string, object>, more: object = {}) {
+      const app = await startContext({
+        redis: client(),
+        options: {
+          keyPrefix: uniqueName('metrics'),
+          metrics: { meterProvider },
+          ...registered(rate, limiters),
+          ...more,
+        },
+      });
+      started.push(app);
+      return (name: string) => app.get<RateLimiter>(rate.token(name));
+    }
 
-  it('counts the would-be refusals of shadow mode as admitted with reason shadow, and refuses none', async () => {
-    const { meterProvider, value } = meters();
-    const limiters = await context({
-      metrics: { meterProvider },
-      mode: 'shadow',
-      tokenBuckets: { 'm-shadow': { capacity: 2, ...minute } },
+    it('counts 3 admitted and 2 refused (limit) requests of a limit of 3 through an HTTP route', async () => {
+      const { meterProvider, collect, value } = meters();
+      const app = await startHttpApp('express', {
+        redis: client(),
+        options: { keyPrefix: uniqueName('metrics'), metrics: { meterProvider } },
+        controllers: [quoteController(rate)],
+      });
+      started.push(app);
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++)
+        statuses.push((await request(app.getHttpServer()).get('/quote').set('x-api-key', SECRET)).status);
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+
+      const requests = METRIC_NAMES.requests;
+      expect(await value(requests, 'm-http', { 'limiters.result': 'admitted', 'limiters.kind': rate.kind })).toBe(3);
+      expect(await value(requests, 'm-http', { 'limiters.result': 'refused', 'limiters.reason': 'limit' })).toBe(2);
+      expect(await value(requests, 'm-http')).toBe(5);
+      // The key is neither an attribute nor in one, as itself or as its hash.
+      expect(keyIds.size).toBe(1);
+      const attributes = JSON.stringify((await collect()).map((p) => p.attributes));
+      expect(attributes).not.toContain(SECRET);
+      for (const keyId of keyIds) expect(attributes).not.toContain(keyId);
     });
-    const bucket = limiters.getTokenBucket('m-shadow');
-    for (let i = 0; i < 5; i++) await bucket.run(() => undefined);
-    expect(await value(METRIC_NAMES.requests, 'm-shadow', { 'limiters.result': 'admitted' })).toBe(5);
-    expect(await value(METRIC_NAMES.requests, 'm-shadow', { 'limiters.reason': 'shadow' })).toBe(3);
-    expect(await value(METRIC_NAMES.requests, 'm-shadow', { 'limiters.result': 'refused' })).toBe(0);
+
+    it('records one wait duration, in seconds, per call that sleeps for its turn', async () => {
+      const { meterProvider, value } = meters();
+      const limits = await withLimits(meterProvider, { 'm-sleep': { ...rate.per(1, 100), maxSleep: 5_000 } });
+      const limiter = limits('m-sleep');
+      await limiter.take();
+      const sleeping = [limiter.take(), limiter.take()];
+      await sleep(20);
+      expect(await value(METRIC_NAMES.queueWaiting, 'm-sleep')).toBe(2);
+      await Promise.all(sleeping);
+      await sleep(20);
+      expect(await value(METRIC_NAMES.queueWaiting, 'm-sleep')).toBe(0);
+      expect(await value(METRIC_NAMES.waitDuration, 'm-sleep')).toBe(2);
+      expect(await value(METRIC_NAMES.requests, 'm-sleep', { 'limiters.result': 'admitted' })).toBe(3);
+    });
+
+    it('reports the tokens left in a registered limit at each collection', async () => {
+      const { meterProvider, value } = meters();
+      const limits = await withLimits(meterProvider, { 'm-left': { ...rate.per(5, 60_000), maxSleep: 0 } });
+      expect(await value(METRIC_NAMES.tokensRemaining, 'm-left', { 'limiters.kind': rate.kind })).toBe(5);
+      await limits('m-left').take(2);
+      expect(await value(METRIC_NAMES.tokensRemaining, 'm-left')).toBe(3);
+    });
+
+    it('counts the would-be refusals of shadow mode as admitted with reason shadow, and refuses none', async () => {
+      const { meterProvider, value } = meters();
+      const limits = await withLimits(
+        meterProvider,
+        { 'm-shadow': { ...rate.per(2, 60_000), maxSleep: 0 } },
+        { mode: 'shadow' },
+      );
+      const limiter = limits('m-shadow');
+      for (let i = 0; i < 5; i++) await limiter.run(() => undefined);
+      expect(await value(METRIC_NAMES.requests, 'm-shadow', { 'limiters.result': 'admitted' })).toBe(5);
+      expect(await value(METRIC_NAMES.requests, 'm-shadow', { 'limiters.reason': 'shadow' })).toBe(3);
+      expect(await value(METRIC_NAMES.requests, 'm-shadow', { 'limiters.result': 'refused' })).toBe(0);
+    });
   });
 
   it('counts an app started and closed twice on one meter once per call, and unsubscribes when closed', async () => {
