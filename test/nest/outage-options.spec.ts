@@ -1,5 +1,5 @@
 /** The breaker's and whenRedisFails 'local''s options: bad values and misspellings are named errors. */
-import { InvalidOptionError, MemoryStore, TokenBucketLimiter } from '../../lib';
+import { FixedWindowLimiter, InvalidOptionError, MemoryStore, TokenBucketLimiter } from '../../lib';
 import { resolveModuleOptions } from '../../lib/nest/resolve-module-options';
 import { localShare } from '../../lib/nest/local-limits';
 import { SemaphoreLimiter } from '../../lib';
@@ -68,5 +68,13 @@ describe("whenRedisFails 'local' and instances", () => {
         3,
       ),
     ).toEqual({ capacity: 3, refillAmount: 3, refillFrequency: 900 });
+    // A fixed window keeps its window: 100 a minute over 3 is 33 a minute each (99 for the fleet),
+    // and a limit below the instances is still 1 each (the fleet then admits one per instance).
+    expect(localShare(new FixedWindowLimiter(store, { name: 'w', limit: 100, window: 60_000 }), 3)).toEqual({
+      limit: 33,
+    });
+    expect(localShare(new FixedWindowLimiter(store, { name: 'w', limit: 2, window: 'month' }), 3)).toEqual({
+      limit: 1,
+    });
   });
 });

@@ -5,33 +5,40 @@
  * share; once Redis is back, limits are Redis's again.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, type Type } from '@nestjs/common';
 import { CHANNEL_NAMES } from '../../lib';
-import { TokenBucket } from '../../lib/nest/decorators/token-bucket.decorator';
 import type { LimitersModuleOptions } from '../../lib/nest/limiters-options.interface';
 import { cutOffClient } from '../harness/cut-off-client';
+import { RATE_KINDS, type RateKind } from '../harness/rate-kinds';
 import { targets, uniqueName } from '../harness/redis-targets';
 import { now, sleep, waitUntil } from '../harness/timing';
 import { adapters, startHttpApp, type AdapterName } from '../harness/nest/limited-app';
 
 const COMMAND_TIMEOUT = 800;
-/** The Redis limit: 4 at once, 2 more every 200 ms (10 a second). */
-const BUCKET = { capacity: 4, refillFrequency: 200, refillAmount: 2 };
+/** The Redis limit: 4 per 400 ms (10 a second). */
+const LIMIT = 4;
+const PERIOD_MS = 400;
 
-@Controller()
-class OutageController {
-  @Get('limited')
-  @TokenBucket({ name: 'outage', ...BUCKET, maxSleep: 0, commandTimeout: COMMAND_TIMEOUT })
-  limited(): string {
-    return 'ran';
-  }
+/** A route limited by `rate`'s decorator, and one without a limit. */
+function outageController(rate: RateKind): Type {
+  @Controller()
+  class OutageController {
+    @Get('limited')
+    @rate.decorator({ name: 'outage', ...rate.per(LIMIT, PERIOD_MS), maxSleep: 0, commandTimeout: COMMAND_TIMEOUT })
+    limited(): string {
+      return 'ran';
+    }
 
-  /** The same app without a limit: what an answer costs on this machine right now. */
-  @Get('free')
-  free(): string {
-    return 'ran';
+    /** The same app without a limit: what an answer costs on this machine right now. */
+    @Get('free')
+    free(): string {
+      return 'ran';
+    }
   }
+  return OutageController;
 }
+
+const controllers = new Map(RATE_KINDS.map((rate) => [rate, outageController(rate)]));
 
 interface Answer {
   status: number;
@@ -57,6 +64,7 @@ function countFallbacks(): { count: number; lastAt: number; stop(): void } {
 async function withCutOffApp(
   adapter: AdapterName,
   target: (typeof targets)[number],
+  rate: RateKind,
   options: Omit<LimitersModuleOptions, 'redis'>,
   body: (ask: (path?: string) => Promise<Answer>, cutOff: Awaited<ReturnType<typeof cutOffClient>>) => Promise<void>,
 ): Promise<void> {
@@ -64,7 +72,7 @@ async function withCutOffApp(
   const app = await startHttpApp(adapter, {
     redis: cutOff.client,
     options: { keyPrefix: uniqueName('outage'), ...options },
-    controllers: [OutageController],
+    controllers: [controllers.get(rate)!],
   });
   // A listening server and fetch's kept-alive connections: what a client of a running app sees,
   // without a new server and socket per request as supertest makes them.
@@ -102,6 +110,7 @@ describe.each(targets)('$name', (target) => {
         await withCutOffApp(
           adapter,
           target,
+          RATE_KINDS[0],
           { whenRedisFails: policy, breaker: { failures: 3, probeInterval: 60_000 } },
           async (ask, cutOff) => {
             cutOff.cut();
@@ -131,68 +140,73 @@ describe.each(targets)('$name', (target) => {
       },
     );
 
-    it("with whenRedisFails 'local', admits this process's share during the outage, then Redis's limit again", async () => {
-      const instances = 2;
-      const probeInterval = 500;
-      const fallbacks = countFallbacks();
-      try {
-        await withCutOffApp(
-          adapter,
-          target,
-          { whenRedisFails: 'local', instances, breaker: { failures: 2, probeInterval } },
-          async (ask, cutOff) => {
-            cutOff.cut();
-            const cutAt = now();
-            const during: Answer[] = [];
-            // Four clients at once: a probe waits commandTimeout, the others keep asking meanwhile.
-            await Promise.all(
-              [1, 2, 3, 4].map(async () => {
-                while (now() - cutAt < 2_500) during.push(await ask());
-              }),
-            );
-            during.sort((a, b) => a.sentAt - b.sentAt);
-            const admitted = during.filter((a) => a.status === 200);
-            expect(during.every((a) => a.status === 200 || a.status === 429)).toBe(true);
-            // This process's share: capacity 4 / 2 = 2 at once, and 2 per 200 ms / 2 = 1 per 200 ms.
-            const firstAt = admitted[0].sentAt;
-            const window = Math.max(...during.map((a) => a.sentAt + a.ms)) - firstAt;
-            const share = 2 + Math.floor(window / 200) + 1;
-            console.log(
-              `${target.name} ${adapter} local: ${during.length} requests in ${window.toFixed(0)} ms of outage, ` +
-                `${admitted.length} admitted (share at most ${share}; Redis's limit would be ${4 + 2 * Math.floor(window / 200) + 2})`,
-            );
-            expect(admitted.length).toBeLessThanOrEqual(share);
-            // Limited, not shut: well over the burst alone got through.
-            expect(admitted.length).toBeGreaterThanOrEqual(Math.floor(share * 0.5));
-            expect(during.length - admitted.length).toBeGreaterThan(0);
+    it.each(RATE_KINDS)(
+      "with whenRedisFails 'local', a $text admits this process's share during the outage, then Redis's limit again",
+      async (rate) => {
+        const instances = 2;
+        const probeInterval = 500;
+        const fallbacks = countFallbacks();
+        try {
+          await withCutOffApp(
+            adapter,
+            target,
+            rate,
+            { whenRedisFails: 'local', instances, breaker: { failures: 2, probeInterval } },
+            async (ask, cutOff) => {
+              cutOff.cut();
+              const cutAt = now();
+              const during: Answer[] = [];
+              // Four clients at once: a probe waits commandTimeout, the others keep asking meanwhile.
+              await Promise.all(
+                [1, 2, 3, 4].map(async () => {
+                  while (now() - cutAt < 2_500) during.push(await ask());
+                }),
+              );
+              during.sort((a, b) => a.sentAt - b.sentAt);
+              const admitted = during.filter((a) => a.status === 200);
+              expect(during.every((a) => a.status === 200 || a.status === 429)).toBe(true);
+              // This process's share: 4 per 400 ms / 2 = 2 per 400 ms, in each period the outage touched.
+              const firstAt = admitted[0].sentAt;
+              const window = Math.max(...during.map((a) => a.sentAt + a.ms)) - firstAt;
+              const periods = Math.floor(window / PERIOD_MS) + 1;
+              const share = (LIMIT / instances) * periods;
+              console.log(
+                `${target.name} ${adapter} ${rate.kind} local: ${during.length} requests in ${window.toFixed(0)} ms of outage, ` +
+                  `${admitted.length} admitted (share at most ${share}; Redis's limit would be ${LIMIT * periods})`,
+              );
+              expect(admitted.length).toBeLessThanOrEqual(share);
+              // Limited, not shut: well over the burst alone got through.
+              expect(admitted.length).toBeGreaterThanOrEqual(Math.floor(share * 0.5));
+              expect(during.length - admitted.length).toBeGreaterThan(0);
 
-            const restoredAt = now();
-            cutOff.restore();
-            await waitUntil(
-              'the breaker closes and calls go to Redis again',
-              async () => {
-                const before = fallbacks.count;
-                await ask();
-                return fallbacks.count === before;
-              },
-              10_000,
-            );
-            const backAfter = now() - restoredAt;
-            const settled = fallbacks.count;
-            // Redis's limit again: a burst gets Redis's capacity, not the local share.
-            await sleep(500);
-            const burst = await Promise.all(Array.from({ length: 8 }, () => ask()));
-            console.log(
-              `${target.name} ${adapter} local: back to Redis ${backAfter.toFixed(0)} ms after the restore; burst admitted ${burst.filter((a) => a.status === 200).length} of 8`,
-            );
-            expect(fallbacks.count).toBe(settled);
-            expect(backAfter).toBeLessThan(probeInterval + COMMAND_TIMEOUT + 2_000);
-            expect(burst.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(BUCKET.capacity);
-          },
-        );
-      } finally {
-        fallbacks.stop();
-      }
-    });
+              const restoredAt = now();
+              cutOff.restore();
+              await waitUntil(
+                'the breaker closes and calls go to Redis again',
+                async () => {
+                  const before = fallbacks.count;
+                  await ask();
+                  return fallbacks.count === before;
+                },
+                10_000,
+              );
+              const backAfter = now() - restoredAt;
+              const settled = fallbacks.count;
+              // Redis's limit again: a burst gets Redis's capacity, not the local share.
+              await sleep(500);
+              const burst = await Promise.all(Array.from({ length: 8 }, () => ask()));
+              console.log(
+                `${target.name} ${adapter} ${rate.kind} local: back to Redis ${backAfter.toFixed(0)} ms after the restore; burst admitted ${burst.filter((a) => a.status === 200).length} of 8`,
+              );
+              expect(fallbacks.count).toBe(settled);
+              expect(backAfter).toBeLessThan(probeInterval + COMMAND_TIMEOUT + 2_000);
+              expect(burst.filter((a) => a.status === 200).length).toBeGreaterThanOrEqual(LIMIT);
+            },
+          );
+        } finally {
+          fallbacks.stop();
+        }
+      },
+    );
   });
 });
