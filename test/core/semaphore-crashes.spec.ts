@@ -5,29 +5,40 @@
 import { startWorker } from '../harness/processes';
 import { clientTargets, uniqueName, useLimiterClients } from '../harness/redis-targets';
 import { queued, semaphoresOn, waitBehindDeadWaiter, waitUnderTraffic, WORKER_START_MS } from '../harness/semaphores';
-import { now, waitUntil } from '../harness/timing';
+import { lateness, now, waitUntil } from '../harness/timing';
 
 describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
   const { client } = useLimiterClients(target);
   const semaphore = semaphoresOn(client());
 
   it("frees a crashed holder's slot when its lease runs out, while other traffic goes on", async () => {
-    const s = semaphore({ expiry: 1_000 });
+    const s = semaphore({ capacity: 2, expiry: 1_000 });
+    // A live holder beside it, renewed all along: the holders' key never expires (its TTL is a
+    // lease and a second past the last renewal), so only reaping the lease can free the slot.
+    const live = await s.acquire();
     const holder = startWorker('test/harness/workers/semaphore-hold.worker.ts', {
       target: target.deployment,
       name: s.name,
-      capacity: 1,
+      capacity: 2,
       expiry: 1_000,
     });
     // Starting the worker alone can take over 10 s on a loaded machine.
-    await waitUntil('the worker holds the slot', async () => (await s.state()).holders.length === 1, WORKER_START_MS);
+    await waitUntil('the worker holds the slot', async () => (await s.state()).holders.length === 2, WORKER_START_MS);
     holder.child.kill('SIGKILL');
-    expect(await waitUnderTraffic(s, now())).toBeLessThan(1_000 + 1_000);
+    const killedAt = now();
+    // Its lease ends at most one lease after the kill; the waiter wakes on a timer then, as
+    // late as a timer armed for then fires, plus round trips.
+    const [waited, late] = await Promise.all([waitUnderTraffic(s, killedAt), lateness(killedAt + 1_000)]);
+    expect(waited).toBeLessThan(1_000 + late + 1_000);
+    expect(await live.release()).toBe(true);
   });
 
   it('skips a waiter whose process died, so the queue moves on', async () => {
     const s = semaphore({ expiry: 500 });
-    const held = await s.acquire();
+    // Held under a long lease of its own: this process stalling past a 500 ms lease (a loaded
+    // machine, while the worker starts) would lose the slot to the worker, which then holds
+    // instead of queueing. The dead waiter's entry lives by the worker's lease, not this one.
+    const held = await semaphore({ name: s.name, expiry: 10_000 }).acquire();
     const dead = startWorker('test/harness/workers/semaphore-jobs.worker.ts', {
       target: target.deployment,
       name: s.name,

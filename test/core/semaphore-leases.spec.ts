@@ -6,17 +6,25 @@ import { LeaseLostError } from '../../lib';
 import { uniqueName } from '../harness/redis-targets';
 import { semaphoresOn, waitBehindDeadWaiter, waitUnderTraffic } from '../harness/semaphores';
 import { storeTargets } from '../harness/store-targets';
-import { now, sleep } from '../harness/timing';
+import { lateness, now, sleep } from '../harness/timing';
 
 describe.each(storeTargets)('SemaphoreLimiter on $name store', (target) => {
   const semaphore = semaphoresOn(target.store());
 
   it('frees an abandoned lease when it runs out, while other traffic goes on', async () => {
-    const s = semaphore({ expiry: 1_000 });
+    const s = semaphore({ capacity: 2, expiry: 1_000 });
+    // A live holder beside it, renewed all along: the holders' key never expires (its TTL is a
+    // lease and a second past the last renewal), so only reaping the lease can free the slot.
+    const live = await s.acquire();
+    const sentAt = now();
     // Taken straight from the store and never renewed: a holder that stopped.
-    const abandoned = await s.backend.acquire({ id: uniqueName('abandoned'), capacity: 1, leaseMs: 1_000, waitMs: 0 });
+    const abandoned = await s.backend.acquire({ id: uniqueName('abandoned'), capacity: 2, leaseMs: 1_000, waitMs: 0 });
     expect(abandoned.status).toBe('held');
-    expect(await waitUnderTraffic(s, now())).toBeLessThan(1_000 + 1_000);
+    // The waiter wakes on a timer at the lease's end: as late as a timer armed for then fires, plus round trips.
+    const [waited, late] = await Promise.all([waitUnderTraffic(s, sentAt), lateness(sentAt + 1_000)]);
+    expect(waited).toBeGreaterThan(1_000 - 5); // never before the lease ran out
+    expect(waited).toBeLessThan(1_000 + late + 1_000);
+    expect(await live.release()).toBe(true);
   });
 
   it('skips a waiter that stopped refreshing its place, so the queue moves on', async () => {

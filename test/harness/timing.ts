@@ -31,6 +31,15 @@ export async function alignClock(redis: { time(): Promise<unknown> }): Promise<v
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Resolves with how many ms after `at` (now()'s clock) a timer armed for `at` fired. A wait
+ * that ends on a timer (a waiter woken when a lease runs out) is late by as much, and on a
+ * busy machine that can be a second: a bound on such a wait counts it instead of guessing it.
+ */
+export function lateness(at: number): Promise<number> {
+  return new Promise((resolve) => setTimeout(() => resolve(Math.max(0, now() - at)), Math.max(0, at - now())));
+}
+
 /** Polls `check` until it returns true; throws with `what` after timeoutMs. For test set-up only. */
 export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
