@@ -5,11 +5,12 @@
  * a function of its arguments; a resolver is limited once per call.
  */
 import type { ApolloDriverConfig } from '@nestjs/apollo';
-import { Injectable, UseGuards, type INestApplication } from '@nestjs/common';
+import { Injectable, UseGuards, type ExecutionContext, type INestApplication, type Type } from '@nestjs/common';
 import { Args, GqlExecutionContext, Int, Mutation, Query, Resolver } from '@nestjs/graphql';
 import type { Request } from 'express';
 import { Cluster } from 'ioredis';
 import { Semaphore, SkipLimits, TokenBucket, TokenBucketGuard } from '../../../lib';
+import { RATE_KINDS, type RateKind } from '../../harness/rate-kinds';
 import { targets, uniqueName, useClients } from '../../harness/redis-targets';
 import { closeClient } from '../../harness/connect';
 import { waitUntil } from '../../harness/timing';
@@ -114,7 +115,28 @@ class PlanResolver {
   }
 }
 
-const providers = [ReportService, ApiResolver, PlanResolver];
+/** The query of each rate kind, `<kind>Items`: one limit of 5 a minute per API key, a query for `first` costing `first`. */
+function rateResolver(rate: RateKind): Type {
+  @Resolver()
+  class RateResolver {
+    @Query(() => [String], { name: `${rate.defaultsKey}Items` })
+    @rate.decorator({
+      name: `gql-${rate.kind}`,
+      ...rate.per(5, 60_000),
+      maxSleep: 0,
+      key: (req: Request) => req.headers['x-api-key'] as string | undefined,
+      tokens: (_req: Request, context: ExecutionContext) =>
+        GqlExecutionContext.create(context).getArgs<{ first?: number }>().first ?? 1,
+    })
+    items(@Args('first', { type: () => Int, nullable: true }) first?: number): string[] {
+      runs.items += 1;
+      return Array.from({ length: first ?? 1 }, (_, i) => `item-${i}`);
+    }
+  }
+  return RateResolver;
+}
+
+const providers = [ReportService, ApiResolver, PlanResolver, ...RATE_KINDS.map(rateResolver)];
 
 /** The one error of an answer whose data field is null (the fields are non-null). */
 function onlyError(answer: GraphqlAnswer) {
@@ -162,29 +184,34 @@ describe.each(targets)('GraphQL resolvers, $name Redis', (target) => {
       expect(errorCodes(await query('{ items }', { 'x-api-key': b }))).toEqual(['TOO_MANY_REQUESTS']);
     });
 
-    it('answers a refusal with a GraphQL error naming the limit, Retry-After on the HTTP response, no caller key', async () => {
-      const secret = `sk_live_SECRET123${uniqueName('')}`;
-      const before = runs.items;
-      await query('{ items(first: 5) }', { 'x-api-key': secret });
-      const refused = await query('{ items }', { 'x-api-key': secret });
-      expect(runs.items - before).toBe(1);
-      expect(refused.status).toBe(200);
-      expect(refused.body.data).toBeNull();
-      const error = onlyError(refused);
-      expect(error.message).toBe('Rate limit "gql-items" exceeded.');
-      expect(error.path).toEqual(['items']);
-      expect(error.extensions).toMatchObject({ code: 'TOO_MANY_REQUESTS', limit: 'gql-items', kind: 'token-bucket' });
-      expect(error.extensions.retryAfter).toBeGreaterThanOrEqual(59);
-      expect(error.extensions.retryAfter).toBeLessThanOrEqual(60);
-      expect(refused.headers['retry-after']).toBe(String(error.extensions.retryAfter));
-      expect(refused.headers['ratelimit-policy']).toBe('"gql-items";q=5;w=300');
-      expect(refused.headers['ratelimit']).toMatch(/^"gql-items";r=0;t=(59|60)$/);
-      // The key is hashed before it goes anywhere: not in the errors, the body or the headers.
-      for (const place of [refused.text, JSON.stringify(refused.headers)]) {
-        expect(place).not.toContain('SECRET123');
-        expect(place).not.toContain(secret);
-      }
-    });
+    it.each(RATE_KINDS)(
+      'answers a refusal of a $text with a GraphQL error naming the limit, Retry-After on the HTTP response, no caller key',
+      async (rate) => {
+        const field = `${rate.defaultsKey}Items`;
+        const limit = `gql-${rate.kind}`;
+        const secret = `sk_live_SECRET123${uniqueName('')}`;
+        const before = runs.items;
+        await query(`{ ${field}(first: 5) }`, { 'x-api-key': secret });
+        const refused = await query(`{ ${field} }`, { 'x-api-key': secret });
+        expect(runs.items - before).toBe(1);
+        expect(refused.status).toBe(200);
+        expect(refused.body.data).toBeNull();
+        const error = onlyError(refused);
+        expect(error.message).toBe(`Rate limit "${limit}" exceeded.`);
+        expect(error.path).toEqual([field]);
+        expect(error.extensions).toMatchObject({ code: 'TOO_MANY_REQUESTS', limit, kind: rate.kind });
+        expect(error.extensions.retryAfter).toBeGreaterThanOrEqual(59);
+        expect(error.extensions.retryAfter).toBeLessThanOrEqual(60);
+        expect(refused.headers['retry-after']).toBe(String(error.extensions.retryAfter));
+        expect(refused.headers['ratelimit-policy']).toBe(`"${limit}";q=5;w=60`);
+        expect(refused.headers['ratelimit']).toMatch(new RegExp(`^"${limit}";r=0;t=(59|60)$`));
+        // The key is hashed before it goes anywhere: not in the errors, the body or the headers.
+        for (const place of [refused.text, JSON.stringify(refused.headers)]) {
+          expect(place).not.toContain('SECRET123');
+          expect(place).not.toContain(secret);
+        }
+      },
+    );
 
     it("takes tokens worked out from the resolver's arguments: a query asking for more costs more", async () => {
       const headers = { 'x-api-key': uniqueName('cost') };
