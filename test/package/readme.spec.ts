@@ -50,9 +50,13 @@ describe('every docs page', () => {
   it.each([
     ['docs/nest.md', 'With node-redis (the `redis` package)', ['redis']],
     ['docs/nest.md', 'With @liaoliaots/nestjs-redis', ['@liaoliaots/nestjs-redis', 'ioredis']],
-    ['docs/nest.md', 'GraphQL', ['@nestjs/graphql', '@nestjs/apollo', '@apollo/server', '@as-integrations/express5']],
-    ['docs/nest.md', 'WebSockets', ['@nestjs/websockets']],
-    ['docs/nest.md', 'Microservices', ['@nestjs/microservices']],
+    [
+      'docs/transports.md',
+      'GraphQL',
+      ['@nestjs/graphql', '@nestjs/apollo', '@apollo/server', '@as-integrations/express5'],
+    ],
+    ['docs/transports.md', 'WebSockets', ['@nestjs/websockets']],
+    ['docs/transports.md', 'Microservices', ['@nestjs/microservices']],
     ['docs/observability.md', 'Metrics (OpenTelemetry)', ['@opentelemetry/api']],
     ['docs/observability.md', 'Health (@nestjs/terminus)', ['@nestjs/terminus']],
   ])('%s, "%s": starts with the command that installs it', (page, heading, packages) => {
