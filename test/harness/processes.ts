@@ -64,14 +64,19 @@ export interface WorkerHandle {
 
 const repoRoot = path.resolve(__dirname, '../..');
 
-/** Starts a TypeScript worker script; `child.kill('SIGKILL')` simulates a crash. `env` adds to this process's. */
+/**
+ * Starts a TypeScript worker script; `child.kill('SIGKILL')` simulates a crash. `env` adds to
+ * this process's. `nest`: a worker that starts a Nest app, compiled with decorator metadata
+ * (see ts-require.cjs) instead of by tsx.
+ */
 export function startWorker(
   scriptPath: string,
   args: object = {},
-  { timeoutMs = 30_000, env = {} }: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  { timeoutMs = 30_000, env = {}, nest = false }: { timeoutMs?: number; env?: NodeJS.ProcessEnv; nest?: boolean } = {},
 ): WorkerHandle {
   const script = path.resolve(repoRoot, scriptPath);
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const loader = nest ? ['--require', path.join(repoRoot, 'test/harness/ts-require.cjs')] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...loader, script], {
     cwd: repoRoot, // `--import tsx` is resolved from here
     env: { ...process.env, ...env, WORKER_ARGS: JSON.stringify(args) },
     stdio: ['ignore', 'pipe', 'pipe'],
