@@ -1,29 +1,19 @@
 /**
  * FixedWindowLimiter on every store: windows of a length from the first hit, waiting for a
- * later window, weighted takes, refunds, blockDuration; and from several processes on
- * Redis, admissions counted from the callers' own timestamps.
+ * later window, weighted takes, refunds, blockDuration, events, shadow mode, and saturation
+ * from concurrent callers, admissions counted from the callers' own timestamps. Its Redis
+ * keys are in fixed-window-redis.spec.ts, several processes on one window in
+ * fixed-window-processes.spec.ts.
  */
 import { InvalidOptionError, MaxSleepExceededError } from '../../lib/core/errors';
-import { FixedWindowLimiter, type FixedWindowOptions } from '../../lib/core/fixed-window-limiter';
-import type { StoreOrClient } from '../../lib/core/store-resolver';
-import { limiterKey } from '../../lib/store/redis/keys';
-import '../../lib/store/resolve-store';
-import { admissionBursts, expectFixedWindows, takeTokens } from '../harness/admissions';
-import { spawnWorker } from '../harness/processes';
-import { clientTargets, uniqueName, useLimiterClients } from '../harness/redis-targets';
+import { expectFixedWindows, takeTokens } from '../harness/admissions';
+import { eventsOfEachTest } from '../harness/channel-events';
 import { storeTargets } from '../harness/store-targets';
 import { now, sleep } from '../harness/timing';
-import { eventsOfEachTest } from '../harness/channel-events';
-import type { RateRun } from '../harness/workers/rate-limiter.worker';
-
-/** Builds windows on `store`, each with a name no other test uses. */
-const windowsOn =
-  (store: StoreOrClient) =>
-  (options: Partial<FixedWindowOptions> = {}) =>
-    new FixedWindowLimiter(store, { name: uniqueName('window'), limit: 3, window: 60_000, ...options });
+import { fixedWindowsOn } from '../harness/windows';
 
 describe.each(storeTargets)('FixedWindowLimiter on $name store', (target) => {
-  const fixedWindow = windowsOn(target.store());
+  const fixedWindow = fixedWindowsOn(target.store());
 
   it('counts up to the limit in a window that starts at the first hit, then refuses until it ends', async () => {
     // A long window: none can end between the four calls, however slow the machine.
@@ -239,96 +229,5 @@ describe.each(storeTargets)('FixedWindowLimiter on $name store', (target) => {
     expect(admitted).toHaveLength(60);
     // 60 tokens at 10 a window: six windows, no more (a wake-up late by up to a window is tolerated).
     expect(expectFixedWindows(admitted, firstSentAt, shape)).toBeLessThanOrEqual(7);
-  });
-});
-
-/** Four worker processes on one fixed window of `target`, started together (test/harness/workers/rate-limiter.worker.ts). */
-function fromFourProcesses(deployment: string, options: object, run: object): Promise<RateRun[]> {
-  const barrier = { key: uniqueName('barrier'), parties: 4 };
-  const name = uniqueName('window');
-  return Promise.all(
-    Array.from({ length: 4 }, () =>
-      spawnWorker('test/harness/workers/rate-limiter.worker.ts', {
-        target: deployment,
-        kind: 'fixed-window',
-        options: { name, ...options },
-        barrier,
-        ...run,
-      }),
-    ),
-  );
-}
-
-describe.each(clientTargets)('FixedWindowLimiter on $name Redis', (target) => {
-  const { client, admin } = useLimiterClients(target);
-  const redis = admin();
-  const fixedWindow = windowsOn(client());
-
-  it('keeps a window in one string key, held as an integer, that lives as long as the window', async () => {
-    const w = fixedWindow({ limit: 5, window: 60_000 });
-    await w.take(2);
-    await w.take();
-    const key = limiterKey('limiters', 'fixed-window', w.name);
-    expect(await redis.type(key)).toBe('string');
-    expect(await redis.object('ENCODING', key)).toBe('int');
-    const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(55_000);
-    expect(ttl).toBeLessThanOrEqual(60_000);
-    // A refusal writes nothing, nor does a block it does not ask for.
-    const value = await redis.get(key);
-    await w.tryTake(3);
-    expect(await redis.get(key)).toBe(value);
-    expect(await redis.exists(`${key}:blocked`)).toBe(0);
-  });
-
-  it('leaves no key behind once the window is over', async () => {
-    const w = fixedWindow({ limit: 1, window: 200, blockDuration: 300 });
-    await w.take();
-    expect((await w.tryTake()).allowed).toBe(false);
-    const key = limiterKey('limiters', 'fixed-window', w.name);
-    expect(await redis.exists(key, `${key}:blocked`)).toBe(2);
-    await sleep(500);
-    expect(await redis.exists(key, `${key}:blocked`)).toBe(0);
-  });
-
-  it('admits exactly `limit` per window from several processes sleeping for their turn', async () => {
-    const shape = { limit: 8, windowMs: 500, earlyMs: 3 };
-    const runs = await fromFourProcesses(
-      target.deployment,
-      { limit: shape.limit, window: shape.windowMs },
-      { mode: 'take', callers: 2, takes: 5 },
-    );
-    const admitted = runs.flatMap((r) => r.admitted);
-    expect(admitted).toHaveLength(40);
-    const firstSentAt = Math.min(...admitted.map((a) => a.sentAt));
-    // 40 tokens at 8 a window: five windows, no more (one more for a late wake-up).
-    const windows = expectFixedWindows(
-      admitted.map((a) => a.at),
-      firstSentAt,
-      shape,
-    );
-    expect(windows).toBeLessThanOrEqual(6);
-  });
-
-  it('admits exactly `limit` per window, a window from the first hit, to processes calling tryTake in a loop', async () => {
-    const shape = { limit: 10, windowMs: 1_000 };
-    const runs = await fromFourProcesses(
-      target.deployment,
-      { limit: shape.limit, window: shape.windowMs },
-      { mode: 'tryTake', callers: 1, durationMs: 3_500, pauseMs: 5 },
-    );
-    const admitted = runs.flatMap((r) => r.admitted);
-    const endedAt = Math.min(...runs.map((r) => r.endedAt));
-    const slack = Math.max(...admitted.map((a) => a.at - a.sentAt)) + 1;
-    const bursts = admissionBursts(admitted, shape.windowMs);
-    // No window admitted more than the limit, and none began before the last one ended.
-    expect(bursts.filter((b) => b.count > shape.limit)).toEqual([]);
-    for (let i = 1; i < bursts.length; i++) {
-      expect(bursts[i].start - bursts[i - 1].start).toBeGreaterThanOrEqual(shape.windowMs - slack);
-    }
-    // Windows that ended while the callers were calling were filled: admitted up to the limit, not below.
-    const whole = bursts.filter((b) => b.start + shape.windowMs < endedAt);
-    expect(whole.length).toBeGreaterThanOrEqual(3);
-    expect(whole.reduce((sum, b) => sum + b.count, 0)).toBeGreaterThanOrEqual(whole.length * shape.limit * 0.9);
   });
 });
