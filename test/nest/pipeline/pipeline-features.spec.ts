@@ -24,6 +24,7 @@ import {
   MaxSleepExceededError,
   InjectSemaphore,
   InjectTokenBucket,
+  FixedWindow,
   Semaphore,
   SemaphoreLimiter,
   SkipLimits,
@@ -372,6 +373,24 @@ describe('Types of decorator options', () => {
       typed(): void {}
     }
     void Typed;
+    class TypedWindow {
+      // @ts-expect-error A time zone function must give a string.
+      @FixedWindow<Request>({ limit: 10, window: 'day', timezone: (req) => req.headers.length })
+      wrongZone(): void {}
+
+      // @ts-expect-error A window is ms or 'day', 'week' or 'month'.
+      @FixedWindow({ limit: 10, window: 'year' })
+      wrongPeriod(): void {}
+
+      @FixedWindow<Request>({
+        limit: async (req) => (req.header('x-plan') === 'pro' ? 10_000 : 1_000),
+        window: 'month',
+        timezone: (req) => req.header('x-tz') ?? 'UTC',
+        key: (req) => req.ip,
+      })
+      typed(): void {}
+    }
+    void TypedWindow;
     // Never called: at run time the misspelt option throws as the class is defined (tested below).
     const misspelt = () => {
       class Misspelt {
@@ -571,5 +590,85 @@ describe('A start that fails on a mistake', () => {
         providers: [PlainService],
       }),
     ).rejects.toThrow('PlainService, a provider that is not a controller, resolver or gateway');
+  });
+});
+
+describe("A calendar window in each caller's time zone", () => {
+  const { client } = useClients(targets[0]);
+  const redis = client();
+  const nest = useNestModules();
+  const DAY_MS = 86_400_000;
+  /** Zones without daylight saving, so their midnight is a fixed offset from UTC's. */
+  const zones = { 'Pacific/Kiritimati': 14, 'Pacific/Pago_Pago': -11 } as const;
+
+  @Controller('daily')
+  class DailyController {
+    @Get()
+    @FixedWindow<Request>({
+      name: 'daily-per-zone',
+      limit: 2,
+      window: 'day',
+      timezone: (req) => req.headers['x-tz'] as string,
+      key: (req) => req.headers['x-customer'] as string,
+      maxSleep: 0,
+    })
+    get(): string {
+      return 'ok';
+    }
+  }
+
+  it('ends each customer’s day at midnight of its own time zone, worked out per call', async () => {
+    const app = await startHttpApp('express', {
+      redis,
+      options: { keyPrefix: uniqueName('zones') },
+      controllers: [DailyController],
+    });
+    try {
+      for (const [zone, offsetHours] of Object.entries(zones)) {
+        const get = () =>
+          request(app.getHttpServer())
+            .get('/daily')
+            .set({ 'x-tz': zone, 'x-customer': `customer in ${zone}` });
+        const first = await get();
+        // Whole seconds until local midnight, read after the answer: t lies within a second of it.
+        const local = Date.now() + offsetHours * 3_600_000;
+        const toMidnight = Math.ceil((DAY_MS - (local % DAY_MS)) / 1_000);
+        const t = Number(/^"daily-per-zone";r=1;t=(\d+)$/.exec(first.headers['ratelimit'])?.[1]);
+        expect({ zone, t }).toEqual({ zone, t: expect.any(Number) });
+        expect(Math.abs(t - toMidnight)).toBeLessThanOrEqual(1);
+        expect(first.headers['ratelimit-policy']).toBe('"daily-per-zone";q=2');
+        expect((await get()).status).toBe(200);
+        expect((await get()).status).toBe(429);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('fails the start on a time zone of the call beside a window of a length, and on an unknown zone', async () => {
+    @Injectable()
+    class Lengthy {
+      @FixedWindow({ name: 'lengthy', limit: 2, window: 60_000, timezone: (zone: string) => zone })
+      call(zone: string): string {
+        return zone;
+      }
+    }
+    await expect(
+      nest.start({
+        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('zones') })],
+        providers: [Lengthy],
+      }),
+    ).rejects.toThrow('Option "timezone" of limiter "lengthy" applies only to calendar windows');
+    @Injectable()
+    class Unknown {
+      @FixedWindow({ name: 'unknown-zone', limit: 2, window: 'month', timezone: 'Mars/Olympus_Mons' })
+      call(): void {}
+    }
+    await expect(
+      nest.start({
+        imports: [LimitersModule.forRoot({ redis, keyPrefix: uniqueName('zones') })],
+        providers: [Unknown],
+      }),
+    ).rejects.toThrow('Option "timezone" of limiter "unknown-zone" must be an IANA time zone name');
   });
 });
