@@ -1,26 +1,16 @@
 /**
  * SlidingWindowLimiter on every store: the limit in any interval of the window, waiting for
- * room, weighted takes, refunds, blockDuration; and from several processes on Redis, the
- * tokens in every interval counted from the callers' own timestamps.
+ * room, weighted takes, refunds, blockDuration, events, shadow mode. Its Redis key is in
+ * sliding-window-redis.spec.ts, several processes on one window in sliding-window-processes.spec.ts.
  */
 import { InvalidOptionError, MaxSleepExceededError } from '../../lib/core/errors';
-import { SlidingWindowLimiter, type SlidingWindowOptions } from '../../lib/core/sliding-window-limiter';
-import type { StoreOrClient } from '../../lib/core/store-resolver';
-import { limiterKey } from '../../lib/store/redis/keys';
-import '../../lib/store/resolve-store';
+import type { SlidingWindowLimiter } from '../../lib/core/sliding-window-limiter';
 import { heaviestInterval } from '../harness/admissions';
 import { eventsOfEachTest } from '../harness/channel-events';
-import { spawnWorker } from '../harness/processes';
-import { clientTargets, uniqueName, useLimiterClients } from '../harness/redis-targets';
 import { storeTargets } from '../harness/store-targets';
 import { now, sleep } from '../harness/timing';
 import type { RateRun } from '../harness/workers/rate-limiter.worker';
-
-/** Builds sliding windows on `store`, each with a name no other test uses. */
-const windowsOn =
-  (store: StoreOrClient) =>
-  (options: Partial<SlidingWindowOptions> = {}) =>
-    new SlidingWindowLimiter(store, { name: uniqueName('sliding'), limit: 3, window: 60_000, ...options });
+import { slidingWindowMinimum, slidingWindowsOn } from '../harness/windows';
 
 /** `callers` calling tryTake() in a loop for `durationMs`, each call's tokens in turn from `weights`. */
 async function hammer(
@@ -42,17 +32,8 @@ async function hammer(
   return admitted;
 }
 
-/**
- * At least the tokens a window of `limit` per `windowMs` must admit over `durationMs` to
- * callers that never stop asking: the limit at once, then the limit again each time a
- * window and its sub-window (a tenth) have passed, one turn short for a late start.
- */
-function atLeast({ limit, windowMs }: { limit: number; windowMs: number }, durationMs: number): number {
-  return limit * Math.floor(durationMs / (windowMs * 1.1 + 50));
-}
-
 describe.each(storeTargets)('SlidingWindowLimiter on $name store', (target) => {
-  const slidingWindow = windowsOn(target.store());
+  const slidingWindow = slidingWindowsOn(target.store());
 
   it('admits up to the limit, then refuses until the oldest admissions no longer count', async () => {
     // A long window: nothing leaves it between the four calls, however slow the machine.
@@ -73,7 +54,7 @@ describe.each(storeTargets)('SlidingWindowLimiter on $name store', (target) => {
     const w = slidingWindow({ limit: shape.limit, window: shape.windowMs });
     const admitted = await hammer(w, { callers: 3, durationMs: 2_500 });
     expect(heaviestInterval(admitted, shape.windowMs).tokens).toBeLessThanOrEqual(shape.limit);
-    expect(admitted.length).toBeGreaterThanOrEqual(atLeast(shape, 2_500));
+    expect(admitted.length).toBeGreaterThanOrEqual(slidingWindowMinimum(shape, 2_500));
   });
 
   it('keeps weighted takes within the limit in every interval', async () => {
@@ -81,7 +62,9 @@ describe.each(storeTargets)('SlidingWindowLimiter on $name store', (target) => {
     const w = slidingWindow({ limit: shape.limit, window: shape.windowMs });
     const admitted = await hammer(w, { callers: 3, durationMs: 2_000, weights: [1, 2, 3] });
     expect(heaviestInterval(admitted, shape.windowMs).tokens).toBeLessThanOrEqual(shape.limit);
-    expect(admitted.reduce((sum, a) => sum + a.tokens, 0)).toBeGreaterThanOrEqual(atLeast(shape, 2_000) - 2);
+    expect(admitted.reduce((sum, a) => sum + a.tokens, 0)).toBeGreaterThanOrEqual(
+      slidingWindowMinimum(shape, 2_000) - 2,
+    );
   });
 
   describe('reserve() and take()', () => {
@@ -207,57 +190,5 @@ describe.each(storeTargets)('SlidingWindowLimiter on $name store', (target) => {
     expect((await w.tryTake()).allowed).toBe(true);
     expect(await w.tryTake()).toMatchObject({ allowed: true, retryAfter: 0 });
     expect((await w.state()).remaining).toBe(0);
-  });
-});
-
-describe.each(clientTargets)('SlidingWindowLimiter on $name Redis', (target) => {
-  const { client, admin } = useLimiterClients(target);
-  const redis = admin();
-  const slidingWindow = windowsOn(client());
-
-  it('keeps a window in one short string, whatever the limit, that lives as long as its counts matter', async () => {
-    const w = slidingWindow({ limit: 10_000, window: 60_000 });
-    for (let i = 0; i < 50; i++) await w.tryTake(100);
-    const key = limiterKey('limiters', 'sliding-window', w.name);
-    expect(await redis.type(key)).toBe('string');
-    expect(await redis.memory('USAGE', key)).toBeLessThan(200);
-    const ttl = await redis.pttl(key);
-    expect(ttl).toBeGreaterThan(60_000);
-    expect(ttl).toBeLessThanOrEqual(66_000);
-  });
-
-  it('leaves no key behind once nothing counts', async () => {
-    const w = slidingWindow({ limit: 1, window: 200, blockDuration: 300 });
-    await w.take();
-    expect((await w.tryTake()).allowed).toBe(false);
-    const key = limiterKey('limiters', 'sliding-window', w.name);
-    expect(await redis.exists(key, `${key}:blocked`)).toBe(2);
-    await sleep(600);
-    expect(await redis.exists(key, `${key}:blocked`)).toBe(0);
-  });
-
-  it('never admits more than the limit in any interval of the window to several processes, and admits up to it', async () => {
-    const shape = { limit: 8, windowMs: 600 };
-    const barrier = { key: uniqueName('barrier'), parties: 4 };
-    const name = uniqueName('sliding');
-    const durationMs = 3_000;
-    const runs: RateRun[] = await Promise.all(
-      [[1], [1], [1, 2], [2, 3]].map((weights) =>
-        spawnWorker('test/harness/workers/rate-limiter.worker.ts', {
-          target: target.deployment,
-          kind: 'sliding-window',
-          options: { name, limit: shape.limit, window: shape.windowMs },
-          mode: 'tryTake',
-          callers: 1,
-          durationMs,
-          pauseMs: 3,
-          weights,
-          barrier,
-        }),
-      ),
-    );
-    const admitted = runs.flatMap((r) => r.admitted);
-    expect(heaviestInterval(admitted, shape.windowMs).tokens).toBeLessThanOrEqual(shape.limit);
-    expect(admitted.reduce((sum, a) => sum + a.tokens, 0)).toBeGreaterThanOrEqual(atLeast(shape, durationMs) - 3);
   });
 });

@@ -16,3 +16,15 @@ export const slidingWindowsOn =
   (store: StoreOrClient) =>
   (options: Partial<SlidingWindowOptions> = {}) =>
     new SlidingWindowLimiter(store, { name: uniqueName('sliding'), limit: 3, window: 60_000, ...options });
+
+/**
+ * At least the tokens a window of `limit` per `windowMs` must admit over `durationMs` to
+ * callers that never stop asking: the limit at once, then the limit again each time a
+ * window and its sub-window (a tenth) have passed, one turn short for a late start.
+ */
+export function slidingWindowMinimum(
+  { limit, windowMs }: { limit: number; windowMs: number },
+  durationMs: number,
+): number {
+  return limit * Math.floor(durationMs / (windowMs * 1.1 + 50));
+}
