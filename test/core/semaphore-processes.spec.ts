@@ -67,10 +67,11 @@ describe.each(clientTargets)('SemaphoreLimiter on $name Redis', (target) => {
             counterKey: uniqueName('count'),
           });
           await queued(s, 1, WORKER_START_MS);
-          await sleep(100); // lets MONITOR deliver our own state() polls before the count starts
-          monitor.reset();
+          // Our own state() polls and the waiter's queueing call are delivered before the count starts.
+          await monitor.reset();
           await sleep(1_000);
           // While queued, the waiter sends nothing: it is woken by the release, not by a timer.
+          await monitor.caughtUp();
           expect(monitor.commands()).toEqual([]);
           const releasedAt = now();
           await held.release();

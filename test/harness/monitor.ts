@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { masters, type RedisClient } from './redis-targets';
+import { waitUntil } from './timing';
 
 /**
  * Records every command any client sends that mentions `needle` (e.g. an encoded limiter
@@ -14,17 +15,36 @@ import { masters, type RedisClient } from './redis-targets';
  */
 export async function watchCommands(client: RedisClient, needle: string) {
   const seen: string[][] = [];
+  const markersSeen = new Set<string>();
+  const nodes = await masters(client);
   const sockets = await Promise.all(
-    (await masters(client)).map(({ options }) => {
+    nodes.map(({ options }) => {
       if (options.tls) throw new Error('watchCommands: MONITOR over TLS is not supported');
       return monitorServer(options.host ?? '127.0.0.1', options.port ?? 6379, (args) => {
-        if (args.some((arg) => arg.includes(needle))) seen.push(args);
+        if (args[0]?.toUpperCase() === 'ECHO' && args[1]?.startsWith(`${needle}:caught-up:`)) markersSeen.add(args[1]);
+        else if (args.some((arg) => arg.includes(needle))) seen.push(args);
       });
     }),
   );
+  let markers = 0;
+  /**
+   * Resolves once MONITOR has delivered every command the servers ran before this call: it
+   * lags behind them, by more than 100 ms on a busy machine. An ECHO on each master marks
+   * the point (MONITOR delivers a server's commands in the order it ran them).
+   */
+  const caughtUp = async () => {
+    const sent = nodes.map(() => `${needle}:caught-up:${++markers}`);
+    await Promise.all(nodes.map((node, i) => node.echo(sent[i])));
+    await waitUntil('MONITOR delivered what ran before', () => sent.every((marker) => markersSeen.has(marker)));
+  };
   return {
     commands: () => [...seen],
-    reset: () => void seen.splice(0),
+    caughtUp,
+    /** Forgets every command the servers ran before this call, once MONITOR has delivered them. */
+    reset: async () => {
+      await caughtUp();
+      seen.splice(0);
+    },
     stop: async () => {
       await Promise.all(sockets.map((socket) => new Promise<void>((done) => socket.end(() => done()))));
     },
