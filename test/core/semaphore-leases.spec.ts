@@ -38,21 +38,34 @@ describe.each(storeTargets)('SemaphoreLimiter on $name store', (target) => {
   });
 
   it('renews a live lease, so a job longer than expiry is never joined by another holder', async () => {
-    const s = semaphore({ expiry: 300 });
-    const permit = await s.acquire();
-    const startedAt = now();
-    let intruders = 0;
-    while (now() - startedAt < 1_200) {
-      const other = await s.tryAcquire();
-      if (other) {
-        intruders++;
-        await other.release();
+    // Renewed every 100 ms, a 300 ms lease is lost by design when this process stands still
+    // (or its calls take) longer than the other 200 ms, as on a loaded machine: its signal
+    // aborts and others may come in. Such a run says nothing about renewals and is run again.
+    for (let run = 1; ; run++) {
+      const s = semaphore({ expiry: 300 });
+      const permit = await s.acquire();
+      const startedAt = now();
+      let intruders = 0;
+      let longestGap = 0;
+      for (let last = now(); now() - startedAt < 1_200;) {
+        const other = await s.tryAcquire();
+        if (other) {
+          intruders++;
+          await other.release();
+        }
+        await sleep(25);
+        longestGap = Math.max(longestGap, now() - last);
+        last = now();
       }
-      await sleep(25);
+      if (longestGap >= 300 - 100 && run < 3) {
+        await permit.release();
+        continue;
+      }
+      expect(intruders).toBe(0);
+      expect(permit.signal.aborted).toBe(false);
+      expect(await permit.release()).toBe(true);
+      return;
     }
-    expect(intruders).toBe(0);
-    expect(permit.signal.aborted).toBe(false);
-    expect(await permit.release()).toBe(true);
   });
 
   it('aborts the permit signal and emits "lost" when a renewal finds the lease gone', async () => {
