@@ -1,7 +1,7 @@
 import { FixedWindowLimiter, type FixedWindowOptions } from '../../core/fixed-window-limiter';
 import type { FixedWindowShape, FixedWindowSnapshot } from '../../core/limiter-store';
 import { shareOf } from './limit-kind.descriptor';
-import { rateKind } from './rate-kind';
+import { amountCell, rateKind } from './rate-kind';
 
 /** The fixed window (core/fixed-window-limiter.ts) in the Nest layer: @FixedWindow, module option `fixedWindows`. */
 export const fixedWindowKind = rateKind({
@@ -36,11 +36,7 @@ export const fixedWindowKind = rateKind({
       { field: 'resetsIn', heading: 'Resets in' },
     ],
     cells: `{
-      used: function (td, row, s) {
-        if (s) fraction(td, row.limit - s.remaining, row.limit);
-        else if (row.remaining !== undefined) td.appendChild(el('span', row.remaining + ' left after last call', 'value'));
-        else noState(td, row);
-      },
+      used: ${amountCell('row.limit - s.remaining', 'row.limit')},
       window: function (td, row) {
         td.appendChild(el('span', typeof row.window === 'number' ? ms(row.window) + ' from its first call' : row.window || '\\u2014', 'value'));
       },

@@ -66,3 +66,16 @@ export function rateKind<
     metrics: { waits: 'sleep', leases: false, remaining },
   });
 }
+
+/**
+ * A rate kind's board cell of `now / of` (source of expressions over the row `row` and its
+ * state `s`, as KindBoard.cells runs them): with no state (an inline limit, or Redis away),
+ * what the last admitted call left, or why there is no state.
+ */
+export function amountCell(now: string, of: string): string {
+  return `function (td, row, s) {
+        if (s) fraction(td, ${now}, ${of});
+        else if (row.remaining !== undefined) td.appendChild(el('span', row.remaining + ' left after last call', 'value'));
+        else noState(td, row);
+      }`;
+}

@@ -1,7 +1,7 @@
 import type { SlidingWindowSnapshot } from '../../core/limiter-store';
 import { SlidingWindowLimiter, type SlidingWindowOptions } from '../../core/sliding-window-limiter';
 import { shareOf } from './limit-kind.descriptor';
-import { rateKind } from './rate-kind';
+import { amountCell, rateKind } from './rate-kind';
 
 /** The sliding window (core/sliding-window-limiter.ts) in the Nest layer: @SlidingWindow, module option `slidingWindows`. */
 export const slidingWindowKind = rateKind({
@@ -36,11 +36,7 @@ export const slidingWindowKind = rateKind({
       { field: 'wholeIn', heading: 'Whole again in' },
     ],
     cells: `{
-      used: function (td, row, s) {
-        if (s) fraction(td, row.limit - s.remaining, row.limit);
-        else if (row.remaining !== undefined) td.appendChild(el('span', row.remaining + ' left after last call', 'value'));
-        else noState(td, row);
-      },
+      used: ${amountCell('row.limit - s.remaining', 'row.limit')},
       window: function (td, row) {
         td.appendChild(el('span', ms(row.window), 'value'));
       },

@@ -1,7 +1,7 @@
 import type { TokenBucketShape, TokenBucketSnapshot } from '../../core/limiter-store';
 import { TokenBucketLimiter, type TokenBucketOptions } from '../../core/token-bucket-limiter';
 import { shareOf } from './limit-kind.descriptor';
-import { rateKind } from './rate-kind';
+import { amountCell, rateKind } from './rate-kind';
 
 /** The token bucket (core/token-bucket-limiter.ts) in the Nest layer: @TokenBucket, module option `tokenBuckets`. */
 export const tokenBucketKind = rateKind({
@@ -38,11 +38,7 @@ export const tokenBucketKind = rateKind({
       { field: 'nextRefill', heading: 'Next refill' },
     ],
     cells: `{
-      tokens: function (td, row, s) {
-        if (s) fraction(td, s.tokens, row.capacity);
-        else if (row.remaining !== undefined) td.appendChild(el('span', row.remaining + ' left after last call', 'value'));
-        else noState(td, row);
-      },
+      tokens: ${amountCell('s.tokens', 'row.capacity')},
       nextRefill: function (td, row, s) {
         td.appendChild(el('span', s ? 'in ' + ms(s.nextRefillIn) + (s.fullIn > 0 ? ', full in ' + ms(s.fullIn) : ', full') : row.refill ? '+' + row.refill.amount + ' every ' + ms(row.refill.everyMs) : '\\u2014', 'value'));
       }
