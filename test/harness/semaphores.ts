@@ -17,7 +17,7 @@ export const semaphoresOn =
 export const queued = (s: SemaphoreLimiter, count: number, timeoutMs?: number) =>
   waitUntil(`${count} waiters are queued`, async () => (await s.state()).waiters.length === count, timeoutMs);
 
-// Starting a worker (node --import tsx) took over 10 s on a loaded 2-core CI machine: the
+// Starting a worker (node with tsx) took over 10 s on a loaded 2-core CI machine: the
 // time until it queues is not what these tests measure.
 export const WORKER_START_MS = 30_000;
 
