@@ -15,14 +15,19 @@ import { waitUntil } from './timing';
  */
 export async function watchCommands(client: RedisClient, needle: string) {
   const seen: string[][] = [];
+  let lastSeenAt = performance.now();
   const markersSeen = new Set<string>();
   const nodes = await masters(client);
   const sockets = await Promise.all(
     nodes.map(({ options }) => {
       if (options.tls) throw new Error('watchCommands: MONITOR over TLS is not supported');
       return monitorServer(options.host ?? '127.0.0.1', options.port ?? 6379, (args) => {
-        if (args[0]?.toUpperCase() === 'ECHO' && args[1]?.startsWith(`${needle}:caught-up:`)) markersSeen.add(args[1]);
-        else if (args.some((arg) => arg.includes(needle))) seen.push(args);
+        if (args[0]?.toUpperCase() === 'ECHO' && args[1]?.startsWith(`${needle}:caught-up:`)) {
+          markersSeen.add(args[1]);
+        } else if (args.some((arg) => arg.includes(needle))) {
+          seen.push(args);
+          lastSeenAt = performance.now();
+        }
       });
     }),
   );
@@ -40,11 +45,14 @@ export async function watchCommands(client: RedisClient, needle: string) {
   return {
     commands: () => [...seen],
     caughtUp,
-    /** Forgets every command the servers ran before this call, once MONITOR has delivered them. */
-    reset: async () => {
-      await caughtUp();
-      seen.splice(0);
+    /** Resolves once no command was seen for `ms`, MONITOR caught up; times out while something keeps calling. */
+    quiet: async (ms: number) => {
+      await waitUntil(`no command for ${ms} ms`, async () => {
+        await caughtUp();
+        return performance.now() - lastSeenAt >= ms;
+      });
     },
+    reset: () => void seen.splice(0),
     stop: async () => {
       await Promise.all(sockets.map((socket) => new Promise<void>((done) => socket.end(() => done()))));
     },
