@@ -17,6 +17,8 @@ module.exports = {
     '^.+\\.m?js$': '<rootDir>/test/harness/esm-to-cjs.js',
   },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
+  // The longest spec files first when jest has no durations from an earlier run (a fresh clone).
+  testSequencer: '<rootDir>/test/harness/sequencer.js',
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 60_000,
